@@ -1,0 +1,12 @@
+package io.mysimbdp.functions.spi;
+
+/** A record that the function rejects; it goes to the dead-letter store with this message. */
+public class FunctionException extends Exception {
+  public FunctionException(String message) {
+    super(message);
+  }
+
+  public FunctionException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}

@@ -1,0 +1,73 @@
+package io.mysimbdp.node;
+
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Adapter;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Join;
+import akka.http.javadsl.ServerBinding;
+import akka.http.javadsl.server.Directives;
+import akka.management.cluster.bootstrap.ClusterBootstrap;
+import akka.management.javadsl.AkkaManagement;
+import io.mysimbdp.node.broker.Broker;
+import io.mysimbdp.node.coredms.CoreDms;
+import io.mysimbdp.node.http.ApiServer;
+import io.mysimbdp.node.http.Authenticator;
+import io.mysimbdp.node.http.TenantRoutes;
+import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.tenant.TenantRepository;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Wires one node: cluster membership, management, sharding, the store and broker clients, and the
+ * tenant API. {@link Main} calls it, and so do the tests, with their own configuration.
+ */
+public final class Node {
+  private Node() {}
+
+  /** Starts this node's parts; answers the tenant API's binding. */
+  public static CompletionStage<ServerBinding> init(ActorSystem<?> system) {
+    NodeSettings settings = NodeSettings.from(system.settings().config());
+    String adminToken = system.settings().config().getString("mysimbdp.admin-token");
+
+    AkkaManagement.get(Adapter.toClassic(system))
+        .start()
+        .thenAccept(uri -> system.log().info("management (/ready, /alive, /cluster/members) on {}", uri));
+    joinCluster(system, settings.clusterJoin());
+    TenantIngestor.init(system);
+
+    CoreDms coreDms = CoreDms.get(system);
+    Broker.get(system);
+    TenantRepository tenants = new TenantRepository(coreDms, settings);
+    tenants
+        .ensureIndexes()
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure != null) {
+                system.log().warn("could not create the tenants indexes (will work without them until the store is back): {}", failure.toString());
+              }
+            });
+
+    Authenticator authenticator = new Authenticator(adminToken, tenants);
+    TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings);
+    return ApiServer.start(
+        system,
+        settings.httpHost(),
+        settings.httpPort(),
+        ApiServer.root(tenantRoutes, authenticator, tenantId -> Directives.reject()));
+  }
+
+  private static void joinCluster(ActorSystem<?> system, String mode) {
+    switch (mode) {
+      case "self" -> {
+        Cluster cluster = Cluster.get(system);
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      }
+      case "bootstrap" -> ClusterBootstrap.get(Adapter.toClassic(system)).start();
+      case "seed-nodes" -> {
+        // akka.cluster.seed-nodes joins on its own.
+      }
+      default -> throw new IllegalArgumentException(
+          "mysimbdp.cluster.join (CLUSTER_JOIN) must be self, seed-nodes or bootstrap, was '" + mode + "'");
+    }
+  }
+}

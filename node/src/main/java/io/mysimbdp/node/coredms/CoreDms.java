@@ -1,0 +1,97 @@
+package io.mysimbdp.node.coredms;
+
+import akka.Done;
+import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Extension;
+import akka.actor.typed.ExtensionId;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import com.mongodb.ConnectionString;
+import com.mongodb.MongoClientSettings;
+import com.mongodb.reactivestreams.client.MongoClient;
+import com.mongodb.reactivestreams.client.MongoClients;
+import com.mongodb.reactivestreams.client.MongoDatabase;
+import io.mysimbdp.node.NodeSettings;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+import org.bson.Document;
+import org.reactivestreams.Publisher;
+
+/**
+ * The core data store ("coredms"): one MongoDB client per node, through the official
+ * reactive-streams driver, consumed with Akka Streams. The platform's own database holds tenants;
+ * each tenant's data lives in a database of its own.
+ */
+public final class CoreDms implements Extension {
+
+  public static final ExtensionId<CoreDms> ID =
+      new ExtensionId<>() {
+        @Override
+        public CoreDms createExtension(ActorSystem<?> system) {
+          return new CoreDms(system);
+        }
+      };
+
+  public static CoreDms get(ActorSystem<?> system) {
+    return system.registerExtension(ID);
+  }
+
+  private final ActorSystem<?> system;
+  private final NodeSettings settings;
+  private final MongoClient client;
+
+  private CoreDms(ActorSystem<?> system) {
+    this.system = system;
+    this.settings = NodeSettings.from(system.settings().config());
+    String uri =
+        settings
+            .mongoUri()
+            .orElseThrow(() -> new IllegalStateException("mysimbdp.mongodb.uri is not set and no embedded store was started"));
+    this.client =
+        MongoClients.create(
+            MongoClientSettings.builder()
+                .applyConnectionString(new ConnectionString(uri))
+                .applicationName("mysimbdp-node")
+                .applyToClusterSettings(b -> b.serverSelectionTimeout(5, TimeUnit.SECONDS))
+                .applyToSocketSettings(b -> b.connectTimeout(5, TimeUnit.SECONDS))
+                .build());
+    // Closed after the cluster has shut down: entities handing off still write while leaving.
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
+            "close-mongodb-client",
+            () -> {
+              client.close();
+              return CompletableFuture.completedFuture(Done.getInstance());
+            });
+  }
+
+  public MongoDatabase platformDatabase() {
+    return client.getDatabase(settings.platformDatabase());
+  }
+
+  public MongoDatabase tenantDatabase(String tenantId) {
+    return client.getDatabase(settings.tenantDatabase(tenantId));
+  }
+
+  /** The single result of a publisher, or empty. */
+  public <T> CompletionStage<Optional<T>> first(Publisher<T> publisher) {
+    return Source.fromPublisher(publisher).runWith(Sink.headOption(), system);
+  }
+
+  /** All results of a publisher; only for bounded results (a page, a small list). */
+  public <T> CompletionStage<List<T>> all(Publisher<T> publisher) {
+    return Source.fromPublisher(publisher).runWith(Sink.seq(), system);
+  }
+
+  /** Whether the store answers a ping. */
+  public CompletionStage<Boolean> ping() {
+    return first(platformDatabase().runCommand(new Document("ping", 1)))
+        .thenApply(reply -> reply.map(d -> d.get("ok") instanceof Number n && n.doubleValue() == 1.0).orElse(false))
+        .exceptionally(e -> false);
+  }
+}

@@ -1,0 +1,106 @@
+package io.mysimbdp.node.http;
+
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpEntity;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCode;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.server.ExceptionHandler;
+import akka.http.javadsl.server.RejectionHandler;
+import akka.http.scaladsl.model.EntityStreamSizeException;
+import akka.pattern.AskTimeoutException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.mongodb.MongoTimeoutException;
+import io.mysimbdp.protocol.ApiError;
+import io.mysimbdp.protocol.ProtocolJson;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one error shape of the API ({@link ApiError}) for every failure: the platform's own checks,
+ * Akka HTTP's rejections (unknown route, wrong method, ...) and exceptions.
+ */
+public final class ApiErrors {
+  private static final Logger log = LoggerFactory.getLogger(ApiErrors.class);
+
+  private ApiErrors() {}
+
+  public static HttpResponse response(StatusCode status, String code, String message) {
+    return response(status, code, message, Map.of());
+  }
+
+  public static HttpResponse response(StatusCode status, String code, String message, Map<String, Object> details) {
+    ApiError error = new ApiError(status.intValue(), code, message, details);
+    try {
+      return HttpResponse.create()
+          .withStatus(status)
+          .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, ProtocolJson.JSON.writeValueAsBytes(error)));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("an ApiError always serialises", e);
+    }
+  }
+
+  /** The machine-readable code for a status that no more specific code was given for. */
+  public static String codeFor(StatusCode status) {
+    return switch (status.intValue()) {
+      case 400 -> "bad_request";
+      case 401 -> "unauthorized";
+      case 403 -> "forbidden";
+      case 404 -> "not_found";
+      case 405 -> "method_not_allowed";
+      case 406 -> "not_acceptable";
+      case 408 -> "request_timeout";
+      case 409 -> "conflict";
+      case 413 -> "payload_too_large";
+      case 414 -> "uri_too_long";
+      case 415 -> "unsupported_media_type";
+      case 422 -> "unprocessable_entity";
+      case 429 -> "too_many_requests";
+      case 503 -> "unavailable";
+      default -> status.isFailure() && status.intValue() >= 500 ? "internal_error" : "error";
+    };
+  }
+
+  /** Akka HTTP's default rejection handling, with every plain-text body turned into an ApiError. */
+  public static RejectionHandler rejectionHandler() {
+    return RejectionHandler.defaultHandler()
+        .mapRejectionResponse(
+            response -> {
+              if (response.entity() instanceof HttpEntity.Strict strict
+                  && !strict.getContentType().equals(ContentTypes.APPLICATION_JSON)) {
+                String message = strict.getData().utf8String();
+                return response(response.status(), codeFor(response.status()), message.isBlank()
+                    ? response.status().reason()
+                    : message);
+              }
+              return response;
+            });
+  }
+
+  public static ExceptionHandler exceptionHandler() {
+    return ExceptionHandler.newBuilder()
+        .matchAny(e -> akka.http.javadsl.server.Directives.complete(responseFor(e)))
+        .build();
+  }
+
+  static HttpResponse responseFor(Throwable failure) {
+    Throwable e = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    if (e instanceof EntityStreamSizeException size) {
+      return response(
+          StatusCodes.PAYLOAD_TOO_LARGE,
+          "payload_too_large",
+          "the request body is larger than this route accepts (" + size.limit() + " bytes)",
+          Map.of("limitBytes", size.limit()));
+    }
+    if (e instanceof AskTimeoutException || e instanceof TimeoutException || e instanceof MongoTimeoutException) {
+      log.warn("request timed out: {}", e.toString());
+      return response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the platform did not answer in time; retry later");
+    }
+    log.error("request failed", e);
+    return response(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error", "the request failed on the server");
+  }
+}

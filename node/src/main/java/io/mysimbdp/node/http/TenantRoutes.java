@@ -1,0 +1,144 @@
+package io.mysimbdp.node.http;
+
+import akka.actor.typed.ActorSystem;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import io.mysimbdp.node.NodeSettings;
+import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.tenant.TenantRepository;
+import io.mysimbdp.protocol.CreateTenantRequest;
+import io.mysimbdp.protocol.IngestorStatus;
+import io.mysimbdp.protocol.Tenant;
+import io.mysimbdp.protocol.TenantConstraints;
+import io.mysimbdp.protocol.TenantId;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Tenant administration and profile routes under {@code /v1/tenants}:
+ *
+ * <pre>
+ * POST /v1/tenants                       admin   create, answers the API key once
+ * GET  /v1/tenants                       admin   list
+ * GET  /v1/tenants/{id}                  tenant  profile
+ * GET  /v1/tenants/{id}/constraints      tenant  constraints
+ * PUT  /v1/tenants/{id}/constraints      admin   replace constraints (JSON or YAML)
+ * POST /v1/tenants/{id}/api-key          admin   issue a new key, the old one stops working
+ * GET  /v1/tenants/{id}/ingestor         tenant  the node the tenant's ingestor runs on
+ * </pre>
+ */
+public final class TenantRoutes extends ApiDirectives {
+  private static final int LIST_LIMIT = 1000;
+
+  private final ActorSystem<?> system;
+  private final TenantRepository tenants;
+  private final NodeSettings settings;
+  private final Duration askTimeout;
+
+  public TenantRoutes(ActorSystem<?> system, TenantRepository tenants, Authenticator authenticator, NodeSettings settings) {
+    super(authenticator, settings.maxControlBodyBytes());
+    this.system = system;
+    this.tenants = tenants;
+    this.settings = settings;
+    this.askTimeout = settings.askTimeout();
+  }
+
+  /** Routes under {@code /v1/tenants}, for the caller already authenticated. */
+  public Route routes(Caller caller, Function<String, Route> moreTenantRoutes) {
+    return concat(
+        pathEndOrSingleSlash(
+            () ->
+                adminOnly(
+                    caller,
+                    () ->
+                        concat(
+                            post(() -> controlBody(CreateTenantRequest.class, false, this::createTenant)),
+                            get(() -> onSuccess(tenants.list(LIST_LIMIT), list -> completeJson(StatusCodes.OK, list)))))),
+        pathPrefix(
+            PathMatchers.segment(),
+            id ->
+                forTenant(
+                    caller,
+                    id,
+                    () ->
+                        concat(
+                            pathEndOrSingleSlash(() -> get(() -> withTenant(id, t -> completeJson(StatusCodes.OK, t)))),
+                            path("constraints", () -> constraints(caller, id)),
+                            path("api-key", () -> post(() -> adminOnly(caller, () -> rotateKey(id)))),
+                            path("ingestor", () -> get(() -> withTenant(id, t -> ingestorStatus(id)))),
+                            moreTenantRoutes.apply(id)))));
+  }
+
+  private Route createTenant(CreateTenantRequest request) {
+    Optional<String> problem = TenantId.problem(request.id());
+    if (problem.isPresent()) {
+      return error(StatusCodes.BAD_REQUEST, "invalid_tenant_id", problem.get(), Map.of("field", "id"));
+    }
+    return onSuccess(
+        tenants.create(request.id()),
+        result ->
+            result instanceof TenantRepository.Created created
+                ? completeJson(StatusCodes.CREATED, created.tenant())
+                : error(StatusCodes.CONFLICT, "tenant_exists", "tenant '" + request.id() + "' already exists"));
+  }
+
+  private Route constraints(Caller caller, String id) {
+    return concat(
+        get(() -> withTenant(id, t -> completeJson(StatusCodes.OK, t.constraints()))),
+        put(
+            () ->
+                adminOnly(
+                    caller,
+                    () ->
+                        controlBody(
+                            TenantConstraints.class,
+                            true,
+                            requested -> {
+                              List<String> problems = requested.problems();
+                              if (!problems.isEmpty()) {
+                                return error(
+                                    StatusCodes.UNPROCESSABLE_ENTITY,
+                                    "invalid_constraints",
+                                    String.join("; ", problems),
+                                    Map.of("problems", problems));
+                              }
+                              TenantConstraints effective = requested.withDefaults(settings.defaultConstraints());
+                              return onSuccess(
+                                  tenants.updateConstraints(id, effective),
+                                  updated ->
+                                      updated
+                                          .map(t -> completeJson(StatusCodes.OK, t.constraints()))
+                                          .orElseGet(() -> noSuchTenant(id)));
+                            }))));
+  }
+
+  private Route rotateKey(String id) {
+    return onSuccess(
+        tenants.rotateKey(id),
+        key ->
+            key.map(k -> completeJson(StatusCodes.OK, Map.of("tenant", id, "apiKey", k)))
+                .orElseGet(() -> noSuchTenant(id)));
+  }
+
+  private Route ingestorStatus(String id) {
+    return onSuccess(
+        ClusterSharding.get(system)
+            .entityRefFor(TenantIngestor.ENTITY_KEY, id)
+            .ask(TenantIngestor.GetStatus::new, askTimeout),
+        status -> completeJson(StatusCodes.OK, new IngestorStatus(status.tenant(), status.node(), status.startedAt())));
+  }
+
+  /** Runs {@code inner} with the tenant's profile, or answers 404. */
+  private Route withTenant(String id, Function<Tenant, Route> inner) {
+    return onSuccess(tenants.find(id), tenant -> tenant.map(inner).orElseGet(() -> noSuchTenant(id)));
+  }
+
+  private static Route noSuchTenant(String id) {
+    return error(StatusCodes.NOT_FOUND, "tenant_not_found", "there is no tenant '" + id + "'");
+  }
+}

@@ -1,0 +1,105 @@
+package io.mysimbdp.node.ingest;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.cluster.sharding.external.ExternalShardAllocationStrategy;
+import akka.cluster.sharding.typed.ShardingEnvelope;
+import akka.cluster.sharding.typed.ShardingMessageExtractor;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.Entity;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.cluster.typed.Cluster;
+import akka.util.Timeout;
+import io.mysimbdp.node.CborSerializable;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * One sharded entity per tenant (entity id = tenant id, one shard per tenant so that a tenant can
+ * be moved alone). It owns the tenant's ingestion on whichever node Cluster Sharding places it.
+ */
+public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Command> {
+
+  public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "TenantIngestor");
+
+  public interface Command extends CborSerializable {}
+
+  /** Asks where the tenant's ingestor runs. */
+  public record GetStatus(ActorRef<Status> replyTo) implements Command {}
+
+  /** Sent by sharding before the entity moves or its node leaves: finish in-flight work, then stop. */
+  public enum HandOff implements Command {
+    INSTANCE
+  }
+
+  public record Status(String tenant, String node, Instant startedAt) implements CborSerializable {}
+
+  /** Registers the entity type with sharding on this node. */
+  public static void init(ActorSystem<?> system) {
+    ClusterSharding.get(system)
+        .init(
+            Entity.of(ENTITY_KEY, entityContext -> create(entityContext.getEntityId()))
+                .withMessageExtractor(new OneShardPerTenant())
+                .withStopMessage(HandOff.INSTANCE)
+                // The load balancer places shards (tenants) on nodes by setting their location.
+                .withAllocationStrategy(
+                    new ExternalShardAllocationStrategy(
+                        system, ENTITY_KEY.name(), Timeout.create(Duration.ofSeconds(5)))));
+  }
+
+  public static Behavior<Command> create(String tenantId) {
+    return Behaviors.setup(context -> new TenantIngestor(context, tenantId));
+  }
+
+  private final String tenantId;
+  private final String node;
+  private final Instant startedAt = Instant.now();
+
+  private TenantIngestor(ActorContext<Command> context, String tenantId) {
+    super(context);
+    this.tenantId = tenantId;
+    this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
+    context.getLog().debug("tenant ingestor for {} started on {}", tenantId, node);
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessageEquals(HandOff.INSTANCE, this::onHandOff)
+        .build();
+  }
+
+  private Behavior<Command> onGetStatus(GetStatus command) {
+    command.replyTo().tell(new Status(tenantId, node, startedAt));
+    return this;
+  }
+
+  private Behavior<Command> onHandOff() {
+    getContext().getLog().debug("tenant ingestor for {} handing off from {}", tenantId, node);
+    return Behaviors.stopped();
+  }
+
+  /** One shard per tenant: the shard id is the tenant id. */
+  static final class OneShardPerTenant extends ShardingMessageExtractor<ShardingEnvelope<Command>, Command> {
+    @Override
+    public String entityId(ShardingEnvelope<Command> envelope) {
+      return envelope.entityId();
+    }
+
+    @Override
+    public String shardId(String entityId) {
+      return entityId;
+    }
+
+    @Override
+    public Command unwrapMessage(ShardingEnvelope<Command> envelope) {
+      return envelope.message();
+    }
+  }
+}

@@ -1,0 +1,87 @@
+package io.mysimbdp.node.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.mysimbdp.protocol.ProtocolJson;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** A small blocking HTTP client for tests: real requests to a node's API. */
+public final class HttpApi {
+  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  public final String baseUrl;
+  public final String adminToken;
+
+  public HttpApi(String baseUrl, String adminToken) {
+    this.baseUrl = baseUrl;
+    this.adminToken = adminToken;
+  }
+
+  /** A response with its body parsed as JSON where it is JSON. */
+  public record Reply(int status, String body, HttpResponse<String> raw) {
+    public JsonNode json() {
+      try {
+        return ProtocolJson.JSON.readTree(body);
+      } catch (IOException e) {
+        throw new AssertionError("not JSON (status " + status + "): " + body, e);
+      }
+    }
+
+    public String errorCode() {
+      return json().path("code").asText();
+    }
+
+    @Override
+    public String toString() {
+      return status + " " + body;
+    }
+  }
+
+  public Reply send(String method, String path, String token, String contentType, byte[] body) {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30));
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    if (contentType != null) {
+      request.header("Content-Type", contentType);
+    }
+    request.method(
+        method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+    try {
+      HttpResponse<String> response = CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      return new Reply(response.statusCode(), response.body(), response);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public Reply get(String path, String token) {
+    return send("GET", path, token, null, null);
+  }
+
+  public Reply postJson(String path, String token, String json) {
+    return send("POST", path, token, "application/json", json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  public Reply putJson(String path, String token, String json) {
+    return send("PUT", path, token, "application/json", json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** Creates a tenant as admin and answers its API key. */
+  public String createTenant(String id) {
+    Reply reply = postJson("/v1/tenants", adminToken, "{\"id\":\"" + id + "\"}");
+    if (reply.status() != 201) {
+      throw new AssertionError("creating tenant " + id + ": " + reply);
+    }
+    return reply.json().path("apiKey").asText();
+  }
+}

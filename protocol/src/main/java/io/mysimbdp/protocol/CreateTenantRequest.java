@@ -1,0 +1,4 @@
+package io.mysimbdp.protocol;
+
+/** Body of {@code POST /v1/tenants}. */
+public record CreateTenantRequest(String id) {}
