@@ -5,7 +5,6 @@ import akka.actor.typed.javadsl.Adapter;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.http.javadsl.ServerBinding;
-import akka.http.javadsl.server.Directives;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
 import io.mysimbdp.node.broker.Broker;
@@ -14,7 +13,9 @@ import io.mysimbdp.node.http.ApiServer;
 import io.mysimbdp.node.http.Authenticator;
 import io.mysimbdp.node.http.TenantRoutes;
 import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.ingest.TenantWaker;
 import io.mysimbdp.node.tenant.TenantRepository;
+import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -47,13 +48,15 @@ public final class Node {
               }
             });
 
+    TenantWaker.init(system, tenants, settings.wakeInterval());
+
     Authenticator authenticator = new Authenticator(adminToken, tenants);
     TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings);
     return ApiServer.start(
         system,
         settings.httpHost(),
         settings.httpPort(),
-        ApiServer.root(tenantRoutes, authenticator, tenantId -> Directives.reject()));
+        ApiServer.root(tenantRoutes, List.of()));
   }
 
   private static void joinCluster(ActorSystem<?> system, String mode) {

@@ -20,6 +20,7 @@ public record NodeSettings(
     Duration askTimeout,
     long maxControlBodyBytes,
     String clusterJoin,
+    Duration wakeInterval,
     TenantConstraints defaultConstraints) {
 
   public static NodeSettings from(Config root) {
@@ -38,6 +39,7 @@ public record NodeSettings(
         c.getDuration("http.ask-timeout"),
         c.getBytes("http.max-control-body"),
         c.getString("cluster.join"),
+        c.getDuration("ingestion.wake-interval"),
         new TenantConstraints(
             defaults.getInt("max-files"),
             defaults.getLong("max-file-size-megabytes"),

@@ -9,7 +9,7 @@ import akka.http.javadsl.server.Route;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Function;
+import java.util.List;
 
 /** Binds the tenant API; the binding is released by coordinated shutdown. */
 public final class ApiServer extends AllDirectives {
@@ -17,12 +17,12 @@ public final class ApiServer extends AllDirectives {
   private ApiServer() {}
 
   /** Every API route, sealed with the JSON error handlers. */
-  public static Route root(TenantRoutes tenantRoutes, Authenticator authenticator, Function<String, Route> moreTenantRoutes) {
+  public static Route root(TenantRoutes tenantRoutes, List<TenantSubRoutes> featureRoutes) {
     ApiServer d = new ApiServer();
     Route api =
         d.pathPrefix(
             PathMatchers.segment("v1").slash("tenants"),
-            () -> tenantRoutes.authenticated(caller -> tenantRoutes.routes(caller, moreTenantRoutes)));
+            () -> tenantRoutes.authenticated(caller -> tenantRoutes.routes(caller, featureRoutes)));
     return d.handleExceptions(
         ApiErrors.exceptionHandler(),
         () -> d.handleRejections(ApiErrors.rejectionHandler(), () -> api));

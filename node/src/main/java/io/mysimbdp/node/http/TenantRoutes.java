@@ -49,7 +49,7 @@ public final class TenantRoutes extends ApiDirectives {
   }
 
   /** Routes under {@code /v1/tenants}, for the caller already authenticated. */
-  public Route routes(Caller caller, Function<String, Route> moreTenantRoutes) {
+  public Route routes(Caller caller, List<TenantSubRoutes> featureRoutes) {
     return concat(
         pathEndOrSingleSlash(
             () ->
@@ -71,7 +71,15 @@ public final class TenantRoutes extends ApiDirectives {
                             path("constraints", () -> constraints(caller, id)),
                             path("api-key", () -> post(() -> adminOnly(caller, () -> rotateKey(id)))),
                             path("ingestor", () -> get(() -> withTenant(id, t -> ingestorStatus(id)))),
-                            moreTenantRoutes.apply(id)))));
+                            featureRoutes(caller, id, featureRoutes)))));
+  }
+
+  private Route featureRoutes(Caller caller, String id, List<TenantSubRoutes> featureRoutes) {
+    if (featureRoutes.isEmpty()) {
+      return reject();
+    }
+    Route[] routes = featureRoutes.stream().map(r -> r.routes(caller, id)).toArray(Route[]::new);
+    return concat(routes[0], java.util.Arrays.copyOfRange(routes, 1, routes.length));
   }
 
   private Route createTenant(CreateTenantRequest request) {

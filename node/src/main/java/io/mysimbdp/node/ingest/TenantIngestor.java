@@ -3,6 +3,7 @@ package io.mysimbdp.node.ingest;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.Terminated;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -18,10 +19,15 @@ import akka.util.Timeout;
 import io.mysimbdp.node.CborSerializable;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * One sharded entity per tenant (entity id = tenant id, one shard per tenant so that a tenant can
- * be moved alone). It owns the tenant's ingestion on whichever node Cluster Sharding places it.
+ * be moved alone). It owns the tenant's ingestion on whichever node Cluster Sharding places it:
+ * each kind of work (batch jobs, the stream consumer) is a child worker. On {@link HandOff} every
+ * worker drains (finishes and acknowledges what is in flight, checkpoints) and stops; then the
+ * entity stops and sharding starts it on its new node, where the workers resume.
  */
 public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Command> {
 
@@ -32,7 +38,12 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   /** Asks where the tenant's ingestor runs. */
   public record GetStatus(ActorRef<Status> replyTo) implements Command {}
 
-  /** Sent by sharding before the entity moves or its node leaves: finish in-flight work, then stop. */
+  /** Starts the entity (and so resumes its workers) without asking anything of it. */
+  public enum Wake implements Command {
+    INSTANCE
+  }
+
+  /** Sent by sharding before the entity moves or its node leaves: drain the workers, then stop. */
   public enum HandOff implements Command {
     INSTANCE
   }
@@ -59,6 +70,8 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   private final String tenantId;
   private final String node;
   private final Instant startedAt = Instant.now();
+  /** Each worker and how to ask it to drain. */
+  private final Map<ActorRef<?>, Runnable> workers = new HashMap<>();
 
   private TenantIngestor(ActorContext<Command> context, String tenantId) {
     super(context);
@@ -67,11 +80,21 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
     context.getLog().debug("tenant ingestor for {} started on {}", tenantId, node);
   }
 
+  /** Spawns a worker that this entity drains on hand-off by sending it {@code drainMessage}. */
+  private <T> ActorRef<T> spawnWorker(Behavior<T> behavior, String name, T drainMessage) {
+    ActorRef<T> worker = getContext().spawn(behavior, name);
+    getContext().watch(worker);
+    workers.put(worker, () -> worker.tell(drainMessage));
+    return worker;
+  }
+
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessageEquals(Wake.INSTANCE, () -> this)
         .onMessageEquals(HandOff.INSTANCE, this::onHandOff)
+        .onSignal(Terminated.class, this::onWorkerStopped)
         .build();
   }
 
@@ -80,9 +103,35 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
     return this;
   }
 
-  private Behavior<Command> onHandOff() {
-    getContext().getLog().debug("tenant ingestor for {} handing off from {}", tenantId, node);
+  private Behavior<Command> onWorkerStopped(Terminated terminated) {
+    // A worker that stops outside a hand-off failed for good; the entity restarts so it resumes.
+    workers.remove(terminated.getRef());
+    getContext().getLog().warn("a worker of tenant {} stopped unexpectedly: {}; restarting the tenant's ingestor", tenantId, terminated.getRef().path().name());
     return Behaviors.stopped();
+  }
+
+  private Behavior<Command> onHandOff() {
+    getContext().getLog().debug("tenant ingestor for {} handing off from {} ({} workers to drain)", tenantId, node, workers.size());
+    if (workers.isEmpty()) {
+      return Behaviors.stopped();
+    }
+    workers.values().forEach(Runnable::run);
+    return draining();
+  }
+
+  private Behavior<Command> draining() {
+    return Behaviors.receive(Command.class)
+        .onMessage(GetStatus.class, command -> {
+          command.replyTo().tell(new Status(tenantId, node, startedAt));
+          return Behaviors.same();
+        })
+        .onSignal(
+            Terminated.class,
+            terminated -> {
+              workers.remove(terminated.getRef());
+              return workers.isEmpty() ? Behaviors.stopped() : Behaviors.same();
+            })
+        .build();
   }
 
   /** One shard per tenant: the shard id is the tenant id. */

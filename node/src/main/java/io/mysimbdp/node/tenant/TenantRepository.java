@@ -86,6 +86,13 @@ public final class TenantRepository {
         .thenApply(docs -> docs.stream().map(this::toTenant).toList());
   }
 
+  /** Every tenant's id. */
+  public CompletionStage<List<String>> ids() {
+    return coreDms
+        .all(tenants.find().projection(new Document("_id", 1)))
+        .thenApply(docs -> docs.stream().map(d -> d.getString("_id")).toList());
+  }
+
   /** The tenant id that the key belongs to. */
   public CompletionStage<Optional<String>> tenantForKey(String apiKey) {
     return coreDms
