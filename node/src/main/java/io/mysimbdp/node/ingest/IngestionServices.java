@@ -1,0 +1,61 @@
+package io.mysimbdp.node.ingest;
+
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Extension;
+import akka.actor.typed.ExtensionId;
+import io.mysimbdp.functions.spi.FunctionRegistry;
+import io.mysimbdp.node.NodeSettings;
+import io.mysimbdp.node.coredms.CoreDms;
+
+/**
+ * What every tenant's ingestion work shares on a node: the record writer, the dead-letter store,
+ * the category-to-function mapping and the settings. Entities reach it from their system.
+ */
+public final class IngestionServices implements Extension {
+
+  public static final ExtensionId<IngestionServices> ID =
+      new ExtensionId<>() {
+        @Override
+        public IngestionServices createExtension(ActorSystem<?> system) {
+          return new IngestionServices(system);
+        }
+      };
+
+  public static IngestionServices get(ActorSystem<?> system) {
+    return system.registerExtension(ID);
+  }
+
+  private final NodeSettings settings;
+  private final CoreDms coreDms;
+  private final RecordWriter writer;
+  private final DeadLetters deadLetters;
+  private final CategoryFunctions categories;
+
+  private IngestionServices(ActorSystem<?> system) {
+    this.settings = NodeSettings.from(system.settings().config());
+    this.coreDms = CoreDms.get(system);
+    this.writer = new RecordWriter(coreDms);
+    this.deadLetters = new DeadLetters(coreDms);
+    this.categories = new CategoryFunctions(FunctionRegistry.withBuiltins());
+  }
+
+  public NodeSettings settings() {
+    return settings;
+  }
+
+  public CoreDms coreDms() {
+    return coreDms;
+  }
+
+  public RecordWriter writer() {
+    return writer;
+  }
+
+  public DeadLetters deadLetters() {
+    return deadLetters;
+  }
+
+  public CategoryFunctions categories() {
+    return categories;
+  }
+}
