@@ -7,10 +7,13 @@ import akka.cluster.typed.Join;
 import akka.http.javadsl.ServerBinding;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
+import io.mysimbdp.node.batch.FileUploads;
+import io.mysimbdp.node.batch.StagingStore;
 import io.mysimbdp.node.broker.Broker;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.http.ApiServer;
 import io.mysimbdp.node.http.Authenticator;
+import io.mysimbdp.node.http.BatchRoutes;
 import io.mysimbdp.node.http.TenantRoutes;
 import io.mysimbdp.node.ingest.TenantIngestor;
 import io.mysimbdp.node.ingest.TenantWaker;
@@ -52,11 +55,15 @@ public final class Node {
 
     Authenticator authenticator = new Authenticator(adminToken, tenants);
     TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings);
+    StagingStore staging = new StagingStore(coreDms);
+    BatchRoutes batchRoutes =
+        new BatchRoutes(
+            authenticator, settings.maxControlBodyBytes(), tenants, staging, new FileUploads(system, staging, tenants), coreDms);
     return ApiServer.start(
         system,
         settings.httpHost(),
         settings.httpPort(),
-        ApiServer.root(tenantRoutes, List.of()));
+        ApiServer.root(tenantRoutes, List.of(batchRoutes)));
   }
 
   private static void joinCluster(ActorSystem<?> system, String mode) {

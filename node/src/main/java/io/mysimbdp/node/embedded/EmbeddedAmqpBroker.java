@@ -129,16 +129,17 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
     if (maxMessageBytes < 1 || maxMessageBytes > Integer.MAX_VALUE) {
       throw new IllegalArgumentException("maxMessageBytes must be 1.." + Integer.MAX_VALUE + ", was " + maxMessageBytes);
     }
+    if (port != 0 && !portIsFree(port)) {
+      // Checked first for a clear error without Qpid's stack trace; a port taken in between is caught after start.
+      throw bindException(port, null);
+    }
     long startNanos = System.nanoTime();
     Path home = createPrivateDirectories(dir.toAbsolutePath().normalize());
     FileLock lock = lockDirectory(home);
     try {
       String password = loadOrCreatePassword(home.resolve(PASSWORD_FILE));
       quietQpidLogging();
-      if (System.getProperty("derby.system.home") == null) {
-        // JVM-wide and read once when Derby boots; Qpid routes Derby's own log to SLF4J ("DERBY"), so no derby.log.
-        System.setProperty("derby.system.home", home.toString());
-      }
+      keepDerbyInside(home);
       StartupListener started = new StartupListener();
       SystemLauncher launcher = launch(home, port, maxMessageBytes, password, started);
       int boundPort;
@@ -323,7 +324,7 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
     node.put("id", VHN_ID);
     node.put("name", VIRTUAL_HOST);
     node.put("type", "DERBY");
-    node.put("storePath", home.resolve(DERBY_DIR).resolve(VIRTUAL_HOST).toString());
+    node.put("storePath", home.resolve(DERBY_DIR).toString()); // Qpid appends the node name
     node.put("defaultVirtualHostNode", true);
     // Used only when the store is new: the virtual host keeps its config and its messages in the node's Derby store.
     node.put("virtualHostInitialConfiguration", "{\"type\": \"ProvidedStore\"}");
@@ -354,6 +355,21 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
   }
 
   // ---------------------------------------------------------------------------------------------------------
+
+  /**
+   * Derby writes derby.log to derby.system.home, which defaults to the working directory. Both properties are
+   * JVM-wide and read once, when the Derby engine boots (the first broker of this JVM): values already set win.
+   */
+  private static void keepDerbyInside(Path home) {
+    if (System.getProperty("derby.system.home") == null) {
+      System.setProperty("derby.system.home", home.toString());
+    }
+    if (System.getProperty("derby.stream.error.file") == null
+        && System.getProperty("derby.stream.error.method") == null
+        && System.getProperty("derby.stream.error.field") == null) {
+      System.setProperty("derby.stream.error.file", home.resolve("derby.log").toString());
+    }
+  }
 
   private static BindException bindException(int port, Throwable cause) {
     BindException e = new BindException("Embedded AMQP broker cannot listen on " + LOOPBACK + ":" + port

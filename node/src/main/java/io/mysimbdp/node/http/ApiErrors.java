@@ -87,8 +87,14 @@ public final class ApiErrors {
         .build();
   }
 
-  static HttpResponse responseFor(Throwable failure) {
-    Throwable e = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+  public static HttpResponse responseFor(Throwable failure) {
+    Throwable e = failure;
+    while (e instanceof CompletionException && e.getCause() != null) {
+      e = e.getCause();
+    }
+    if (e instanceof ApiException api) {
+      return response(StatusCodes.get(api.status()), api.code(), api.getMessage(), api.details());
+    }
     if (e instanceof EntityStreamSizeException size) {
       return response(
           StatusCodes.PAYLOAD_TOO_LARGE,

@@ -63,7 +63,8 @@ public final class TenantRepository {
             .append("createdAt", Date.from(createdAt))
             .append("database", tenant.database())
             .append("apiKeyHash", ApiKeys.hash(apiKey))
-            .append("constraints", toDocument(tenant.constraints()));
+            .append("constraints", toDocument(tenant.constraints()))
+            .append("fileCount", 0);
     return coreDms
         .first(tenants.insertOne(doc))
         .<CreateResult>thenApply(inserted -> new Created(new CreatedTenant(tenant, apiKey)))
@@ -109,6 +110,35 @@ public final class TenantRepository {
                 Updates.set("constraints", toDocument(constraints)),
                 new FindOneAndUpdateOptions().returnDocument(ReturnDocument.AFTER)))
         .thenApply(d -> d.map(this::toTenant));
+  }
+
+  /**
+   * Takes one of the tenant's file slots if fewer than {@code maxFiles} are taken: one atomic
+   * update, so two uploads racing for the last slot cannot both win.
+   */
+  public CompletionStage<Boolean> reserveFileSlot(String id, int maxFiles) {
+    return coreDms
+        .first(
+            tenants.updateOne(
+                Filters.and(
+                    Filters.eq("_id", id),
+                    Filters.or(Filters.exists("fileCount", false), Filters.lt("fileCount", maxFiles))),
+                Updates.inc("fileCount", 1)))
+        .thenApply(r -> r.isPresent() && r.get().getModifiedCount() == 1);
+  }
+
+  /** Gives back a file slot (an upload that failed, a deleted file). */
+  public CompletionStage<Void> releaseFileSlot(String id) {
+    return coreDms
+        .first(tenants.updateOne(Filters.and(Filters.eq("_id", id), Filters.gt("fileCount", 0)), Updates.inc("fileCount", -1)))
+        .thenApply(r -> null);
+  }
+
+  /** How many file slots the tenant uses. */
+  public CompletionStage<Integer> fileCount(String id) {
+    return coreDms
+        .first(tenants.find(Filters.eq("_id", id)).projection(new Document("fileCount", 1)).first())
+        .thenApply(d -> d.map(doc -> doc.get("fileCount") instanceof Number n ? n.intValue() : 0).orElse(0));
   }
 
   /** Issues a new key; the old one stops working at once. Empty when there is no such tenant. */

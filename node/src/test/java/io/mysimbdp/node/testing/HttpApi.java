@@ -43,25 +43,12 @@ public final class HttpApi {
   }
 
   public Reply send(String method, String path, String token, String contentType, byte[] body) {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(30));
-    if (token != null) {
-      request.header("Authorization", "Bearer " + token);
-    }
-    if (contentType != null) {
-      request.header("Content-Type", contentType);
-    }
-    request.method(
-        method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
-    try {
-      HttpResponse<String> response = CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
-      return new Reply(response.statusCode(), response.body(), response);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
+    return sendBody(
+        method,
+        path,
+        token,
+        contentType,
+        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
   }
 
   public Reply get(String path, String token) {
@@ -74,6 +61,42 @@ public final class HttpApi {
 
   public Reply putJson(String path, String token, String json) {
     return send("PUT", path, token, "application/json", json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  public Reply sendBody(String method, String path, String token, String contentType, HttpRequest.BodyPublisher body) {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofMinutes(5));
+    if (token != null) {
+      request.header("Authorization", "Bearer " + token);
+    }
+    if (contentType != null) {
+      request.header("Content-Type", contentType);
+    }
+    request.method(method, body);
+    try {
+      HttpResponse<String> response = CLIENT.send(request.build(), HttpResponse.BodyHandlers.ofString());
+      return new Reply(response.statusCode(), response.body(), response);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Uploads a file's bytes as a staged file of the tenant. */
+  public Reply upload(String tenant, String key, String name, String category, String contentType, byte[] bytes) {
+    String query = "?name=" + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8)
+        + (category == null ? "" : "&category=" + category);
+    return send("POST", "/v1/tenants/" + tenant + "/files" + query, key, contentType, bytes);
+  }
+
+  /** Sets a tenant's constraints as admin. */
+  public void constraints(String tenant, String json) {
+    Reply reply = putJson("/v1/tenants/" + tenant + "/constraints", adminToken, json);
+    if (reply.status() != 200) {
+      throw new AssertionError("constraints for " + tenant + ": " + reply);
+    }
   }
 
   /** Creates a tenant as admin and answers its API key. */

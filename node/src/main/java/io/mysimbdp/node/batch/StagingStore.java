@@ -1,0 +1,191 @@
+package io.mysimbdp.node.batch;
+
+import akka.NotUsed;
+import akka.stream.javadsl.Flow;
+import akka.stream.javadsl.Source;
+import akka.util.ByteString;
+import akka.util.ByteStringBuilder;
+import com.mongodb.client.model.Filters;
+import com.mongodb.client.model.IndexOptions;
+import com.mongodb.client.model.Indexes;
+import com.mongodb.client.model.ReplaceOptions;
+import com.mongodb.client.model.Sorts;
+import com.mongodb.client.model.Updates;
+import com.mongodb.reactivestreams.client.MongoCollection;
+import com.mongodb.reactivestreams.client.MongoDatabase;
+import io.mysimbdp.node.coredms.CoreDms;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletionStage;
+import org.bson.Document;
+import org.bson.types.Binary;
+
+/**
+ * Staging for a tenant's uploaded files, readable from every node: a GridFS bucket named
+ * {@value #BUCKET} in the tenant's database ({@code staging.files} + {@code staging.chunks}, the
+ * layout every MongoDB driver and {@code mongofiles} read). Bytes are written as fixed-size chunks
+ * while they stream in, never held whole; chunk writes are idempotent (unique {@code files_id, n}).
+ * The files document carries the platform's metadata (name, category, format, state, counts).
+ */
+public final class StagingStore {
+  public static final String BUCKET = "staging";
+  public static final int CHUNK_SIZE = 512 * 1024;
+  /** Chunks read ahead of the parser: bounds the memory one file's ingestion holds. */
+  private static final int READ_BATCH = 4;
+  private static final int WRITE_PARALLELISM = 2;
+
+  private final CoreDms coreDms;
+
+  public StagingStore(CoreDms coreDms) {
+    this.coreDms = coreDms;
+  }
+
+  public MongoCollection<Document> files(String tenantId) {
+    return coreDms.tenantDatabase(tenantId).getCollection(BUCKET + ".files");
+  }
+
+  public MongoCollection<Document> chunks(String tenantId) {
+    return coreDms.tenantDatabase(tenantId).getCollection(BUCKET + ".chunks");
+  }
+
+  public CompletionStage<Void> ensureIndexes(String tenantId) {
+    MongoDatabase db = coreDms.tenantDatabase(tenantId);
+    return coreDms
+        .first(db.getCollection(BUCKET + ".chunks").createIndex(
+            Indexes.ascending("files_id", "n"), new IndexOptions().unique(true).name("files_id_1_n_1")))
+        .thenCompose(i -> coreDms.first(db.getCollection(BUCKET + ".files").createIndex(
+            Indexes.ascending("filename", "uploadDate"), new IndexOptions().name("filename_1_uploadDate_1"))))
+        .thenApply(i -> null);
+  }
+
+  /**
+   * Cuts a byte stream into chunks of exactly {@code chunkSize}; the last one, flushed when the
+   * stream completes, may be shorter.
+   */
+  public static Flow<ByteString, ByteString, NotUsed> rechunk(int chunkSize) {
+    ByteString endOfStream = ByteString.emptyByteString();
+    return Flow.<ByteString>create()
+        .filter(bytes -> !bytes.isEmpty())
+        .concat(Source.single(endOfStream))
+        .statefulMapConcat(
+            () -> {
+              ByteStringBuilder pending = new ByteStringBuilder();
+              return bytes -> {
+                if (bytes.isEmpty()) {
+                  return pending.length() == 0 ? List.of() : List.of(pending.result().compact());
+                }
+                pending.append(bytes);
+                if (pending.length() < chunkSize) {
+                  return List.of();
+                }
+                ByteString all = pending.result();
+                pending.clear();
+                List<ByteString> full = new ArrayList<>();
+                int offset = 0;
+                while (all.size() - offset >= chunkSize) {
+                  full.add(all.slice(offset, offset + chunkSize).compact());
+                  offset += chunkSize;
+                }
+                pending.append(all.drop(offset));
+                return full;
+              };
+            });
+  }
+
+  /** Writes chunk {@code n} of {@code fileId}; writing the same chunk again replaces it. */
+  public CompletionStage<Void> writeChunk(String tenantId, String fileId, int n, ByteString data) {
+    Document chunk =
+        new Document("files_id", fileId).append("n", n).append("data", new Binary(data.toArrayUnsafe()));
+    return coreDms
+        .first(chunks(tenantId).replaceOne(
+            Filters.and(Filters.eq("files_id", fileId), Filters.eq("n", n)), chunk, new ReplaceOptions().upsert(true)))
+        .thenApply(r -> null);
+  }
+
+  /**
+   * Writes a stream of chunks (from {@link #rechunk}) as chunks {@code firstN, firstN+1, ...} and
+   * answers how many bytes each wrote. Writes run ahead by at most {@value #WRITE_PARALLELISM};
+   * each one is registered in {@code pending} until it completes, so that a caller cleaning up a
+   * failed upload can wait for writes still in flight when the stream failed.
+   */
+  public Flow<ByteString, Long, NotUsed> chunkWriter(String tenantId, String fileId, int firstN, PendingWrites pending) {
+    return Flow.<ByteString>create()
+        .zipWithIndex()
+        .mapAsync(
+            WRITE_PARALLELISM,
+            indexed ->
+                pending.track(writeChunk(tenantId, fileId, firstN + Math.toIntExact(indexed.second()), indexed.first()))
+                    .thenApply(done -> (long) indexed.first().size()));
+  }
+
+  /** Writes started and not yet finished. */
+  public static final class PendingWrites {
+    private final java.util.Set<java.util.concurrent.CompletableFuture<Void>> running =
+        java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    <T> CompletionStage<T> track(CompletionStage<T> write) {
+      java.util.concurrent.CompletableFuture<Void> done = write.<Void>handle((r, e) -> null).toCompletableFuture();
+      running.add(done);
+      done.thenRun(() -> running.remove(done));
+      return write;
+    }
+
+    /** Completes when every write started so far has finished, however it ended. */
+    public CompletionStage<Void> settled() {
+      return java.util.concurrent.CompletableFuture.allOf(running.toArray(java.util.concurrent.CompletableFuture[]::new));
+    }
+  }
+
+  /** The file's bytes, in order, read a few chunks ahead of the consumer. */
+  public Source<ByteString, NotUsed> read(String tenantId, String fileId) {
+    return Source.fromPublisher(
+            chunks(tenantId)
+                .find(Filters.eq("files_id", fileId))
+                .sort(Sorts.ascending("n"))
+                .batchSize(READ_BATCH))
+        .map(chunk -> ByteString.fromArrayUnsafe(chunk.get("data", Binary.class).getData()));
+  }
+
+  /** Records the finished file: its GridFS files document with the platform's metadata. */
+  public CompletionStage<Void> putFile(String tenantId, String fileId, long length, Document metadata) {
+    Document file =
+        new Document("_id", fileId)
+            .append("length", length)
+            .append("chunkSize", CHUNK_SIZE)
+            .append("uploadDate", new Date())
+            .append("filename", metadata.getString("name"))
+            .append("metadata", metadata);
+    return coreDms.first(files(tenantId).insertOne(file)).thenApply(r -> null);
+  }
+
+  public CompletionStage<Optional<Document>> findFile(String tenantId, String fileId) {
+    return coreDms.first(files(tenantId).find(Filters.eq("_id", fileId)).first());
+  }
+
+  public CompletionStage<List<Document>> listFiles(String tenantId, int limit) {
+    return coreDms.all(files(tenantId).find().sort(Sorts.ascending("uploadDate")).limit(limit));
+  }
+
+  public CompletionStage<Void> setMetadata(String tenantId, String fileId, Document fields) {
+    List<org.bson.conversions.Bson> sets = new ArrayList<>();
+    fields.forEach((k, v) -> sets.add(Updates.set("metadata." + k, v)));
+    return coreDms
+        .first(files(tenantId).updateOne(Filters.eq("_id", fileId), Updates.combine(sets)))
+        .thenApply(r -> null);
+  }
+
+  /** Deletes the file's chunks from {@code fromN} on (all of them for 0) and, for 0, its files document. */
+  public CompletionStage<Void> delete(String tenantId, String fileId, int fromN) {
+    CompletionStage<?> chunksGone =
+        coreDms.first(chunks(tenantId).deleteMany(Filters.and(Filters.eq("files_id", fileId), Filters.gte("n", fromN))));
+    if (fromN > 0) {
+      return chunksGone.thenApply(r -> null);
+    }
+    return chunksGone
+        .thenCompose(r -> coreDms.first(files(tenantId).deleteOne(Filters.eq("_id", fileId))))
+        .thenApply(r -> null);
+  }
+
+}

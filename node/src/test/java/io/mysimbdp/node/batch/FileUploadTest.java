@@ -1,0 +1,186 @@
+package io.mysimbdp.node.batch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import com.mongodb.client.gridfs.GridFSBuckets;
+import io.mysimbdp.node.testing.HttpApi;
+import io.mysimbdp.node.testing.HttpApi.Reply;
+import io.mysimbdp.node.testing.TestNode;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Uploads over real HTTP: staged in GridFS within the tenant's constraints, or refused whole. */
+class FileUploadTest {
+  static final Path WATER_QUALITY = Path.of("..", "..", "shared", "data", "water-quality-10k.csv");
+  @TempDir static Path dataDir;
+  static TestNode node;
+  static HttpApi api;
+
+  @BeforeAll
+  static void start() throws Exception {
+    node = TestNode.start(dataDir);
+    api = node.api;
+  }
+
+  @AfterAll
+  static void stop() {
+    node.close();
+  }
+
+  static byte[] waterQuality() throws Exception {
+    Path path = Files.exists(WATER_QUALITY) ? WATER_QUALITY : Path.of("..", "shared", "data", "water-quality-10k.csv");
+    return Files.readAllBytes(path);
+  }
+
+  static String sha256(byte[] bytes) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+  }
+
+  @Test
+  void aCsvFileIsStagedInGridFsWholeAndListed() throws Exception {
+    String key = api.createTenant("up-alice");
+    byte[] csv = waterQuality();
+    Reply reply = api.upload("up-alice", key, "water-quality-10k.csv", "water", "text/csv", csv);
+    assertEquals(201, reply.status(), reply::toString);
+    JsonNode file = reply.json();
+    assertEquals(csv.length, file.path("size").asLong());
+    assertEquals(sha256(csv), file.path("sha256").asText());
+    assertEquals("staged", file.path("state").asText());
+    assertEquals("water", file.path("category").asText());
+    assertEquals("csv", file.path("format").asText());
+
+    // Any MongoDB driver reads the staged file back as a standard GridFS file.
+    try (MongoClient client = MongoClients.create(node.embedded.mongo().orElseThrow().connectionString())) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      GridFSBuckets.create(client.getDatabase("tenant_up-alice"), "staging")
+          .downloadToStream(new org.bson.BsonString(file.path("id").asText()), out);
+      assertEquals(sha256(csv), sha256(out.toByteArray()));
+    }
+
+    JsonNode list = api.get("/v1/tenants/up-alice/files", key).json();
+    assertEquals(1, list.path("count").asInt());
+    assertEquals(file.path("id").asText(), list.path("files").get(0).path("id").asText());
+    assertEquals(200, api.get("/v1/tenants/up-alice/files/" + file.path("id").asText(), key).status());
+  }
+
+  @Test
+  void fileNamesAreMetadataNeverPaths() {
+    String key = api.createTenant("up-names");
+    assertEquals("passwd", api.upload("up-names", key, "../../etc/passwd", null, "text/csv", "a,b\n1,2\n".getBytes()).json().path("name").asText());
+    assertEquals("b.csv", api.upload("up-names", key, "a/b.csv", null, "text/csv", "a,b\n1,2\n".getBytes()).json().path("name").asText());
+    assertEquals("c.csv", api.upload("up-names", key, "..\\..\\c.csv", null, "text/csv", "a\n1\n".getBytes()).json().path("name").asText());
+    Reply longName = api.upload("up-names", key, "n".repeat(1000) + ".csv", null, "text/csv", "a\n1\n".getBytes());
+    assertEquals(400, longName.status(), longName::toString);
+    assertEquals("invalid_file_name", longName.errorCode());
+    Reply noName = api.send("POST", "/v1/tenants/up-names/files", key, "text/csv", "a\n1\n".getBytes());
+    assertEquals(400, noName.status(), noName::toString);
+    Reply badCategory = api.upload("up-names", key, "x.csv", "../x", "text/csv", "a\n1\n".getBytes());
+    assertEquals(400, badCategory.status(), badCategory::toString);
+    assertEquals(3, api.get("/v1/tenants/up-names/files", key).json().path("count").asInt());
+  }
+
+  @Test
+  void aFileOverTheSizeLimitIsRefusedAndNothingIsKept() throws Exception {
+    String key = api.createTenant("up-size");
+    api.constraints("up-size", "{\"maxFileSizeMegabytes\":1}");
+    byte[] csv = waterQuality();
+    Reply declared = api.upload("up-size", key, "big.csv", null, "text/csv", csv);
+    assertEquals(413, declared.status(), declared::toString);
+    assertEquals("file_too_large", declared.errorCode());
+
+    // Without a Content-Length the limit is enforced while the body streams.
+    Reply streamed = api.sendBody("POST", "/v1/tenants/up-size/files?name=big.csv", key, "text/csv",
+        HttpRequest.BodyPublishers.ofInputStream(() -> new ByteArrayInputStream(csv)));
+    assertEquals(413, streamed.status(), streamed::toString);
+    assertEquals(0, api.get("/v1/tenants/up-size/files", key).json().path("count").asInt());
+    try (MongoClient client = MongoClients.create(node.embedded.mongo().orElseThrow().connectionString())) {
+      assertEquals(0, client.getDatabase("tenant_up-size").getCollection("staging.chunks").countDocuments(),
+          "no chunk of a refused upload is kept");
+    }
+    assertEquals(201, api.upload("up-size", key, "small.csv", null, "text/csv", "a\n1\n".getBytes()).status(),
+        "the refused uploads gave their file slots back");
+  }
+
+  @Test
+  void contentMustBeWhatItClaims() {
+    String key = api.createTenant("up-content");
+    api.constraints("up-content", "{\"formats\":[\"csv\",\"json\"]}");
+    Reply notAllowed = api.upload("up-content", key, "x.ndjson", null, "application/x-ndjson", "{\"a\":1}\n".getBytes());
+    assertEquals(415, notAllowed.status(), notAllowed::toString);
+    assertEquals("format_not_allowed", notAllowed.errorCode());
+
+    Reply csvAsJson = api.upload("up-content", key, "x.json", null, "application/json", "a,b\n1,2\n".getBytes());
+    assertEquals(415, csvAsJson.status(), csvAsJson::toString);
+    assertEquals("content_mismatch", csvAsJson.errorCode());
+
+    byte[] invalidUtf8 = {'a', ',', 'b', '\n', (byte) 0xC3, (byte) 0x28, ',', '1', '\n'};
+    Reply badEncoding = api.upload("up-content", key, "x.csv", null, "text/csv", invalidUtf8);
+    assertEquals(415, badEncoding.status(), badEncoding::toString);
+    assertEquals("invalid_encoding", badEncoding.errorCode());
+
+    Reply binary = api.upload("up-content", key, "x.csv", null, "text/csv", new byte[] {'a', 0, 'b'});
+    assertEquals(415, binary.status(), binary::toString);
+
+    Reply empty = api.upload("up-content", key, "x.csv", null, "text/csv", new byte[0]);
+    assertEquals(422, empty.status(), empty::toString);
+    assertEquals("empty_file", empty.errorCode());
+
+    Reply wrongType = api.upload("up-content", key, "x.txt", null, "text/plain", "a\n".getBytes());
+    assertEquals(415, wrongType.status(), wrongType::toString);
+    assertEquals("unsupported_media_type", wrongType.errorCode());
+
+    assertEquals(0, api.get("/v1/tenants/up-content/files", key).json().path("count").asInt());
+  }
+
+  @Test
+  void theFileCountIsEnforcedEvenWhenUploadsRace() throws Exception {
+    String key = api.createTenant("up-count");
+    api.constraints("up-count", "{\"maxFiles\":3}");
+    byte[] small = "a,b\n1,2\n".getBytes(StandardCharsets.UTF_8);
+    assertEquals(201, api.upload("up-count", key, "1.csv", null, "text/csv", small).status());
+    assertEquals(201, api.upload("up-count", key, "2.csv", null, "text/csv", small).status());
+
+    // Two uploads race for the last slot: exactly one wins.
+    List<CompletableFuture<Reply>> racers = List.of(
+        CompletableFuture.supplyAsync(() -> api.upload("up-count", key, "3a.csv", null, "text/csv", small)),
+        CompletableFuture.supplyAsync(() -> api.upload("up-count", key, "3b.csv", null, "text/csv", small)));
+    List<Integer> statuses = racers.stream().map(CompletableFuture::join).map(Reply::status).sorted().toList();
+    assertEquals(List.of(201, 409), statuses);
+    assertEquals(3, api.get("/v1/tenants/up-count/files", key).json().path("count").asInt());
+
+    Reply over = api.upload("up-count", key, "4.csv", null, "text/csv", small);
+    assertEquals(409, over.status(), over::toString);
+    assertEquals("too_many_files", over.errorCode());
+
+    String first = api.get("/v1/tenants/up-count/files", key).json().path("files").get(0).path("id").asText();
+    assertEquals(204, api.send("DELETE", "/v1/tenants/up-count/files/" + first, key, null, null).status());
+    assertEquals(404, api.get("/v1/tenants/up-count/files/" + first, key).status());
+    assertEquals(201, api.upload("up-count", key, "4.csv", null, "text/csv", small).status(), "deleting freed a slot");
+  }
+
+  @Test
+  void anotherTenantsKeyCannotUploadOrList() {
+    String key = api.createTenant("up-owner");
+    String other = api.createTenant("up-other");
+    assertEquals(403, api.upload("up-owner", other, "x.csv", null, "text/csv", "a\n1\n".getBytes()).status());
+    assertEquals(403, api.get("/v1/tenants/up-owner/files", other).status());
+    assertEquals(403, api.get("/v1/tenants/up-owner/data/records", other).status());
+    assertTrue(api.get("/v1/tenants/up-owner/files", key).json().path("files").isEmpty());
+  }
+}
