@@ -8,13 +8,13 @@ import akka.http.javadsl.ServerBinding;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
 import io.mysimbdp.node.batch.FileUploads;
-import io.mysimbdp.node.batch.StagingStore;
 import io.mysimbdp.node.broker.Broker;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.http.ApiServer;
 import io.mysimbdp.node.http.Authenticator;
 import io.mysimbdp.node.http.BatchRoutes;
 import io.mysimbdp.node.http.TenantRoutes;
+import io.mysimbdp.node.ingest.IngestionServices;
 import io.mysimbdp.node.ingest.TenantIngestor;
 import io.mysimbdp.node.ingest.TenantWaker;
 import io.mysimbdp.node.tenant.TenantRepository;
@@ -55,10 +55,11 @@ public final class Node {
 
     Authenticator authenticator = new Authenticator(adminToken, tenants);
     TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings);
-    StagingStore staging = new StagingStore(coreDms);
+    IngestionServices ingestion = IngestionServices.get(system);
     BatchRoutes batchRoutes =
         new BatchRoutes(
-            authenticator, settings.maxControlBodyBytes(), tenants, staging, new FileUploads(system, staging, tenants), coreDms);
+            system, authenticator, settings.maxControlBodyBytes(), tenants,
+            new FileUploads(system, ingestion.staging(), tenants), ingestion);
     return ApiServer.start(
         system,
         settings.httpHost(),

@@ -117,8 +117,16 @@ public abstract class ApiDirectives extends AllDirectives {
 
   /** A bounded JSON (or, where allowed, YAML) body read as {@code type}; 400/415 otherwise. */
   protected <T> Route controlBody(Class<T> type, boolean yamlAllowed, Function<T, Route> inner) {
+    return controlBody(type, yamlAllowed, null, inner);
+  }
+
+  /** Like {@link #controlBody(Class, boolean, Function)}, with {@code whenEmpty} for no body at all. */
+  protected <T> Route controlBody(Class<T> type, boolean yamlAllowed, T whenEmpty, Function<T, Route> inner) {
     return strictBody(
         body -> {
+          if (body.bytes().isEmpty() && whenEmpty != null) {
+            return inner.apply(whenEmpty);
+          }
           String mediaType = body.contentType().mediaType().toString().toLowerCase(Locale.ROOT);
           ObjectMapper mapper;
           if (mediaType.equals("application/json")) {

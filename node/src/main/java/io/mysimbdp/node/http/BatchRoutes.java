@@ -10,6 +10,18 @@ import com.mongodb.client.model.Sorts;
 import io.mysimbdp.node.batch.FileUploads;
 import io.mysimbdp.node.batch.Names;
 import io.mysimbdp.node.batch.StagingStore;
+import akka.actor.typed.ActorSystem;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import io.mysimbdp.node.batch.BatchIngestor;
+import io.mysimbdp.node.batch.IngestionJobs;
+import io.mysimbdp.node.batch.StagedFileViews;
+import io.mysimbdp.node.ingest.IngestionServices;
+import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.protocol.IngestionRequest;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import org.bson.types.ObjectId;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.tenant.TenantRepository;
 import io.mysimbdp.protocol.DataFormat;
@@ -32,6 +44,9 @@ import org.bson.json.JsonWriterSettings;
  * GET    files/{file}               one file
  * DELETE files/{file}               remove a file that is not being ingested
  * GET    data/{collection}?limit=&amp;after=   page through the tenant's ingested records
+ * POST   ingestions                 ingest the listed files ({"files":[...]}) or every staged file: 202 with the job
+ * GET    ingestions                 the tenant's recent jobs
+ * GET    ingestions/{job}           a job's state, files and counts
  * </pre>
  */
 public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes {
@@ -46,14 +61,19 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
   private final StagingStore staging;
   private final FileUploads uploads;
   private final CoreDms coreDms;
+  private final IngestionJobs jobs;
+  private final ClusterSharding sharding;
 
   public BatchRoutes(
-      Authenticator authenticator, long maxControlBodyBytes, TenantRepository tenants, StagingStore staging, FileUploads uploads, CoreDms coreDms) {
+      ActorSystem<?> system, Authenticator authenticator, long maxControlBodyBytes, TenantRepository tenants,
+      FileUploads uploads, IngestionServices services) {
     super(authenticator, maxControlBodyBytes);
     this.tenants = tenants;
-    this.staging = staging;
+    this.staging = services.staging();
     this.uploads = uploads;
-    this.coreDms = coreDms;
+    this.coreDms = services.coreDms();
+    this.jobs = services.batch().jobs();
+    this.sharding = ClusterSharding.get(system);
   }
 
   @Override
@@ -62,10 +82,57 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
         path("files", () -> concat(post(() -> upload(tenantId)), get(() -> listFiles(tenantId)))),
         path(PathMatchers.segment("files").slash(PathMatchers.segment()), fileId -> concat(
             get(() -> onSuccess(staging.findFile(tenantId, fileId), file -> file
-                .map(f -> completeJson(StatusCodes.OK, io.mysimbdp.node.batch.StagedFileViews.toApi(f)))
+                .map(f -> completeJson(StatusCodes.OK, StagedFileViews.toApi(f)))
                 .orElseGet(() -> noSuchFile(fileId)))),
             delete(() -> deleteFile(tenantId, fileId)))),
-        path(PathMatchers.segment("data").slash(PathMatchers.segment()), collection -> get(() -> dataPage(tenantId, collection))));
+        path(PathMatchers.segment("data").slash(PathMatchers.segment()), collection -> get(() -> dataPage(tenantId, collection))),
+        path("ingestions", () -> post(() -> controlBody(IngestionRequest.class, false, new IngestionRequest(null),
+            request -> startIngestion(tenantId, request)))),
+        path(PathMatchers.segment("ingestions").slash(PathMatchers.segment()), jobId -> get(() ->
+            onSuccess(jobs.view(tenantId, jobId), job -> job
+                .map(j -> completeJson(StatusCodes.OK, j))
+                .orElseGet(() -> error(StatusCodes.NOT_FOUND, "job_not_found", "there is no ingestion job '" + jobId + "'"))))));
+  }
+
+  private Route startIngestion(String tenantId, IngestionRequest request) {
+    List<String> wanted = request.files() == null ? List.of() : request.files();
+    return onSuccess(staging.listFiles(tenantId, LIST_LIMIT), files -> {
+      Map<String, Document> byId = files.stream().collect(Collectors.toMap(f -> f.getString("_id"), f -> f));
+      List<Document> chosen = new ArrayList<>();
+      if (wanted.isEmpty()) {
+        files.stream().filter(f -> StagedFileViews.STAGED.equals(meta(f).getString("state"))).forEach(chosen::add);
+        if (chosen.isEmpty()) {
+          return error(StatusCodes.UNPROCESSABLE_ENTITY, "nothing_to_ingest", "tenant '" + tenantId + "' has no staged files");
+        }
+      } else {
+        for (String id : new LinkedHashSet<>(wanted)) {
+          Document file = byId.get(id);
+          if (file == null) {
+            return error(StatusCodes.NOT_FOUND, "file_not_found", "there is no file '" + id + "'", Map.of("file", id));
+          }
+          if (StagedFileViews.INGESTING.equals(meta(file).getString("state"))) {
+            return error(StatusCodes.CONFLICT, "file_in_use", "file '" + id + "' is being ingested by another job", Map.of("file", id));
+          }
+          chosen.add(file);
+        }
+      }
+      String jobId = new ObjectId().toHexString();
+      List<IngestionJobs.JobFile> jobFiles = chosen.stream()
+          .map(f -> new IngestionJobs.JobFile(f.getString("_id"), meta(f).getString("name"), meta(f).getString("category"),
+              meta(f).getString("format"), ((Number) f.get("length")).longValue()))
+          .toList();
+      return onSuccess(
+          jobs.create(tenantId, jobId, jobFiles).thenCompose(created -> {
+            sharding.entityRefFor(TenantIngestor.ENTITY_KEY, tenantId)
+                .tell(new TenantIngestor.ToBatch(new BatchIngestor.JobQueued(jobId)));
+            return jobs.view(tenantId, jobId);
+          }),
+          job -> completeJson(StatusCodes.ACCEPTED, job.orElseThrow()));
+    });
+  }
+
+  private static Document meta(Document file) {
+    return file.get("metadata", Document.class);
   }
 
   private Route upload(String tenantId) {

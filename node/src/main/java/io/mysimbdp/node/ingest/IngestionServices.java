@@ -3,7 +3,12 @@ package io.mysimbdp.node.ingest;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
+import com.typesafe.config.Config;
 import io.mysimbdp.functions.spi.FunctionRegistry;
+import io.mysimbdp.node.batch.BatchIngestor;
+import io.mysimbdp.node.batch.FileIngestion;
+import io.mysimbdp.node.batch.IngestionJobs;
+import io.mysimbdp.node.batch.StagingStore;
 import io.mysimbdp.node.NodeSettings;
 import io.mysimbdp.node.coredms.CoreDms;
 
@@ -30,6 +35,8 @@ public final class IngestionServices implements Extension {
   private final RecordWriter writer;
   private final DeadLetters deadLetters;
   private final CategoryFunctions categories;
+  private final StagingStore staging;
+  private final BatchIngestor.Dependencies batch;
 
   private IngestionServices(ActorSystem<?> system) {
     this.settings = NodeSettings.from(system.settings().config());
@@ -37,6 +44,27 @@ public final class IngestionServices implements Extension {
     this.writer = new RecordWriter(coreDms);
     this.deadLetters = new DeadLetters(coreDms);
     this.categories = new CategoryFunctions(FunctionRegistry.withBuiltins());
+    this.staging = new StagingStore(coreDms);
+    IngestionJobs jobs = new IngestionJobs(coreDms);
+    Config batchConfig = system.settings().config().getConfig("mysimbdp.batch");
+    FileIngestion.Settings batchSettings =
+        new FileIngestion.Settings(
+            batchConfig.getInt("batch-size"),
+            batchConfig.getDuration("batch-window"),
+            batchConfig.getInt("write-parallelism"),
+            batchConfig.getDuration("checkpoint-interval"),
+            batchConfig.getInt("write-attempts"));
+    this.batch =
+        new BatchIngestor.Dependencies(
+            jobs, staging, new FileIngestion(system, staging, jobs, writer, deadLetters, categories, batchSettings));
+  }
+
+  public StagingStore staging() {
+    return staging;
+  }
+
+  public BatchIngestor.Dependencies batch() {
+    return batch;
   }
 
   public NodeSettings settings() {

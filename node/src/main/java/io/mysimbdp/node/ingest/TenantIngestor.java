@@ -17,6 +17,7 @@ import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.cluster.typed.Cluster;
 import akka.util.Timeout;
 import io.mysimbdp.node.CborSerializable;
+import io.mysimbdp.node.batch.BatchIngestor;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -42,6 +43,9 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   public enum Wake implements Command {
     INSTANCE
   }
+
+  /** A command for the tenant's batch worker. */
+  public record ToBatch(BatchIngestor.Command command) implements Command {}
 
   /** Sent by sharding before the entity moves or its node leaves: drain the workers, then stop. */
   public enum HandOff implements Command {
@@ -72,11 +76,14 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   private final Instant startedAt = Instant.now();
   /** Each worker and how to ask it to drain. */
   private final Map<ActorRef<?>, Runnable> workers = new HashMap<>();
+  private final ActorRef<BatchIngestor.Command> batch;
 
   private TenantIngestor(ActorContext<Command> context, String tenantId) {
     super(context);
     this.tenantId = tenantId;
     this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
+    IngestionServices services = IngestionServices.get(context.getSystem());
+    this.batch = spawnWorker(BatchIngestor.create(tenantId, services.batch()), "batch", BatchIngestor.Drain.INSTANCE);
     context.getLog().debug("tenant ingestor for {} started on {}", tenantId, node);
   }
 
@@ -93,6 +100,10 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
     return newReceiveBuilder()
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessageEquals(Wake.INSTANCE, () -> this)
+        .onMessage(ToBatch.class, command -> {
+          batch.tell(command.command());
+          return this;
+        })
         .onMessageEquals(HandOff.INSTANCE, this::onHandOff)
         .onSignal(Terminated.class, this::onWorkerStopped)
         .build();

@@ -91,6 +91,31 @@ public final class HttpApi {
     return send("POST", "/v1/tenants/" + tenant + "/files" + query, key, contentType, bytes);
   }
 
+  /** Starts an ingestion of the given files (none: every staged file) and waits for its end. */
+  public JsonNode ingestAndWait(String tenant, String key, java.util.List<String> files, Duration within) {
+    String body = files == null ? "{}" : "{\"files\":[" + files.stream().map(f -> "\"" + f + "\"").collect(java.util.stream.Collectors.joining(",")) + "]}";
+    Reply started = postJson("/v1/tenants/" + tenant + "/ingestions", key, body);
+    if (started.status() != 202) {
+      throw new AssertionError("starting an ingestion for " + tenant + ": " + started);
+    }
+    String job = started.json().path("id").asText();
+    long deadline = System.nanoTime() + within.toNanos();
+    while (System.nanoTime() < deadline) {
+      JsonNode state = get("/v1/tenants/" + tenant + "/ingestions/" + job, key).json();
+      String s = state.path("state").asText();
+      if (s.equals("succeeded") || s.equals("failed")) {
+        return state;
+      }
+      try {
+        Thread.sleep(200);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+    throw new AssertionError("job " + job + " of " + tenant + " did not finish within " + within);
+  }
+
   /** Sets a tenant's constraints as admin. */
   public void constraints(String tenant, String json) {
     Reply reply = putJson("/v1/tenants/" + tenant + "/constraints", adminToken, json);

@@ -1,0 +1,266 @@
+package io.mysimbdp.node.batch;
+
+import akka.actor.typed.ActorSystem;
+import akka.japi.Pair;
+import akka.pattern.Patterns;
+import akka.stream.KillSwitches;
+import akka.stream.UniqueKillSwitch;
+import akka.stream.javadsl.Keep;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import akka.stream.javadsl.StreamConverters;
+import io.mysimbdp.functions.spi.FunctionContext;
+import io.mysimbdp.functions.spi.FunctionException;
+import io.mysimbdp.node.batch.IngestionJobs.JobFile;
+import io.mysimbdp.node.batch.IngestionJobs.Progress;
+import io.mysimbdp.node.batch.parse.ParsedRecord;
+import io.mysimbdp.node.batch.parse.RecordReader;
+import io.mysimbdp.node.ingest.CategoryFunctions;
+import io.mysimbdp.node.ingest.DeadLetters;
+import io.mysimbdp.node.ingest.DeadLetters.DeadLetter;
+import io.mysimbdp.node.ingest.DeadLetters.Stage;
+import io.mysimbdp.node.ingest.Documents;
+import io.mysimbdp.node.ingest.RecordWriter;
+import io.mysimbdp.protocol.DataFormat;
+import io.mysimbdp.protocol.RecordCounts;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.bson.Document;
+
+/**
+ * Ingests one staged file as an Akka Streams pipeline: read the GridFS chunks → parse (on the
+ * blocking-IO dispatcher) → the category's function → batches → bulk idempotent writes (a few in
+ * flight) → checkpoints. Records before the file's checkpoint are skipped, so a resumed file
+ * writes nothing twice (and would store nothing twice anyway: ids are file id + record index +
+ * output index). Every bad record becomes a dead letter; the rest of the file goes on.
+ */
+public final class FileIngestion {
+  private static final Duration READ_TIMEOUT = Duration.ofMinutes(2);
+
+  /** Tuning, from {@code mysimbdp.batch}. */
+  public record Settings(int batchSize, Duration batchWindow, int writeParallelism, Duration checkpointInterval, int writeAttempts) {}
+
+  /** A running file: stop it with {@link #interrupt()}; {@code done} answers the final progress. */
+  public static final class Run {
+    private final UniqueKillSwitch killSwitch;
+    private final AtomicBoolean interrupted;
+    private final CompletionStage<Progress> done;
+
+    Run(UniqueKillSwitch killSwitch, AtomicBoolean interrupted, CompletionStage<Progress> done) {
+      this.killSwitch = killSwitch;
+      this.interrupted = interrupted;
+      this.done = done;
+    }
+
+    /** Stops reading; what is in flight is written and checkpointed before {@code done} completes. */
+    public void interrupt() {
+      interrupted.set(true);
+      killSwitch.shutdown();
+    }
+
+    public CompletionStage<Progress> done() {
+      return done;
+    }
+  }
+
+  /** One parsed record after the function: documents to write and dead letters. */
+  private record Transformed(long index, long bytesRead, String collection, List<Document> documents, List<DeadLetter> deadLetters, boolean fatal) {}
+
+  private record BatchResult(long checkpoint, long bytesRead, RecordCounts counts, boolean fatal) {}
+
+  private final ActorSystem<?> system;
+  private final StagingStore staging;
+  private final IngestionJobs jobs;
+  private final RecordWriter writer;
+  private final DeadLetters deadLetters;
+  private final CategoryFunctions categories;
+  private final Settings settings;
+
+  public FileIngestion(
+      ActorSystem<?> system, StagingStore staging, IngestionJobs jobs, RecordWriter writer, DeadLetters deadLetters,
+      CategoryFunctions categories, Settings settings) {
+    this.system = system;
+    this.staging = staging;
+    this.jobs = jobs;
+    this.writer = writer;
+    this.deadLetters = deadLetters;
+    this.categories = categories;
+    this.settings = settings;
+  }
+
+  /** Starts ingesting {@code file} of job {@code jobId} from {@code from}. */
+  public CompletionStage<Run> start(String tenantId, String jobId, JobFile file, Progress from) {
+    return categories.resolve(tenantId, file.category()).thenApply(route -> run(tenantId, jobId, file, from, route));
+  }
+
+  private Run run(String tenantId, String jobId, JobFile file, Progress from, CategoryFunctions.Route route) {
+    DataFormat format = DataFormat.fromId(file.format()).orElseThrow();
+    CountingInputStream[] input = new CountingInputStream[1];
+    AtomicBoolean interrupted = new AtomicBoolean(false);
+    Progress[] last = {from};
+
+    Pair<UniqueKillSwitch, CompletionStage<Checkpointer>> materialized =
+        Source.unfoldResource(
+                () -> {
+                  InputStream in = staging.read(tenantId, file.id()).runWith(StreamConverters.asInputStream(READ_TIMEOUT), system);
+                  input[0] = new CountingInputStream(in);
+                  return RecordReader.open(format, input[0]);
+                },
+                reader -> reader.hasNext() ? Optional.of(reader.next()) : Optional.<ParsedRecord>empty(),
+                RecordReader::close)
+            .filter(parsed -> parsed.index() >= from.checkpoint())
+            .viaMat(KillSwitches.single(), Keep.right())
+            .map(parsed -> transform(tenantId, file, route, parsed, input[0].count()))
+            .groupedWeightedWithin(settings.batchSize(), t -> (long) Math.max(1, t.documents().size()), settings.batchWindow())
+            .mapAsync(settings.writeParallelism(), batch -> write(tenantId, batch))
+            .toMat(
+                Sink.foldAsync(
+                    new Checkpointer(tenantId, jobId, file.id(), from),
+                    (checkpointer, result) -> checkpointer.add(result)),
+                Keep.both())
+            .run(system);
+    CompletionStage<Progress> done =
+        materialized.second().thenCompose(checkpointer -> checkpointer.finish(interrupted.get(), file.size()));
+    return new Run(materialized.first(), interrupted, done);
+  }
+
+  private Transformed transform(String tenantId, JobFile file, CategoryFunctions.Route route, ParsedRecord parsed, long bytesRead) {
+    long index = parsed.index();
+    if (parsed instanceof ParsedRecord.Bad bad) {
+      DeadLetter letter = new DeadLetter(file.id() + ":" + index + ":parse", "file", file.id(), file.name(), index, bad.line(),
+          Stage.PARSE, bad.reason(), bad.raw());
+      return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), bad.fatal());
+    }
+    ParsedRecord.Good good = (ParsedRecord.Good) parsed;
+    try {
+      List<Map<String, Object>> outputs =
+          route.function().apply(good.fields(), new FunctionContext(tenantId, file.category(), file.id(), index));
+      List<Document> documents = new ArrayList<>(outputs.size());
+      for (int i = 0; i < outputs.size(); i++) {
+        Map<String, Object> output = outputs.get(i);
+        if (output == null) {
+          throw new FunctionException("output " + i + " is null, not an object");
+        }
+        documents.add(Documents.withId(file.id() + ":" + index + ":" + i, output));
+      }
+      return new Transformed(index, bytesRead, route.collection(), documents, List.of(), false);
+    } catch (FunctionException | RuntimeException e) {
+      String reason = "function '" + route.functionName() + "' failed: "
+          + (e instanceof FunctionException ? e.getMessage() : e.toString());
+      DeadLetter letter = new DeadLetter(file.id() + ":" + index + ":function", "file", file.id(), file.name(), index,
+          good.line(), Stage.FUNCTION, reason, new Document(new LinkedHashMap<>(good.fields())).toJson());
+      return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), false);
+    }
+  }
+
+  private CompletionStage<BatchResult> write(String tenantId, List<Transformed> batch) {
+    Transformed lastRecord = batch.get(batch.size() - 1);
+    List<Document> documents = new ArrayList<>();
+    List<DeadLetter> letters = new ArrayList<>();
+    boolean fatal = false;
+    for (Transformed t : batch) {
+      documents.addAll(t.documents());
+      letters.addAll(t.deadLetters());
+      fatal |= t.fatal();
+    }
+    String collection = lastRecord.collection();
+    boolean fatalBatch = fatal;
+    return withRetries(() -> writer.write(tenantId, collection, documents))
+        .thenCompose(outcome -> {
+          List<DeadLetter> all = new ArrayList<>(letters);
+          for (RecordWriter.Rejected rejected : outcome.rejected()) {
+            Document doc = documents.get(rejected.index());
+            String id = String.valueOf(doc.get("_id"));
+            long index = Long.parseLong(id.split(":")[1]);
+            all.add(new DeadLetter(id + ":write", "file", id.split(":")[0], null, index, -1, Stage.WRITE,
+                "the store refused the record: " + rejected.reason(), doc.toJson()));
+          }
+          long failed = all.size();
+          long read = batch.size();
+          RecordCounts counts = new RecordCounts(read, outcome.stored(), failed);
+          return withRetries(() -> deadLetters.store(tenantId, all))
+              .thenApply(done -> new BatchResult(lastRecord.index() + 1, lastRecord.bytesRead(), counts, fatalBatch));
+        });
+  }
+
+  private <T> CompletionStage<T> withRetries(java.util.concurrent.Callable<CompletionStage<T>> attempt) {
+    return Patterns.retry(attempt, settings.writeAttempts(), Duration.ofSeconds(1), system.classicSystem().scheduler(), system.executionContext());
+  }
+
+  /** Folds batch results into progress, saving a checkpoint at most every checkpoint interval. */
+  private final class Checkpointer {
+    private final String tenantId;
+    private final String jobId;
+    private final String fileId;
+    private Progress progress;
+    private boolean fatal;
+    private long lastSaved = System.nanoTime();
+
+    Checkpointer(String tenantId, String jobId, String fileId, Progress from) {
+      this.tenantId = tenantId;
+      this.jobId = jobId;
+      this.fileId = fileId;
+      this.progress = new Progress(StagedFileViews.INGESTING, from.checkpoint(), from.records(), from.bytes(), null);
+    }
+
+    CompletionStage<Checkpointer> add(BatchResult result) {
+      progress = new Progress(StagedFileViews.INGESTING, result.checkpoint(), progress.records().plus(result.counts()),
+          Math.max(progress.bytes(), result.bytesRead()), null);
+      fatal |= result.fatal();
+      if (System.nanoTime() - lastSaved < settings.checkpointInterval().toNanos()) {
+        return CompletableFuture.completedFuture(this);
+      }
+      lastSaved = System.nanoTime();
+      return jobs.saveProgress(tenantId, jobId, fileId, progress).thenApply(saved -> this);
+    }
+
+    CompletionStage<Progress> finish(boolean interrupted, long fileSize) {
+      Progress end = interrupted
+          ? progress
+          : new Progress(fatal ? StagedFileViews.FAILED : StagedFileViews.INGESTED, progress.checkpoint(), progress.records(),
+              fileSize, fatal ? "the file could not be read to its end; see the tenant's dead letters" : null);
+      return jobs.saveProgress(tenantId, jobId, fileId, end).thenApply(saved -> end);
+    }
+  }
+
+  /** Counts the bytes the parser has consumed, for progress reports. */
+  private static final class CountingInputStream extends FilterInputStream {
+    private volatile long count;
+
+    CountingInputStream(InputStream in) {
+      super(in);
+    }
+
+    long count() {
+      return count;
+    }
+
+    @Override
+    public int read() throws IOException {
+      int b = super.read();
+      if (b >= 0) {
+        count++;
+      }
+      return b;
+    }
+
+    @Override
+    public int read(byte[] buffer, int offset, int length) throws IOException {
+      int n = super.read(buffer, offset, length);
+      if (n > 0) {
+        count += n;
+      }
+      return n;
+    }
+  }
+}
