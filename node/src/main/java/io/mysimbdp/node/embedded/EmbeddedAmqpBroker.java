@@ -249,6 +249,7 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
     return launcher;
   }
 
+  @SuppressWarnings("unchecked") // SystemConfig.getContainer(Class<T>) with the raw Broker class
   private static int awaitReady(StartupListener listener, int requestedPort) throws IOException {
     SystemConfig<?> systemConfig = listener.systemConfig.get();
     Broker<?> broker = systemConfig == null ? null : (Broker<?>) systemConfig.getContainer(Broker.class);
