@@ -21,6 +21,9 @@ public final class Main {
   private Main() {}
 
   public static void main(String[] args) {
+    // A library thread that dies must be logged, not end the JVM (Qpid halts it when no handler is set).
+    Thread.setDefaultUncaughtExceptionHandler(
+        (thread, e) -> log.error("uncaught exception in thread {}", thread.getName(), e));
     Config config = ConfigFactory.load();
     EmbeddedServices embedded;
     try {

@@ -149,6 +149,7 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
         shutdownQuietly(launcher);
         throw e;
       }
+      removeQpidShutdownHook(started.systemConfig.get());
       EmbeddedAmqpBroker broker = new EmbeddedAmqpBroker(launcher, lock, home, boundPort, password);
       log.info("Embedded AMQP 0-9-1 broker (Qpid Broker-J) listening on {}:{}, vhost '{}', data in {} (started in {} ms)",
           LOOPBACK, boundPort, VIRTUAL_HOST, home, (System.nanoTime() - startNanos) / 1_000_000);
@@ -156,6 +157,29 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
     } catch (IOException | RuntimeException | Error e) {
       releaseQuietly(lock);
       throw e;
+    }
+  }
+
+  /**
+   * Qpid closes its broker from a JVM shutdown hook of its own, which would run at the same time as
+   * the node's coordinated shutdown, while tenants still drain into the broker. The node stops the
+   * broker itself, after the actor system (see Main), so Qpid's hook is taken out.
+   */
+  private static void removeQpidShutdownHook(SystemConfig<?> systemConfig) {
+    try {
+      Object broker = systemConfig.getContainer();
+      Class<?> type = broker.getClass();
+      while (type != null && java.util.Arrays.stream(type.getDeclaredFields()).noneMatch(f -> f.getName().equals("_shutdownHook"))) {
+        type = type.getSuperclass();
+      }
+      if (type == null) {
+        throw new NoSuchFieldException("_shutdownHook in " + broker.getClass());
+      }
+      java.lang.reflect.Field hookField = type.getDeclaredField("_shutdownHook");
+      hookField.setAccessible(true);
+      Runtime.getRuntime().removeShutdownHook((Thread) hookField.get(broker));
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      log.warn("could not take out Qpid's own shutdown hook; on SIGTERM the embedded broker may stop before tenants have drained: {}", e.toString());
     }
   }
 
