@@ -79,6 +79,14 @@ final class UploadCommand implements Callable<Integer> {
       description = "failures in a row a resumable upload survives (default ${DEFAULT-VALUE})")
   int retries;
 
+  @Option(
+      names = "--retry-backoff",
+      paramLabel = "DURATION",
+      defaultValue = "500ms",
+      converter = Durations.Converter.class,
+      description = "first wait before resuming a failed resumable upload, doubling each time up to 10s (default ${DEFAULT-VALUE})")
+  Duration retryBackoff;
+
   /** How one file ended. */
   record Result(String name, long size, String outcome, String detail, Duration took) {}
 
@@ -96,7 +104,7 @@ final class UploadCommand implements Callable<Integer> {
     if (category.isBlank()) {
       throw new ParameterException(spec.commandLine(), "--category must not be blank");
     }
-    PlatformClient client = root.client(spec).withRetries(retries, Duration.ofMillis(500));
+    PlatformClient client = root.client(spec).withRetries(retries, retryBackoff);
     PrintWriter out = spec.commandLine().getOut();
 
     TenantConstraints constraints = client.constraints();
