@@ -72,7 +72,7 @@ abstract class UploadProgress implements AutoCloseable {
 
   /** Bars redrawn in place with ANSI cursor movement, by one thread, ten times a second. */
   private static final class Bars extends UploadProgress {
-    private static final int BAR = 28;
+    private static final int BAR = 20;
     private final PrintWriter out;
     private final long totalBytes;
     private final Map<String, Running> running = new LinkedHashMap<>();
@@ -82,6 +82,7 @@ abstract class UploadProgress implements AutoCloseable {
     private final Thread renderer;
     private int drawn;
     private volatile boolean closed;
+    private final int columns = columns();
 
     private record Running(String name, long size, AtomicLong done) {}
 
@@ -163,21 +164,33 @@ abstract class UploadProgress implements AutoCloseable {
     }
 
     private String bar(String name, long done, long size) {
-      String label = name.length() > 30 ? "..." + name.substring(name.length() - 27) : name;
+      // A line wider than the terminal wraps and breaks the redraw: fit it (80 columns unless told).
+      int nameWidth = Math.max(12, Math.min(40, columns - 59));
+      String label = name.length() > nameWidth ? "..." + name.substring(name.length() - nameWidth + 3) : name;
       double fraction = size <= 0 ? 1 : Math.min(1, (double) done / size);
       int filled = (int) Math.round(fraction * BAR);
       double seconds = Math.max(1e-3, (System.nanoTime() - started) / 1e9);
-      String rate = name.equals("total") ? "  " + Sizes.format((long) (done / seconds)) + "/s" : "";
-      return String.format(
-          Locale.ROOT,
-          "%-30s [%s%s] %3.0f%% %s / %s%s",
-          label,
-          "#".repeat(filled),
-          "-".repeat(BAR - filled),
-          fraction * 100,
-          Sizes.format(done),
-          Sizes.format(size),
-          rate);
+      String rate = name.equals("total") ? " " + Sizes.format((long) (done / seconds)) + "/s" : "";
+      String line =
+          String.format(
+              Locale.ROOT,
+              "%-" + nameWidth + "s [%s%s] %3.0f%% %s/%s%s",
+              label,
+              "#".repeat(filled),
+              "-".repeat(BAR - filled),
+              fraction * 100,
+              Sizes.format(done),
+              Sizes.format(size),
+              rate);
+      return line.length() < columns ? line : line.substring(0, columns - 1);
+    }
+
+    private static int columns() {
+      try {
+        return Math.max(40, Integer.parseInt(System.getenv().getOrDefault("COLUMNS", "80").trim()));
+      } catch (NumberFormatException e) {
+        return 80;
+      }
     }
 
     @Override
