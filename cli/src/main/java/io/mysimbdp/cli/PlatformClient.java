@@ -159,7 +159,7 @@ public final class PlatformClient {
   public StagedFile upload(Path file, String name, String category, String mediaType, TransferListener listener)
       throws IOException, InterruptedException {
     URI uri = tenantUri("files?name=" + encode(name) + "&category=" + encode(category));
-    BodyPublisher body = counting(BodyPublishers.ofFile(file), 0, listener);
+    BodyPublisher body = counting(BodyPublishers.ofFile(file), 0, listener == null ? TransferListener.NONE : listener);
     HttpRequest request = authorized(uri).header("Content-Type", mediaType).POST(body).build();
     return send(request, new TypeReference<>() {});
   }
@@ -252,8 +252,9 @@ public final class PlatformClient {
   }
 
   private TusResult sendChunks(
-      Path file, URI location, long length, long startOffset, long chunkSize, TransferListener listener)
+      Path file, URI location, long length, long startOffset, long chunkSize, TransferListener given)
       throws IOException, InterruptedException {
+    TransferListener listener = given == null ? TransferListener.NONE : given;
     if (chunkSize <= 0) {
       throw new IllegalArgumentException("chunk size must be positive");
     }

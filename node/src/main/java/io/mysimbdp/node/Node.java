@@ -8,12 +8,14 @@ import akka.http.javadsl.ServerBinding;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
 import io.mysimbdp.node.batch.FileUploads;
+import io.mysimbdp.node.batch.ResumableUploads;
 import io.mysimbdp.node.broker.Broker;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.http.ApiServer;
 import io.mysimbdp.node.http.Authenticator;
 import io.mysimbdp.node.http.BatchRoutes;
 import io.mysimbdp.node.http.TenantRoutes;
+import io.mysimbdp.node.http.TusRoutes;
 import io.mysimbdp.node.ingest.IngestionServices;
 import io.mysimbdp.node.ingest.TenantIngestor;
 import io.mysimbdp.node.ingest.TenantWaker;
@@ -60,11 +62,15 @@ public final class Node {
         new BatchRoutes(
             system, authenticator, settings.maxControlBodyBytes(), tenants,
             new FileUploads(system, ingestion.staging(), tenants), ingestion);
+    TusRoutes tusRoutes =
+        new TusRoutes(
+            authenticator, settings.maxControlBodyBytes(), tenants,
+            new ResumableUploads(system, coreDms, ingestion.staging(), tenants));
     return ApiServer.start(
         system,
         settings.httpHost(),
         settings.httpPort(),
-        ApiServer.root(tenantRoutes, List.of(batchRoutes)));
+        ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes)));
   }
 
   private static void joinCluster(ActorSystem<?> system, String mode) {

@@ -1,0 +1,202 @@
+package io.mysimbdp.node.http;
+
+import akka.http.javadsl.model.HttpHeader;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCode;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.model.headers.RawHeader;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import io.mysimbdp.node.batch.FileUploads;
+import io.mysimbdp.node.batch.Names;
+import io.mysimbdp.node.batch.ResumableUploads;
+import io.mysimbdp.node.tenant.TenantRepository;
+import io.mysimbdp.protocol.DataFormat;
+import io.mysimbdp.protocol.Tenant;
+import io.mysimbdp.protocol.Tus;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Resumable uploads under {@code /v1/tenants/{id}/uploads}, following tus 1.0 (core, creation,
+ * termination) so existing tus clients work. Upload-Metadata keys read: {@code filename},
+ * {@code category}, {@code contentType} (or the format from the file name's extension). The same
+ * constraints as a plain upload apply: the declared length up front, the real one as it streams.
+ */
+public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
+  private static final long MEGABYTE = 1024L * 1024L;
+  private static final HttpHeader RESUMABLE = RawHeader.create(Tus.RESUMABLE, Tus.VERSION);
+  private static final scala.concurrent.duration.FiniteDuration PATCH_TIMEOUT =
+      scala.concurrent.duration.FiniteDuration.create(1, java.util.concurrent.TimeUnit.HOURS);
+
+  private final TenantRepository tenants;
+  private final ResumableUploads uploads;
+
+  public TusRoutes(Authenticator authenticator, long maxControlBodyBytes, TenantRepository tenants, ResumableUploads uploads) {
+    super(authenticator, maxControlBodyBytes);
+    this.tenants = tenants;
+    this.uploads = uploads;
+  }
+
+  @Override
+  public Route routes(Caller caller, String tenantId) {
+    return respondWithHeader(RESUMABLE, () -> concat(
+        path("uploads", () -> concat(
+            options(() -> withTenant(tenantId, tenant -> complete(HttpResponse.create()
+                .withStatus(StatusCodes.NO_CONTENT)
+                .addHeader(RawHeader.create("Tus-Version", Tus.VERSION))
+                .addHeader(RawHeader.create("Tus-Extension", "creation,termination"))
+                .addHeader(RawHeader.create("Tus-Max-Size", Long.toString(maxBytes(tenant))))))),
+            post(() -> tusVersion(() -> create(tenantId))))),
+        path(PathMatchers.segment("uploads").slash(PathMatchers.segment()), uploadId -> concat(
+            head(() -> uploadStatus(tenantId, uploadId)),
+            get(() -> uploadStatus(tenantId, uploadId)),
+            patch(() -> tusVersion(() -> append(tenantId, uploadId))),
+            delete(() -> tusVersion(() -> onSuccess(uploads.terminate(tenantId, uploadId), gone -> gone
+                ? complete(StatusCodes.NO_CONTENT)
+                : noSuchUpload(uploadId))))))));
+  }
+
+  private Route uploadStatus(String tenantId, String uploadId) {
+    return tusVersion(() -> onSuccess(uploads.status(tenantId, uploadId), status -> status
+        .map(s -> complete(offsetResponse(StatusCodes.OK, s)))
+        .orElseGet(() -> noSuchUpload(uploadId))));
+  }
+
+  private Route create(String tenantId) {
+    return optionalHeaderValueByName(Tus.UPLOAD_LENGTH, lengthHeader -> optionalHeaderValueByName(Tus.UPLOAD_METADATA, metadataHeader ->
+        withTenant(tenantId, tenant -> {
+          long length = parseLength(lengthHeader);
+          Map<String, String> metadata = parseMetadata(metadataHeader.orElse(""));
+          String name = Names.fileName(metadata.getOrDefault("filename", "upload"));
+          String category = Names.category(metadata.get("category"));
+          DataFormat format = formatOf(metadata.get("contentType"), name);
+          if (!tenant.constraints().formats().contains(format.id())) {
+            return error(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "format_not_allowed",
+                "tenant '" + tenantId + "' may upload only " + tenant.constraints().formats() + ", not " + format.id());
+          }
+          if (length > maxBytes(tenant)) {
+            return error(StatusCodes.PAYLOAD_TOO_LARGE, "file_too_large",
+                "Upload-Length is " + length + " bytes; the tenant's limit is " + maxBytes(tenant),
+                Map.of("limitBytes", maxBytes(tenant)));
+          }
+          return onSuccess(
+              uploads.create(tenantId, tenant.constraints().maxFiles(), length, new FileUploads.Upload(name, category, format)),
+              status -> complete(HttpResponse.create()
+                  .withStatus(StatusCodes.CREATED)
+                  .addHeader(RawHeader.create("Location", "/v1/tenants/" + tenantId + "/uploads/" + status.id()))
+                  .addHeader(RawHeader.create(Tus.UPLOAD_OFFSET, "0"))));
+        })));
+  }
+
+  private Route append(String tenantId, String uploadId) {
+    return optionalHeaderValueByName(Tus.UPLOAD_OFFSET, offsetHeader -> extractRequestEntity(entity -> {
+      String mediaType = entity.getContentType().mediaType().toString().toLowerCase(Locale.ROOT);
+      if (!mediaType.equals(Tus.OFFSET_CONTENT_TYPE)) {
+        return error(StatusCodes.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
+            "a PATCH carries Content-Type: " + Tus.OFFSET_CONTENT_TYPE + ", not " + mediaType);
+      }
+      long offset = parseOffset(offsetHeader);
+      return withRequestTimeout(PATCH_TIMEOUT, () -> onSuccess(
+          uploads.append(tenantId, uploadId, offset, entity.withoutSizeLimit().getDataBytes()),
+          status -> complete(offsetResponse(StatusCodes.NO_CONTENT, status))));
+    }));
+  }
+
+  private static HttpResponse offsetResponse(StatusCode status, ResumableUploads.Status upload) {
+    List<HttpHeader> headers = new ArrayList<>(List.of(
+        RawHeader.create(Tus.UPLOAD_OFFSET, Long.toString(upload.offset())),
+        RawHeader.create(Tus.UPLOAD_LENGTH, Long.toString(upload.length())),
+        RawHeader.create("Cache-Control", "no-store")));
+    upload.fileId().ifPresent(id -> headers.add(RawHeader.create(Tus.FILE_ID, id)));
+    return HttpResponse.create().withStatus(status).addHeaders(headers);
+  }
+
+  /** Requires {@code Tus-Resumable: 1.0.0}: 412 otherwise, naming the version spoken here. */
+  private Route tusVersion(java.util.function.Supplier<Route> inner) {
+    return optionalHeaderValueByName(Tus.RESUMABLE, version -> {
+      if (version.isEmpty() || !version.get().equals(Tus.VERSION)) {
+        return respondWithHeader(RawHeader.create("Tus-Version", Tus.VERSION), () -> error(
+            StatusCodes.PRECONDITION_FAILED, "tus_version", "send 'Tus-Resumable: " + Tus.VERSION + "'"));
+      }
+      return inner.get();
+    });
+  }
+
+  private static long parseLength(Optional<String> header) {
+    if (header.isEmpty()) {
+      throw new ApiException(400, "upload_length_required", "send Upload-Length (deferred lengths are not supported)");
+    }
+    return parseNonNegative(header.get(), Tus.UPLOAD_LENGTH);
+  }
+
+  private static long parseOffset(Optional<String> header) {
+    if (header.isEmpty()) {
+      throw new ApiException(400, "upload_offset_required", "a PATCH carries Upload-Offset");
+    }
+    return parseNonNegative(header.get(), Tus.UPLOAD_OFFSET);
+  }
+
+  private static long parseNonNegative(String value, String name) {
+    try {
+      long parsed = Long.parseLong(value.trim());
+      if (parsed >= 0) {
+        return parsed;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw new ApiException(400, "invalid_header", name + " must be a whole number of bytes, was '" + value + "'");
+  }
+
+  /** tus metadata: comma-separated "key base64value" pairs. */
+  static Map<String, String> parseMetadata(String header) {
+    Map<String, String> metadata = new HashMap<>();
+    if (header.isBlank()) {
+      return metadata;
+    }
+    for (String pair : header.split(",")) {
+      String[] parts = pair.trim().split(" ", 2);
+      if (parts[0].isEmpty()) {
+        continue;
+      }
+      try {
+        metadata.put(parts[0], parts.length == 2 ? new String(Base64.getDecoder().decode(parts[1].trim()), StandardCharsets.UTF_8) : "");
+      } catch (IllegalArgumentException e) {
+        throw new ApiException(400, "invalid_metadata", "Upload-Metadata value of '" + parts[0] + "' is not base64");
+      }
+    }
+    return metadata;
+  }
+
+  private static DataFormat formatOf(String contentType, String name) {
+    if (contentType != null && !contentType.isBlank()) {
+      return DataFormat.fromMediaType(contentType.split(";")[0].trim()).orElseThrow(() -> new ApiException(415,
+          "unsupported_media_type", "contentType must be text/csv, application/x-ndjson or application/json, not " + contentType));
+    }
+    int dot = name.lastIndexOf('.');
+    return Optional.of(dot).filter(d -> d >= 0).flatMap(d -> DataFormat.fromId(name.substring(d + 1)))
+        .orElseThrow(() -> new ApiException(415, "unsupported_media_type",
+            "name the format: Upload-Metadata contentType, or a file name ending in .csv, .ndjson, .jsonl or .json"));
+  }
+
+  private static long maxBytes(Tenant tenant) {
+    return tenant.constraints().maxFileSizeMegabytes() * MEGABYTE;
+  }
+
+  private Route withTenant(String tenantId, Function<Tenant, Route> inner) {
+    return onSuccess(tenants.find(tenantId), tenant -> tenant.map(inner).orElseGet(() ->
+        error(StatusCodes.NOT_FOUND, "tenant_not_found", "there is no tenant '" + tenantId + "'")));
+  }
+
+  private static Route noSuchUpload(String uploadId) {
+    return error(StatusCodes.NOT_FOUND, "upload_not_found", "there is no upload '" + uploadId + "'");
+  }
+}
