@@ -1,0 +1,230 @@
+package io.mysimbdp.functions.sandbox;
+
+import com.dashjoin.jsonata.SandboxBridge;
+import io.mysimbdp.functions.sandbox.LimitExceededException.Limit;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The bounds of one JSONata evaluation of one record, checked on entry to and exit from every AST
+ * node: depth on every entry; time and allocated bytes every 16th entry; the size of every
+ * intermediate value on exit. Not thread-safe: one per evaluation, on the evaluating thread.
+ */
+final class JsonataMonitor implements SandboxBridge.Monitor {
+  private static final com.sun.management.ThreadMXBean THREADS = threadBean();
+  private static final int CLOCK_EVERY = 16;
+
+  private final SandboxLimits limits;
+  private final long startNanos;
+  private final long deadlineNanos;
+  private final long startAllocated;
+  private int depth;
+  private int ticks;
+  private Object lastMeasured;
+  private long lastSize;
+  private long produced;
+  private Object input;
+  private LimitViolation violation;
+
+  JsonataMonitor(SandboxLimits limits) {
+    this.limits = limits;
+    this.startNanos = System.nanoTime();
+    this.deadlineNanos = startNanos + limits.timeout().toNanos();
+    this.startAllocated = limits.maxAllocatedBytes() > 0 && THREADS != null ? allocatedBytes() : -1;
+  }
+
+  /** The record being evaluated: yielding it costs nothing and is not charged. */
+  void input(Object record) {
+    this.input = record;
+  }
+
+  /** Whether this JVM can count a thread's allocated bytes (HotSpot can). */
+  static boolean allocationTrackingAvailable() {
+    return THREADS != null;
+  }
+
+  @Override
+  public void enter() {
+    if (violation != null) {
+      throw violation;
+    }
+    if (++depth > limits.maxDepth()) {
+      throw violate(Limit.DEPTH, "recursion depth > " + limits.maxDepth());
+    }
+    if (++ticks % CLOCK_EVERY == 0) {
+      checkClockAndMemory();
+    }
+  }
+
+  @Override
+  public void exit(Object result) {
+    depth--;
+    if (violation != null) {
+      throw violation;
+    }
+    checkValue(result);
+  }
+
+  /** The violation that stopped the evaluation, if any. */
+  LimitViolation violation() {
+    return violation;
+  }
+
+  /** Checks time and memory now (after the evaluation, and before costly built-ins). */
+  void checkClockAndMemory() {
+    if (violation != null) {
+      throw violation;
+    }
+    if (System.nanoTime() - deadlineNanos > 0) {
+      throw violate(Limit.TIMEOUT, "timeout after " + limits.timeout().toMillis() + " ms");
+    }
+    if (startAllocated >= 0) {
+      long allocated = allocatedBytes() - startAllocated;
+      if (allocated > limits.maxAllocatedBytes()) {
+        throw violate(
+            Limit.MEMORY,
+            "memory limit: allocated "
+                + mib(allocated)
+                + " MiB, more than "
+                + mib(limits.maxAllocatedBytes())
+                + " MiB");
+      }
+    }
+  }
+
+  int limitsMaxString() {
+    return limits.maxStringLength();
+  }
+
+  int limitsMaxCollection() {
+    return limits.maxCollectionSize();
+  }
+
+  long limitsMaxValue() {
+    return limits.maxValueSize();
+  }
+
+  long elapsedNanos() {
+    return System.nanoTime() - startNanos;
+  }
+
+  LimitViolation violate(Limit limit, String message) {
+    if (violation == null) {
+      violation = new LimitViolation(limit, message);
+    }
+    return violation;
+  }
+
+  /** Rejects a string, array or object above the size bounds. */
+  void checkValue(Object value) {
+    if (value instanceof String) {
+      int length = ((String) value).length();
+      if (length > limits.maxStringLength()) {
+        throw violate(Limit.MEMORY, stringTooLong(length));
+      }
+    } else if ((value instanceof List || value instanceof Map) && value != input) {
+      if (value != lastMeasured) {
+        lastSize = measure(value);
+        lastMeasured = value;
+      }
+      produced += lastSize;
+      if (produced > limits.maxProducedSize()) {
+        throw violate(
+            Limit.MEMORY,
+            "memory limit: intermediate values larger than "
+                + limits.maxProducedSize()
+                + " size units in total");
+      }
+    }
+  }
+
+  String stringTooLong(long length) {
+    return "memory limit: string of " + length + " characters, more than " + limits.maxStringLength();
+  }
+
+  /**
+   * The size of a value in units (one per node, one per 16 characters), walking it iteratively;
+   * throws as soon as it is over {@link SandboxLimits#maxValueSize()} or a collection is over
+   * {@link SandboxLimits#maxCollectionSize()}. Lazy ranges count their size without being expanded.
+   */
+  long measure(Object root) {
+    long budget = limits.maxValueSize();
+    long size = 0;
+    ArrayDeque<Object> pending = new ArrayDeque<>();
+    pending.push(root);
+    while (!pending.isEmpty()) {
+      Object v = pending.pop();
+      size += 1;
+      if (v instanceof String) {
+        size += ((String) v).length() >> 4;
+      } else if (v instanceof Map) {
+        Map<?, ?> map = (Map<?, ?>) v;
+        checkCollection(map.size());
+        for (Map.Entry<?, ?> e : map.entrySet()) {
+          Object key = e.getKey();
+          size += 1 + (key instanceof String ? ((String) key).length() >> 4 : 0);
+          if (e.getValue() != null) {
+            pending.push(e.getValue());
+          }
+        }
+      } else if (v instanceof List) {
+        List<?> list = (List<?>) v;
+        checkCollection(list.size());
+        if (SandboxBridge.isLazyRange(list)) {
+          size += list.size();
+        } else {
+          for (Object o : list) {
+            if (o != null) {
+              pending.push(o);
+            }
+          }
+        }
+      }
+      if (size > budget) {
+        throw violate(Limit.MEMORY, valueTooLarge());
+      }
+    }
+    return size;
+  }
+
+  String valueTooLarge() {
+    return "memory limit: value larger than " + limits.maxValueSize() + " size units";
+  }
+
+  private void checkCollection(int size) {
+    if (size > limits.maxCollectionSize()) {
+      throw violate(
+          Limit.MEMORY,
+          "memory limit: array or object of " + size + " elements, more than "
+              + limits.maxCollectionSize());
+    }
+  }
+
+  private static long mib(long bytes) {
+    return bytes >> 20;
+  }
+
+  private static long allocatedBytes() {
+    return THREADS == null ? 0 : THREADS.getCurrentThreadAllocatedBytes();
+  }
+
+  private static com.sun.management.ThreadMXBean threadBean() {
+    try {
+      java.lang.management.ThreadMXBean bean = ManagementFactory.getThreadMXBean();
+      if (bean instanceof com.sun.management.ThreadMXBean) {
+        com.sun.management.ThreadMXBean sun = (com.sun.management.ThreadMXBean) bean;
+        if (sun.isThreadAllocatedMemorySupported()) {
+          if (!sun.isThreadAllocatedMemoryEnabled()) {
+            sun.setThreadAllocatedMemoryEnabled(true);
+          }
+          return sun;
+        }
+      }
+    } catch (RuntimeException | LinkageError e) {
+      // not HotSpot: the allocation bound is off, the size bounds still hold
+    }
+    return null;
+  }
+}
