@@ -16,6 +16,24 @@ public final class ApiServer extends AllDirectives {
 
   private ApiServer() {}
 
+  /** Whether this system's tenant API is bound (and not yet unbound by shutdown). */
+  public static boolean isServing(ActorSystem<?> system) {
+    return Serving.ID.apply(system).bound;
+  }
+
+  /** Per-system flag: set when the API is bound, cleared when coordinated shutdown unbinds it. */
+  private static final class Serving implements akka.actor.typed.Extension {
+    static final akka.actor.typed.ExtensionId<Serving> ID =
+        new akka.actor.typed.ExtensionId<>() {
+          @Override
+          public Serving createExtension(ActorSystem<?> system) {
+            return new Serving();
+          }
+        };
+
+    volatile boolean bound;
+  }
+
   /** Every API route, sealed with the JSON error handlers. */
   public static Route root(TenantRoutes tenantRoutes, List<TenantSubRoutes> featureRoutes) {
     ApiServer d = new ApiServer();
@@ -34,6 +52,13 @@ public final class ApiServer extends AllDirectives {
         (bound, failure) -> {
           if (bound != null) {
             bound.addToCoordinatedShutdown(Duration.ofSeconds(10), system);
+            Serving serving = Serving.ID.apply(system);
+            serving.bound = true;
+            akka.actor.CoordinatedShutdown.get(system).addTask(
+                akka.actor.CoordinatedShutdown.PhaseBeforeServiceUnbind(), "api-not-ready", () -> {
+                  serving.bound = false;
+                  return java.util.concurrent.CompletableFuture.completedFuture(akka.Done.getInstance());
+                });
             InetSocketAddress address = bound.localAddress();
             system.log().info("tenant API listening on http://{}:{}/v1", host, address.getPort());
           } else {

@@ -43,9 +43,12 @@ class FileUploadTest {
     node.close();
   }
 
+  static Path waterQualityPath() {
+    return Files.exists(WATER_QUALITY) ? WATER_QUALITY : Path.of("..", "shared", "data", "water-quality-10k.csv");
+  }
+
   static byte[] waterQuality() throws Exception {
-    Path path = Files.exists(WATER_QUALITY) ? WATER_QUALITY : Path.of("..", "shared", "data", "water-quality-10k.csv");
-    return Files.readAllBytes(path);
+    return Files.readAllBytes(waterQualityPath());
   }
 
   static String sha256(byte[] bytes) throws Exception {
