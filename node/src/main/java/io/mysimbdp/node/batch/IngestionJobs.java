@@ -72,6 +72,18 @@ public final class IngestionJobs {
     return coreDms.all(jobs(tenantId).find(Filters.in("state", QUEUED, RUNNING)).sort(Sorts.ascending("createdAt")).limit(1000));
   }
 
+  /** The tenant's most recent jobs, newest first, with their progress. */
+  public CompletionStage<List<IngestionJob>> recent(String tenantId, int limit) {
+    return coreDms.all(jobs(tenantId).find().sort(Sorts.descending("createdAt")).limit(limit)).thenCompose(found -> {
+      List<String> ids = found.stream().map(d -> d.getString("_id")).toList();
+      return coreDms.all(progress(tenantId).find(Filters.in("job", ids))).thenApply(progressDocs -> found.stream()
+          .map(job -> toView(job, progressDocs.stream()
+              .filter(p -> job.getString("_id").equals(p.getString("job")))
+              .collect(Collectors.toMap(p -> p.getString("file"), IngestionJobs::toProgress, (a, b) -> a))))
+          .toList());
+    });
+  }
+
   public CompletionStage<Optional<Document>> find(String tenantId, String jobId) {
     return coreDms.first(jobs(tenantId).find(Filters.eq("_id", jobId)).first());
   }

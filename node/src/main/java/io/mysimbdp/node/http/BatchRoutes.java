@@ -55,6 +55,7 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
       scala.concurrent.duration.FiniteDuration.create(2, java.util.concurrent.TimeUnit.HOURS);
   private static final int MAX_PAGE = 1000;
   private static final int LIST_LIMIT = 10_000;
+  private static final int RECENT_JOBS = 100;
   private static final JsonWriterSettings RELAXED = JsonWriterSettings.builder().outputMode(JsonMode.RELAXED).build();
 
   private final TenantRepository tenants;
@@ -86,8 +87,10 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
                 .orElseGet(() -> noSuchFile(fileId)))),
             delete(() -> deleteFile(tenantId, fileId)))),
         path(PathMatchers.segment("data").slash(PathMatchers.segment()), collection -> get(() -> dataPage(tenantId, collection))),
-        path("ingestions", () -> post(() -> controlBody(IngestionRequest.class, false, new IngestionRequest(null),
-            request -> startIngestion(tenantId, request)))),
+        path("ingestions", () -> concat(
+            post(() -> controlBody(IngestionRequest.class, false, new IngestionRequest(null),
+                request -> startIngestion(tenantId, request))),
+            get(() -> onSuccess(jobs.recent(tenantId, RECENT_JOBS), recent -> completeJson(StatusCodes.OK, Map.of("jobs", recent)))))),
         path(PathMatchers.segment("ingestions").slash(PathMatchers.segment()), jobId -> get(() ->
             onSuccess(jobs.view(tenantId, jobId), job -> job
                 .map(j -> completeJson(StatusCodes.OK, j))

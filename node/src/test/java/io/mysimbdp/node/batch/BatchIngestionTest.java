@@ -93,6 +93,10 @@ class BatchIngestionTest {
       assertEquals("succeeded", again.path("state").asText(), again::toString);
       assertEquals(9_999, db(tenant).getCollection("records").countDocuments());
     }
+    assertEquals(401, api.get("/v1/tenants/wq-bob/ingestions", null).status());
+    JsonNode jobs = api.get("/v1/tenants/wq-bob/ingestions", api.adminToken).json();
+    assertEquals(2, jobs.path("jobs").size(), "bob's two jobs, newest first");
+    assertEquals("succeeded", jobs.path("jobs").get(0).path("state").asText());
     Reply page = api.get("/v1/tenants/wq-alice/data/records?limit=5", null);
     assertEquals(401, page.status());
   }
