@@ -107,7 +107,6 @@ public final class FileIngestion {
     DataFormat format = DataFormat.fromId(file.format()).orElseThrow();
     CountingInputStream[] input = new CountingInputStream[1];
     AtomicBoolean interrupted = new AtomicBoolean(false);
-    Progress[] last = {from};
 
     Pair<UniqueKillSwitch, CompletionStage<Checkpointer>> materialized =
         Source.unfoldResource(

@@ -5,7 +5,6 @@ import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import akka.util.ByteString;
-import akka.util.ByteStringBuilder;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.FindOneAndUpdateOptions;
 import com.mongodb.client.model.ReturnDocument;
@@ -141,7 +140,7 @@ public final class ResumableUploads {
     int firstChunk = upload.getInteger("nextChunk");
     ByteString oldTail = ByteString.fromArray(upload.get("tail", Binary.class).getData());
     UploadLimit limit = new UploadLimit(length - offsetOf(upload));
-    Chunker chunker = new Chunker(oldTail, StagingStore.CHUNK_SIZE);
+    StagingStore.Chunker chunker = new StagingStore.Chunker(oldTail, StagingStore.CHUNK_SIZE);
     AtomicInteger written = new AtomicInteger();
     StagingStore.PendingWrites pending = new StagingStore.PendingWrites();
 
@@ -265,43 +264,5 @@ public final class ResumableUploads {
   private CompletionStage<Void> releaseLease(String tenantId, String uploadId) {
     return coreDms.first(uploads(tenantId).updateOne(Filters.eq("_id", uploadId), Updates.set("leaseUntil", new Date(0))))
         .thenApply(r -> null);
-  }
-
-  /** Cuts bytes into full chunks, starting with the bytes held from earlier PATCHes. */
-  private static final class Chunker {
-    private final int chunkSize;
-    private final ByteStringBuilder pending = new ByteStringBuilder();
-    private int cut;
-
-    Chunker(ByteString start, int chunkSize) {
-      this.chunkSize = chunkSize;
-      pending.append(start);
-    }
-
-    List<ByteString> push(ByteString bytes) {
-      pending.append(bytes);
-      if (pending.length() < chunkSize) {
-        return List.of();
-      }
-      ByteString all = pending.result();
-      pending.clear();
-      List<ByteString> full = new ArrayList<>();
-      int offset = 0;
-      while (all.size() - offset >= chunkSize) {
-        full.add(all.slice(offset, offset + chunkSize).compact());
-        offset += chunkSize;
-      }
-      pending.append(all.drop(offset));
-      cut += full.size();
-      return full;
-    }
-
-    int cut() {
-      return cut;
-    }
-
-    ByteString remainder() {
-      return pending.result();
-    }
   }
 }

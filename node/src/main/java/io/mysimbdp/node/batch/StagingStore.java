@@ -71,27 +71,56 @@ public final class StagingStore {
         .concat(Source.single(endOfStream))
         .statefulMapConcat(
             () -> {
-              ByteStringBuilder pending = new ByteStringBuilder();
+              Chunker chunker = new Chunker(ByteString.emptyByteString(), chunkSize);
               return bytes -> {
                 if (bytes.isEmpty()) {
-                  return pending.length() == 0 ? List.of() : List.of(pending.result().compact());
+                  ByteString last = chunker.remainder();
+                  return last.isEmpty() ? List.of() : List.of(last.compact());
                 }
-                pending.append(bytes);
-                if (pending.length() < chunkSize) {
-                  return List.of();
-                }
-                ByteString all = pending.result();
-                pending.clear();
-                List<ByteString> full = new ArrayList<>();
-                int offset = 0;
-                while (all.size() - offset >= chunkSize) {
-                  full.add(all.slice(offset, offset + chunkSize).compact());
-                  offset += chunkSize;
-                }
-                pending.append(all.drop(offset));
-                return full;
+                return chunker.push(bytes);
               };
             });
+  }
+
+  /** Cuts bytes into full chunks as they come, holding the bytes of the chunk not yet full. */
+  public static final class Chunker {
+    private final int chunkSize;
+    private final ByteStringBuilder pending = new ByteStringBuilder();
+    private int cut;
+
+    public Chunker(ByteString start, int chunkSize) {
+      this.chunkSize = chunkSize;
+      pending.append(start);
+    }
+
+    /** The chunks these bytes completed (often none). */
+    public List<ByteString> push(ByteString bytes) {
+      pending.append(bytes);
+      if (pending.length() < chunkSize) {
+        return List.of();
+      }
+      ByteString all = pending.result();
+      pending.clear();
+      List<ByteString> full = new ArrayList<>();
+      int offset = 0;
+      while (all.size() - offset >= chunkSize) {
+        full.add(all.slice(offset, offset + chunkSize).compact());
+        offset += chunkSize;
+      }
+      pending.append(all.drop(offset));
+      cut += full.size();
+      return full;
+    }
+
+    /** How many full chunks were cut. */
+    public int cut() {
+      return cut;
+    }
+
+    /** The bytes after the last full chunk. */
+    public ByteString remainder() {
+      return pending.result();
+    }
   }
 
   /** Writes chunk {@code n} of {@code fileId}; writing the same chunk again replaces it. */

@@ -9,14 +9,13 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.NoSuchElementException;
 
 /**
  * CSV with a header row (RFC 4180 quoting, through Jackson's CSV parser). Every value is kept as
  * the text it is; typing values is the ingestion function's job. A row with more or fewer fields
  * than the header is a bad record.
  */
-final class CsvRecordReader implements RecordReader {
+final class CsvRecordReader extends LookaheadReader {
   private static final CsvMapper MAPPER = CsvMapper.builder()
       .enable(CsvParser.Feature.WRAP_AS_ARRAY)
       .enable(CsvParser.Feature.SKIP_EMPTY_LINES)
@@ -25,8 +24,6 @@ final class CsvRecordReader implements RecordReader {
   private final MappingIterator<String[]> rows;
   private final String[] header;
   private long index;
-  private ParsedRecord next;
-  private boolean ended;
 
   CsvRecordReader(InputStream in) {
     try {
@@ -49,24 +46,7 @@ final class CsvRecordReader implements RecordReader {
   }
 
   @Override
-  public boolean hasNext() {
-    if (next == null && !ended) {
-      next = read();
-    }
-    return next != null;
-  }
-
-  @Override
-  public ParsedRecord next() {
-    if (!hasNext()) {
-      throw new NoSuchElementException();
-    }
-    ParsedRecord record = next;
-    next = null;
-    return record;
-  }
-
-  private ParsedRecord read() {
+  protected ParsedRecord read() {
     long line = rows.getCurrentLocation() == null ? -1 : rows.getCurrentLocation().getLineNr();
     try {
       if (!rows.hasNextValue()) {

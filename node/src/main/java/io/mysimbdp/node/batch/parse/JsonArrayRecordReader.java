@@ -8,20 +8,17 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.util.Map;
-import java.util.NoSuchElementException;
 
 /**
  * A JSON array of objects (each one record), or a single JSON object (one record), streamed with
  * Jackson's parser. An element that is not an object is a bad record; a document cut off or broken
  * in the middle ends the file with one fatal bad record after every record before it.
  */
-final class JsonArrayRecordReader implements RecordReader {
+final class JsonArrayRecordReader extends LookaheadReader {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private final JsonParser parser;
   private long index;
-  private ParsedRecord next;
-  private boolean ended;
   private boolean started;
   private boolean singleObject;
 
@@ -34,24 +31,7 @@ final class JsonArrayRecordReader implements RecordReader {
   }
 
   @Override
-  public boolean hasNext() {
-    if (next == null && !ended) {
-      next = read();
-    }
-    return next != null;
-  }
-
-  @Override
-  public ParsedRecord next() {
-    if (!hasNext()) {
-      throw new NoSuchElementException();
-    }
-    ParsedRecord record = next;
-    next = null;
-    return record;
-  }
-
-  private ParsedRecord read() {
+  protected ParsedRecord read() {
     long line = parser.currentLocation().getLineNr();
     try {
       if (!started) {

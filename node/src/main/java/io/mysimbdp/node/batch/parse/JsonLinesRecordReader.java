@@ -10,42 +10,22 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
-import java.util.NoSuchElementException;
 
 /** JSON lines: one JSON object per line; blank lines are skipped; each bad line stands alone. */
-final class JsonLinesRecordReader implements RecordReader {
+final class JsonLinesRecordReader extends LookaheadReader {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private final InputStream in;
   private final ByteArrayOutputStream line = new ByteArrayOutputStream(1024);
   private long lineNumber;
   private long index;
-  private ParsedRecord next;
-  private boolean ended;
 
   JsonLinesRecordReader(InputStream in) {
     this.in = new BufferedInputStream(in, 64 * 1024);
   }
 
   @Override
-  public boolean hasNext() {
-    if (next == null && !ended) {
-      next = read();
-    }
-    return next != null;
-  }
-
-  @Override
-  public ParsedRecord next() {
-    if (!hasNext()) {
-      throw new NoSuchElementException();
-    }
-    ParsedRecord record = next;
-    next = null;
-    return record;
-  }
-
-  private ParsedRecord read() {
+  protected ParsedRecord read() {
     try {
       while (true) {
         line.reset();
