@@ -4,11 +4,16 @@ import akka.NotUsed;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Source;
 import akka.util.ByteString;
+import akka.japi.Pair;
+import akka.stream.OverflowStrategy;
 import akka.util.ByteStringBuilder;
+import com.mongodb.ErrorCategory;
+import com.mongodb.MongoWriteException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.IndexOptions;
 import com.mongodb.client.model.Indexes;
-import com.mongodb.client.model.ReplaceOptions;
 import com.mongodb.client.model.Sorts;
 import com.mongodb.client.model.Updates;
 import com.mongodb.reactivestreams.client.MongoCollection;
@@ -33,7 +38,7 @@ public final class StagingStore {
   public static final String BUCKET = "staging";
   public static final int CHUNK_SIZE = 512 * 1024;
   /** Chunks read ahead of the parser: bounds the memory one file's ingestion holds. */
-  private static final int READ_BATCH = 4;
+  private static final int READ_AHEAD = 4;
   private static final int WRITE_PARALLELISM = 2;
 
   private final CoreDms coreDms;
@@ -125,12 +130,29 @@ public final class StagingStore {
 
   /** Writes chunk {@code n} of {@code fileId}; writing the same chunk again replaces it. */
   public CompletionStage<Void> writeChunk(String tenantId, String fileId, int n, ByteString data) {
-    Document chunk =
-        new Document("files_id", fileId).append("n", n).append("data", new Binary(data.toArrayUnsafe()));
+    Document chunk = chunkKey(fileId, n).append("data", new Binary(data.toArrayUnsafe()));
+    // A plain insert is the fast path; only a chunk written before (a retried write) is replaced.
     return coreDms
-        .first(chunks(tenantId).replaceOne(
-            Filters.and(Filters.eq("files_id", fileId), Filters.eq("n", n)), chunk, new ReplaceOptions().upsert(true)))
-        .thenApply(r -> null);
+        .first(chunks(tenantId).insertOne(chunk))
+        .<CompletionStage<Void>>handle((inserted, failure) -> {
+          if (failure == null) {
+            return CompletableFuture.completedFuture(null);
+          }
+          Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+          if (cause instanceof MongoWriteException w && w.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
+            return coreDms.first(chunks(tenantId).replaceOne(chunkKey(fileId, n), chunk)).thenApply(r -> null);
+          }
+          return CompletableFuture.failedFuture(cause);
+        })
+        .thenCompose(done -> done);
+  }
+
+  /**
+   * The exact key of one chunk, matching the unique index {@code files_id, n} in full, so that
+   * every store (the embedded one too) finds the chunk through the index, not by a scan.
+   */
+  private static Document chunkKey(String fileId, int n) {
+    return new Document("files_id", fileId).append("n", n);
   }
 
   /**
@@ -167,14 +189,19 @@ public final class StagingStore {
     }
   }
 
-  /** The file's bytes, in order, read a few chunks ahead of the consumer. */
+  /**
+   * The file's bytes, in order: chunk by chunk through the index, a few chunks ahead of the
+   * consumer, so a file of any size is read in bounded memory.
+   */
   public Source<ByteString, NotUsed> read(String tenantId, String fileId) {
-    return Source.fromPublisher(
-            chunks(tenantId)
-                .find(Filters.eq("files_id", fileId))
-                .sort(Sorts.ascending("n"))
-                .batchSize(READ_BATCH))
-        .map(chunk -> ByteString.fromArrayUnsafe(chunk.get("data", Binary.class).getData()));
+    MongoCollection<Document> chunks = chunks(tenantId);
+    return Source.unfoldAsync(
+            0,
+            n -> coreDms
+                .first(chunks.find(chunkKey(fileId, n)).first())
+                .thenApply(chunk -> chunk.map(c -> Pair.create(n + 1, ByteString.fromArrayUnsafe(c.get("data", Binary.class).getData())))))
+        .buffer(READ_AHEAD, OverflowStrategy.backpressure())
+        .async();
   }
 
   /** Records the finished file: its GridFS files document with the platform's metadata. */
