@@ -11,9 +11,11 @@ import io.mysimbdp.node.broker.Broker;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.http.ApiServer;
 import io.mysimbdp.node.http.Authenticator;
+import io.mysimbdp.node.http.StreamRoutes;
 import io.mysimbdp.node.http.TenantRoutes;
 import io.mysimbdp.node.ingest.TenantIngestor;
 import io.mysimbdp.node.ingest.TenantWaker;
+import io.mysimbdp.node.stream.StreamTopology;
 import io.mysimbdp.node.tenant.TenantRepository;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
@@ -51,12 +53,14 @@ public final class Node {
     TenantWaker.init(system, tenants, settings.wakeInterval());
 
     Authenticator authenticator = new Authenticator(adminToken, tenants);
-    TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings);
+    StreamTopology streamTopology = StreamTopology.get(system);
+    TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings, streamTopology);
+    StreamRoutes streamRoutes = new StreamRoutes(system, tenants, authenticator, settings);
     return ApiServer.start(
         system,
         settings.httpHost(),
         settings.httpPort(),
-        ApiServer.root(tenantRoutes, List.of()));
+        ApiServer.root(tenantRoutes, List.of(streamRoutes)));
   }
 
   private static void joinCluster(ActorSystem<?> system, String mode) {

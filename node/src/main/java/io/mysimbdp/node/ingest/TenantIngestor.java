@@ -17,6 +17,7 @@ import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.cluster.typed.Cluster;
 import akka.util.Timeout;
 import io.mysimbdp.node.CborSerializable;
+import io.mysimbdp.node.stream.StreamIngestor;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -42,6 +43,9 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   public enum Wake implements Command {
     INSTANCE
   }
+
+  /** A command for the tenant's stream consumer. */
+  public record ToStream(StreamIngestor.Command command) implements Command {}
 
   /** Sent by sharding before the entity moves or its node leaves: drain the workers, then stop. */
   public enum HandOff implements Command {
@@ -72,12 +76,14 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   private final Instant startedAt = Instant.now();
   /** Each worker and how to ask it to drain. */
   private final Map<ActorRef<?>, Runnable> workers = new HashMap<>();
+  private final ActorRef<StreamIngestor.Command> stream;
 
   private TenantIngestor(ActorContext<Command> context, String tenantId) {
     super(context);
     this.tenantId = tenantId;
     this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
     context.getLog().debug("tenant ingestor for {} started on {}", tenantId, node);
+    this.stream = spawnWorker(StreamIngestor.create(tenantId), "stream", StreamIngestor.Drain.INSTANCE);
   }
 
   /** Spawns a worker that this entity drains on hand-off by sending it {@code drainMessage}. */
@@ -93,6 +99,10 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
     return newReceiveBuilder()
         .onMessage(GetStatus.class, this::onGetStatus)
         .onMessageEquals(Wake.INSTANCE, () -> this)
+        .onMessage(ToStream.class, command -> {
+          stream.tell(command.command());
+          return this;
+        })
         .onMessageEquals(HandOff.INSTANCE, this::onHandOff)
         .onSignal(Terminated.class, this::onWorkerStopped)
         .build();
