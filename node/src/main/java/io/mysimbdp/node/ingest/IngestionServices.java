@@ -36,7 +36,17 @@ public final class IngestionServices implements Extension {
     this.coreDms = CoreDms.get(system);
     this.writer = new RecordWriter(coreDms);
     this.deadLetters = new DeadLetters(coreDms);
-    this.categories = new CategoryFunctions(FunctionRegistry.withBuiltins());
+    com.typesafe.config.Config ingestion = system.settings().config().getConfig("mysimbdp.ingestion");
+    java.util.Map<String, String> byCategory = new java.util.HashMap<>();
+    if (ingestion.hasPath("category-functions")) {
+      ingestion.getConfig("category-functions").entrySet().forEach(e -> byCategory.put(stripQuotes(e.getKey()), e.getValue().unwrapped().toString()));
+    }
+    boolean unmappedToIdentity = !ingestion.hasPath("unmapped-categories") || ingestion.getString("unmapped-categories").equals("identity");
+    this.categories = new CategoryFunctions(FunctionRegistry.withBuiltins(), byCategory, unmappedToIdentity);
+  }
+
+  private static String stripQuotes(String key) {
+    return key.length() > 1 && key.startsWith("\"") && key.endsWith("\"") ? key.substring(1, key.length() - 1) : key;
   }
 
   public NodeSettings settings() {
