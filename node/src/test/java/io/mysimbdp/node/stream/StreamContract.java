@@ -20,6 +20,7 @@ import io.mysimbdp.node.testing.HttpApi.Reply;
 import io.mysimbdp.node.testing.TestNode;
 import io.mysimbdp.protocol.MessageBatch;
 import io.mysimbdp.protocol.MessageEnvelope;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -130,6 +131,25 @@ abstract class StreamContract {
       return new Reply(response.statusCode(), response.body(), response);
     } catch (Exception e) {
       throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * Announces a body of {@code length} bytes (Content-Length) on a raw socket and answers the
+   * status line and body the node sends back before any of the body is sent: the size limit is
+   * enforced from the header, the 100 MB never need to travel.
+   */
+  static String announceLargeBody(String path, String token, long length) throws java.io.IOException {
+    URI uri = URI.create(api.baseUrl);
+    try (var socket = new java.net.Socket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(30_000);
+      String head = "POST " + path + " HTTP/1.1\r\nHost: " + uri.getHost() + "\r\nAuthorization: Bearer " + token
+          + "\r\nContent-Type: application/json\r\nContent-Length: " + length + "\r\n\r\n{";
+      socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      byte[] buffer = new byte[8192];
+      int n = socket.getInputStream().read(buffer);
+      return n <= 0 ? "" : new String(buffer, 0, n, StandardCharsets.UTF_8);
     }
   }
 
