@@ -85,8 +85,9 @@ public final class StreamLoad {
         load.mongo.close();
       }
       load.stopNode();
+      System.out.flush();
+      Runtime.getRuntime().halt(0);
     }
-    System.exit(0);
   }
 
   // ---- scenarios -----------------------------------------------------------------------------
@@ -180,7 +181,7 @@ public final class StreamLoad {
     JsonNode t = createTenant("poison");
     startStream(t);
     long t0 = System.nanoTime();
-    publishHttp(t, "m", 0, n, 500, 2, poisonEvery);
+    publishDirect(t, "m", 0, n, 100, poisonEvery);
     long expectedDead = poisonEvery == 0 ? 0 : n / poisonEvery;
     awaitRecords(id(t), n - expectedDead, Duration.ofMinutes(10));
     double seconds = (System.nanoTime() - t0) / 1e9;
@@ -320,6 +321,11 @@ public final class StreamLoad {
 
   /** Batched envelopes (per AMQP message) with the tenant's own credentials, confirmed, retried until confirmed. */
   void publishDirect(JsonNode t, String prefix, int from, int count, int perMessage) {
+    publishDirect(t, prefix, from, count, perMessage, 0);
+  }
+
+  /** As above; every {@code poisonEvery}-th message (0: none) has data that is not an object. */
+  void publishDirect(JsonNode t, String prefix, int from, int count, int perMessage, int poisonEvery) {
     JsonNode b = t.path("broker");
     String uri = b.path("username").isMissingNode()
         ? amqpUri
@@ -341,7 +347,9 @@ public final class StreamLoad {
             for (int s = start; s < windowEnd; s += perMessage) {
               StringBuilder body = new StringBuilder("{\"tenant\":\"" + id(t) + "\",\"sentAt\":\"" + Instant.now() + "\",\"messages\":[");
               for (int i = s; i < Math.min(windowEnd, s + perMessage); i++) {
-                body.append(i == s ? "" : ",").append("{\"id\":\"").append(prefix).append('-').append(i).append("\",\"data\":{\"n\":").append(i).append("}}");
+                boolean poison = poisonEvery > 0 && i % poisonEvery == poisonEvery / 2;
+                body.append(i == s ? "" : ",").append("{\"id\":\"").append(prefix).append('-').append(i).append("\",\"data\":")
+                    .append(poison ? "\"not an object\"" : "{\"n\":" + i + "}").append('}');
               }
               channel.basicPublish(exchange, "", properties, body.append("]}").toString().getBytes(StandardCharsets.UTF_8));
             }
@@ -444,7 +452,7 @@ public final class StreamLoad {
 
   long distinctIds(String tenant) {
     long n = 0;
-    for (Object ignored : mongo.getDatabase("tenant_" + tenant).getCollection("records").distinct("_id", Object.class)) {
+    for (Object ignored : mongo.getDatabase("tenant_" + tenant).getCollection("records").distinct("_id", String.class)) {
       n++;
     }
     return n;
