@@ -14,11 +14,13 @@ import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.http.ApiServer;
 import io.mysimbdp.node.http.Authenticator;
 import io.mysimbdp.node.http.BatchRoutes;
+import io.mysimbdp.node.http.StreamRoutes;
 import io.mysimbdp.node.http.TenantRoutes;
 import io.mysimbdp.node.http.TusRoutes;
 import io.mysimbdp.node.ingest.IngestionServices;
 import io.mysimbdp.node.ingest.TenantIngestor;
 import io.mysimbdp.node.ingest.TenantWaker;
+import io.mysimbdp.node.stream.StreamTopology;
 import io.mysimbdp.node.tenant.TenantRepository;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
@@ -56,7 +58,9 @@ public final class Node {
     TenantWaker.init(system, tenants, settings.wakeInterval());
 
     Authenticator authenticator = new Authenticator(adminToken, tenants);
-    TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings);
+    StreamTopology streamTopology = StreamTopology.get(system);
+    TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings, streamTopology);
+    StreamRoutes streamRoutes = new StreamRoutes(system, tenants, authenticator, settings);
     IngestionServices ingestion = IngestionServices.get(system);
     BatchRoutes batchRoutes =
         new BatchRoutes(
@@ -70,7 +74,7 @@ public final class Node {
         system,
         settings.httpHost(),
         settings.httpPort(),
-        ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes)));
+        ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes, streamRoutes)));
   }
 
   private static void joinCluster(ActorSystem<?> system, String mode) {

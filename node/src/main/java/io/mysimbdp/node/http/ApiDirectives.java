@@ -106,12 +106,17 @@ public abstract class ApiDirectives extends AllDirectives {
 
   /** Reads the whole body, at most {@code maxControlBodyBytes} (413 beyond). */
   protected Route strictBody(Function<Body, Route> inner) {
+    return strictBody(maxControlBodyBytes, inner);
+  }
+
+  /** Reads the whole body, at most {@code maxBytes} (413 beyond). */
+  protected Route strictBody(long maxBytes, Function<Body, Route> inner) {
     return extractMaterializer(
         materializer ->
             extractRequestEntity(
                 entity ->
                     onSuccess(
-                        entity.withSizeLimit(maxControlBodyBytes).toStrict(BODY_READ_TIMEOUT.toMillis(), materializer),
+                        entity.withSizeLimit(maxBytes).toStrict(BODY_READ_TIMEOUT.toMillis(), materializer),
                         strict -> inner.apply(new Body(strict.getContentType(), strict.getData())))));
   }
 

@@ -102,6 +102,11 @@ public final class ApiErrors {
           "the request body is larger than this route accepts (" + size.limit() + " bytes)",
           Map.of("limitBytes", size.limit()));
     }
+    if (e instanceof akka.http.scaladsl.model.EntityStreamException stream
+        && stream.info().summary().startsWith("Request too large")) {
+      // toStrict on a body whose Content-Length is already over the limit fails this way.
+      return response(StatusCodes.PAYLOAD_TOO_LARGE, "payload_too_large", stream.info().summary());
+    }
     if (e instanceof AskTimeoutException || e instanceof TimeoutException || e instanceof MongoTimeoutException) {
       log.warn("request timed out: {}", e.toString());
       return response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the platform did not answer in time; retry later");

@@ -8,7 +8,9 @@ import akka.http.javadsl.server.Route;
 import io.mysimbdp.node.NodeSettings;
 import io.mysimbdp.node.ingest.TenantIngestor;
 import io.mysimbdp.node.tenant.TenantRepository;
+import io.mysimbdp.node.stream.StreamTopology;
 import io.mysimbdp.protocol.CreateTenantRequest;
+import io.mysimbdp.protocol.CreatedTenant;
 import io.mysimbdp.protocol.IngestorStatus;
 import io.mysimbdp.protocol.Tenant;
 import io.mysimbdp.protocol.TenantConstraints;
@@ -17,13 +19,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 
 /**
  * Tenant administration and profile routes under {@code /v1/tenants}:
  *
  * <pre>
- * POST /v1/tenants                       admin   create, answers the API key once
+ * POST /v1/tenants                       admin   create, answers the API key (and broker credentials) once
  * GET  /v1/tenants                       admin   list
  * GET  /v1/tenants/{id}                  tenant  profile
  * GET  /v1/tenants/{id}/constraints      tenant  constraints
@@ -39,13 +42,16 @@ public final class TenantRoutes extends ApiDirectives {
   private final TenantRepository tenants;
   private final NodeSettings settings;
   private final Duration askTimeout;
+  private final StreamTopology streamTopology;
 
-  public TenantRoutes(ActorSystem<?> system, TenantRepository tenants, Authenticator authenticator, NodeSettings settings) {
+  public TenantRoutes(
+      ActorSystem<?> system, TenantRepository tenants, Authenticator authenticator, NodeSettings settings, StreamTopology streamTopology) {
     super(authenticator, settings.maxControlBodyBytes());
     this.system = system;
     this.tenants = tenants;
     this.settings = settings;
     this.askTimeout = settings.askTimeout();
+    this.streamTopology = streamTopology;
   }
 
   /** Routes under {@code /v1/tenants}, for the caller already authenticated. */
@@ -91,8 +97,26 @@ public final class TenantRoutes extends ApiDirectives {
         tenants.create(request.id()),
         result ->
             result instanceof TenantRepository.Created created
-                ? completeJson(StatusCodes.CREATED, created.tenant())
+                ? onSuccess(withStreamTopology(created.tenant()), answer -> completeJson(StatusCodes.CREATED, answer))
                 : error(StatusCodes.CONFLICT, "tenant_exists", "tenant '" + request.id() + "' already exists"));
+  }
+
+  /**
+   * Declares the new tenant's queues and, where the broker has per-tenant users, its broker
+   * credentials (shown once, like the key). A broker that is down does not fail the creation: the
+   * topology is declared again on first use, and the admin can issue credentials later.
+   */
+  private CompletionStage<CreatedTenant> withStreamTopology(CreatedTenant created) {
+    String id = created.tenant().id();
+    return streamTopology
+        .declare(id)
+        .thenCompose(ok -> streamTopology.issueCredentials(id))
+        .thenApply(created::withBroker)
+        .exceptionally(
+            failure -> {
+              system.log().warn("tenant {} created, but its stream topology or broker user is not (yet): {}", id, failure.toString());
+              return created;
+            });
   }
 
   private Route constraints(Caller caller, String id) {

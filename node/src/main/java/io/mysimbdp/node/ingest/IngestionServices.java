@@ -43,7 +43,13 @@ public final class IngestionServices implements Extension {
     this.coreDms = CoreDms.get(system);
     this.writer = new RecordWriter(coreDms);
     this.deadLetters = new DeadLetters(coreDms);
-    this.categories = new CategoryFunctions(FunctionRegistry.withBuiltins());
+    Config ingestion = system.settings().config().getConfig("mysimbdp.ingestion");
+    java.util.Map<String, String> byCategory = new java.util.HashMap<>();
+    if (ingestion.hasPath("category-functions")) {
+      ingestion.getConfig("category-functions").entrySet().forEach(e -> byCategory.put(stripQuotes(e.getKey()), e.getValue().unwrapped().toString()));
+    }
+    boolean unmappedToIdentity = !ingestion.hasPath("unmapped-categories") || ingestion.getString("unmapped-categories").equals("identity");
+    this.categories = new CategoryFunctions(FunctionRegistry.withBuiltins(), byCategory, unmappedToIdentity);
     this.staging = new StagingStore(coreDms);
     IngestionJobs jobs = new IngestionJobs(coreDms);
     Config batchConfig = system.settings().config().getConfig("mysimbdp.batch");
@@ -57,6 +63,10 @@ public final class IngestionServices implements Extension {
     this.batch =
         new BatchIngestor.Dependencies(
             jobs, staging, new FileIngestion(system, staging, jobs, writer, deadLetters, categories, batchSettings));
+  }
+
+  private static String stripQuotes(String key) {
+    return key.length() > 1 && key.startsWith("\"") && key.endsWith("\"") ? key.substring(1, key.length() - 1) : key;
   }
 
   public StagingStore staging() {

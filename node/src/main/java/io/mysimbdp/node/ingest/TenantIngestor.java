@@ -18,6 +18,7 @@ import akka.cluster.typed.Cluster;
 import akka.util.Timeout;
 import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.batch.BatchIngestor;
+import io.mysimbdp.node.stream.StreamIngestor;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -46,6 +47,9 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
 
   /** A command for the tenant's batch worker. */
   public record ToBatch(BatchIngestor.Command command) implements Command {}
+
+  /** A command for the tenant's stream consumer. */
+  public record ToStream(StreamIngestor.Command command) implements Command {}
 
   /** Sent by sharding before the entity moves or its node leaves: drain the workers, then stop. */
   public enum HandOff implements Command {
@@ -77,6 +81,7 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   /** Each worker and how to ask it to drain. */
   private final Map<ActorRef<?>, Runnable> workers = new HashMap<>();
   private final ActorRef<BatchIngestor.Command> batch;
+  private final ActorRef<StreamIngestor.Command> stream;
 
   private TenantIngestor(ActorContext<Command> context, String tenantId) {
     super(context);
@@ -84,6 +89,7 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
     this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
     IngestionServices services = IngestionServices.get(context.getSystem());
     this.batch = spawnWorker(BatchIngestor.create(tenantId, services.batch()), "batch", BatchIngestor.Drain.INSTANCE);
+    this.stream = spawnWorker(StreamIngestor.create(tenantId), "stream", StreamIngestor.Drain.INSTANCE);
     context.getLog().debug("tenant ingestor for {} started on {}", tenantId, node);
   }
 
@@ -102,6 +108,10 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
         .onMessageEquals(Wake.INSTANCE, () -> this)
         .onMessage(ToBatch.class, command -> {
           batch.tell(command.command());
+          return this;
+        })
+        .onMessage(ToStream.class, command -> {
+          stream.tell(command.command());
           return this;
         })
         .onMessageEquals(HandOff.INSTANCE, this::onHandOff)

@@ -1,0 +1,335 @@
+package io.mysimbdp.node.stream;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.PreRestart;
+import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.StashBuffer;
+import akka.actor.typed.javadsl.TimerScheduler;
+import akka.cluster.typed.Cluster;
+import akka.pattern.StatusReply;
+import com.mongodb.client.model.Filters;
+import com.mongodb.client.model.ReplaceOptions;
+import io.mysimbdp.node.CborSerializable;
+import io.mysimbdp.node.coredms.CoreDms;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Optional;
+import org.bson.Document;
+
+/**
+ * The tenant's stream consumer, a worker of the tenant's {@code TenantIngestor}. Whether the
+ * stream is started is kept in the tenant's database ({@value #STATE_COLLECTION}), so a started
+ * stream starts again on its own wherever and whenever the entity starts. Stop and hand-off
+ * ({@link Drain}) both drain: no new messages, the in-flight ones stored and acked, then the
+ * connection closes; whatever is not acked goes back to the queue for the next consumer.
+ */
+public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Command> {
+  public static final String STATE_COLLECTION = "stream_state";
+  private static final String STATE_ID = "stream";
+  private static final Duration RETRY = Duration.ofSeconds(5);
+
+  public interface Command extends CborSerializable {}
+
+  /** Starts consuming and remembers that the stream is started. */
+  public record Start(ActorRef<StatusReply<Status>> replyTo) implements Command {}
+
+  /** Remembers that the stream is stopped, drains it, answers once the consumer closed. */
+  public record Stop(ActorRef<StatusReply<Status>> replyTo) implements Command {}
+
+  public record GetStatus(ActorRef<Status> replyTo) implements Command {}
+
+  /** From the entity on hand-off: drain and stop, without changing the remembered state. */
+  public enum Drain implements Command {
+    INSTANCE
+  }
+
+  /** The consumer's state and counters on this node (since the entity started here). */
+  public record Status(
+      String state, String node, long consumed, long stored, long duplicates, long failed, Long latencyP50Millis, Long latencyP99Millis, String lastError)
+      implements CborSerializable {}
+
+  private record Loaded(Optional<Boolean> started, String failure) implements Command {}
+
+  private record Persisted(boolean started, ActorRef<StatusReply<Status>> replyTo, String failure) implements Command {}
+
+  private record Ended(long generation, String failure) implements Command {}
+
+  private enum Retry implements Command {
+    INSTANCE
+  }
+
+  private record DrainTimedOut(long generation) implements Command {}
+
+  private enum State {
+    LOADING,
+    STOPPED,
+    STARTED,
+    STOPPING
+  }
+
+  public static Behavior<Command> create(String tenantId) {
+    return Behaviors.<Command>supervise(
+            Behaviors.setup(
+                context ->
+                    Behaviors.withTimers(
+                        timers -> Behaviors.withStash(1000, stash -> new StreamIngestor(context, timers, stash, tenantId)))))
+        .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
+  }
+
+  private final String tenantId;
+  private final String node;
+  private final TimerScheduler<Command> timers;
+  private final StashBuffer<Command> stash;
+  private final CoreDms coreDms;
+  private final StreamSettings settings;
+  private final StreamMetrics metrics = new StreamMetrics();
+  private final List<ActorRef<StatusReply<Status>>> stopReplies = new ArrayList<>();
+  private State state = State.LOADING;
+  private boolean handingOff;
+  private StreamPipeline.Running running;
+  private long generation;
+
+  private StreamIngestor(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash, String tenantId) {
+    super(context);
+    this.tenantId = tenantId;
+    this.timers = timers;
+    this.stash = stash;
+    this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
+    this.coreDms = CoreDms.get(context.getSystem());
+    this.settings = StreamTopology.get(context.getSystem()).settings();
+    load();
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Loaded.class, this::onLoaded)
+        .onMessageEquals(Retry.INSTANCE, this::onRetry)
+        .onMessageEquals(Drain.INSTANCE, this::onDrain)
+        .onMessage(Start.class, this::onStart)
+        .onMessage(Stop.class, this::onStop)
+        .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(Persisted.class, this::onPersisted)
+        .onMessage(Ended.class, this::onEnded)
+        .onMessage(DrainTimedOut.class, this::onDrainTimedOut)
+        .onSignal(PostStop.class, signal -> abandon())
+        .onSignal(PreRestart.class, signal -> abandon())
+        .build();
+  }
+
+  /** Stopped or restarted by a failure: the stream must not outlive its owner. */
+  private Behavior<Command> abandon() {
+    if (running != null) {
+      running.abort("the tenant's stream worker stopped");
+      running = null;
+    }
+    return this;
+  }
+
+  private void load() {
+    getContext()
+        .pipeToSelf(
+            coreDms.first(coreDms.tenantDatabase(tenantId).getCollection(STATE_COLLECTION).find(Filters.eq("_id", STATE_ID)).first()),
+            (doc, failure) ->
+                failure != null
+                    ? new Loaded(Optional.empty(), failure.toString())
+                    : new Loaded(Optional.of(doc.map(d -> "started".equals(d.getString("state"))).orElse(false)), null));
+  }
+
+  private Behavior<Command> onLoaded(Loaded loaded) {
+    if (loaded.failure() != null) {
+      getContext().getLog().warn("tenant {}: could not read the stream state, retrying in {}: {}", tenantId, RETRY, loaded.failure());
+      timers.startSingleTimer(Retry.INSTANCE, RETRY);
+      return this;
+    }
+    if (loaded.started().orElse(false)) {
+      getContext().getLog().info("tenant {}: the stream was started, resuming it on {}", tenantId, node);
+      startStream();
+    } else {
+      state = State.STOPPED;
+    }
+    return stash.unstashAll(this);
+  }
+
+  private Behavior<Command> onRetry() {
+    if (state == State.LOADING) {
+      load();
+    } else if (state == State.STARTED && running == null) {
+      startStream();
+    }
+    return this;
+  }
+
+  private Behavior<Command> onStart(Start start) {
+    switch (state) {
+      case LOADING -> stash.stash(start);
+      case STARTED -> start.replyTo().tell(StatusReply.success(status()));
+      case STOPPING -> start.replyTo().tell(StatusReply.error("the stream is stopping; start it again once it stopped"));
+      case STOPPED -> persist(true, start.replyTo());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onStop(Stop stop) {
+    switch (state) {
+      case LOADING -> stash.stash(stop);
+      case STOPPED -> stop.replyTo().tell(StatusReply.success(status()));
+      case STOPPING -> stopReplies.add(stop.replyTo());
+      case STARTED -> {
+        // Remembered first: a stream that is stopped must not come back after a restart.
+        stopReplies.add(stop.replyTo());
+        persist(false, null);
+      }
+    }
+    return this;
+  }
+
+  private void persist(boolean started, ActorRef<StatusReply<Status>> replyTo) {
+    Document doc = new Document("_id", STATE_ID).append("state", started ? "started" : "stopped").append("updatedAt", new Date());
+    getContext()
+        .pipeToSelf(
+            coreDms.first(
+                coreDms.tenantDatabase(tenantId).getCollection(STATE_COLLECTION).replaceOne(Filters.eq("_id", STATE_ID), doc, new ReplaceOptions().upsert(true))),
+            (ok, failure) -> new Persisted(started, replyTo, failure == null ? null : failure.toString()));
+  }
+
+  private Behavior<Command> onPersisted(Persisted persisted) {
+    if (persisted.failure() != null) {
+      getContext().getLog().warn("tenant {}: could not save the stream state: {}", tenantId, persisted.failure());
+      StatusReply<Status> error = StatusReply.error("the stream state could not be saved; retry: " + persisted.failure());
+      if (persisted.replyTo() != null) {
+        persisted.replyTo().tell(error);
+      }
+      if (!persisted.started()) {
+        stopReplies.forEach(r -> r.tell(error));
+        stopReplies.clear();
+      }
+      return this;
+    }
+    if (persisted.started()) {
+      if (state == State.STOPPED && !handingOff) {
+        startStream();
+      }
+      if (persisted.replyTo() != null) {
+        persisted.replyTo().tell(StatusReply.success(status()));
+      }
+    } else if (state == State.STARTED) {
+      drainStream();
+      state = State.STOPPING;
+    }
+    return this;
+  }
+
+  private void startStream() {
+    state = State.STARTED;
+    long gen = ++generation;
+    try {
+      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics).run();
+    } catch (RuntimeException e) {
+      getContext().getLog().warn("tenant {}: could not start the stream, retrying in {}: {}", tenantId, RETRY, e.toString());
+      metrics.lastError = e.toString();
+      running = null;
+      timers.startSingleTimer(Retry.INSTANCE, RETRY);
+      return;
+    }
+    getContext().pipeToSelf(running.done, (ok, failure) -> new Ended(gen, failure == null ? null : failure.toString()));
+    getContext().getLog().info("tenant {}: consuming {} on {}", tenantId, settings.queue(tenantId), node);
+  }
+
+  private void drainStream() {
+    if (running != null) {
+      running.drain();
+      timers.startSingleTimer(new DrainTimedOut(generation), settings.drainTimeout());
+    }
+  }
+
+  private Behavior<Command> onDrain() {
+    handingOff = true;
+    stash.clear();
+    if (running == null) {
+      replyStopped();
+      return Behaviors.stopped();
+    }
+    if (state == State.STARTED) {
+      drainStream();
+      state = State.STOPPING;
+    }
+    return this;
+  }
+
+  private Behavior<Command> onEnded(Ended ended) {
+    if (ended.generation() != generation) {
+      return this;
+    }
+    running = null;
+    timers.cancel(new DrainTimedOut(ended.generation()));
+    if (ended.failure() != null) {
+      metrics.lastError = ended.failure();
+    }
+    if (handingOff) {
+      replyStopped();
+      getContext().getLog().info("tenant {}: stream drained for hand-off from {}", tenantId, node);
+      return Behaviors.stopped();
+    }
+    if (state == State.STOPPING) {
+      state = State.STOPPED;
+      getContext().getLog().info("tenant {}: stream stopped", tenantId);
+      replyStopped();
+    } else if (state == State.STARTED) {
+      // The source ended without being asked (e.g. the broker cancelled the consumer): start again.
+      getContext().getLog().warn("tenant {}: the stream ended on its own ({}); starting it again in {}", tenantId, ended.failure(), RETRY);
+      timers.startSingleTimer(Retry.INSTANCE, RETRY);
+    }
+    return this;
+  }
+
+  private Behavior<Command> onDrainTimedOut(DrainTimedOut timedOut) {
+    if (timedOut.generation() == generation && running != null) {
+      getContext().getLog().warn("tenant {}: the stream did not drain within {}; closing it (un-acked messages return to the queue)", tenantId, settings.drainTimeout());
+      running.abort("drain timed out");
+    }
+    return this;
+  }
+
+  private void replyStopped() {
+    Status status = status();
+    stopReplies.forEach(r -> r.tell(StatusReply.success(status)));
+    stopReplies.clear();
+  }
+
+  private Behavior<Command> onGetStatus(GetStatus get) {
+    if (state == State.LOADING) {
+      stash.stash(get);
+    } else {
+      get.replyTo().tell(status());
+    }
+    return this;
+  }
+
+  private Status status() {
+    String name = switch (state) {
+      case LOADING -> "loading";
+      case STOPPED -> "stopped";
+      case STARTED -> "started";
+      case STOPPING -> "stopping";
+    };
+    return new Status(
+        name,
+        node,
+        metrics.consumed.get(),
+        metrics.stored.get(),
+        metrics.duplicates.get(),
+        metrics.failed.get(),
+        metrics.percentile(50),
+        metrics.percentile(99),
+        metrics.lastError);
+  }
+}

@@ -1,0 +1,39 @@
+package io.mysimbdp.node.stream;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Stream ingestion on the embedded (Qpid) broker: the zero-install default. */
+class StreamEmbeddedBrokerTest extends StreamSuite {
+  @TempDir static Path dataDir;
+
+  @BeforeAll
+  static void startNode() throws Exception {
+    startNode(dataDir, ConfigFactory.empty());
+  }
+
+  @AfterAll
+  static void stop() {
+    stopNode();
+  }
+
+  @Override
+  String directUri(Tenant tenant) {
+    // The embedded broker has a single user: tests publish directly with it.
+    return node.embedded.broker().orElseThrow().uri().toString();
+  }
+
+  @Test
+  void theEmbeddedBrokerHasNoPerTenantUsersAndSaysSo() {
+    Tenant t = newTenant("nouser");
+    assertTrue(t.broker().path("username").isMissingNode(), t.broker()::toString);
+    assertContains(t.broker().path("note").asText(), "publish over HTTP");
+    assertContains(t.broker().path("exchange").asText(), t.id());
+  }
+}

@@ -1,0 +1,32 @@
+package io.mysimbdp.protocol;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * A tenant's stream consumer as {@code GET /v1/tenants/{id}/stream} shows it.
+ *
+ * @param state {@code started} (wanted running; consuming unless the broker is unreachable),
+ *     {@code stopping} (draining) or {@code stopped}
+ * @param consumed messages taken from the queue since the consumer started on its node
+ * @param stored records written (a redelivered message that was stored already counts in
+ *     {@code duplicates} as well)
+ * @param duplicates messages found stored already (redeliveries, or ids sent twice)
+ * @param failed messages sent to the tenant's dead-letter store
+ * @param lag messages ready in the tenant's queue now, or -1 when the broker did not answer
+ * @param latencyP50Millis median time from a message's {@code sentAt} to its record being stored
+ * @param latencyP99Millis 99th percentile of the same
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record StreamStatus(
+    String tenant,
+    String state,
+    String node,
+    String queue,
+    long consumed,
+    long stored,
+    long duplicates,
+    long failed,
+    long lag,
+    Long latencyP50Millis,
+    Long latencyP99Millis,
+    String lastError) {}
