@@ -33,7 +33,7 @@ public final class EmbeddedMongo implements AutoCloseable {
   public static EmbeddedMongo start(Path dir, int port) throws IOException {
     Files.createDirectories(dir);
     Path storeFile = dir.resolve("mongo.mv.db").toAbsolutePath();
-    H2Backend backend = new H2Backend(storeFile.toString());
+    H2Backend backend = CrashConsistentH2Backend.open(storeFile.toString());
     // Driver 5.x needs wire version 8+; mongo-java-server reports it only when asked to.
     backend.version(ServerVersion.MONGO_5_0);
     MongoServer server = new MongoServer(backend);
