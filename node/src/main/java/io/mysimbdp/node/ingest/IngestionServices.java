@@ -4,7 +4,10 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import com.typesafe.config.Config;
+import io.mysimbdp.functions.FunctionFactory;
 import io.mysimbdp.functions.spi.FunctionRegistry;
+import io.mysimbdp.node.functions.FunctionStore;
+import java.time.Duration;
 import io.mysimbdp.node.batch.BatchIngestor;
 import io.mysimbdp.node.batch.FileIngestion;
 import io.mysimbdp.node.batch.IngestionJobs;
@@ -14,7 +17,7 @@ import io.mysimbdp.node.coredms.CoreDms;
 
 /**
  * What every tenant's ingestion work shares on a node: the record writer, the dead-letter store,
- * the category-to-function mapping and the settings. Entities reach it from their system.
+ * the category-to-function mapping (with tenant functions and quality rules) and the settings. Entities reach it from their system.
  */
 public final class IngestionServices implements Extension {
 
@@ -35,6 +38,7 @@ public final class IngestionServices implements Extension {
   private final RecordWriter writer;
   private final DeadLetters deadLetters;
   private final CategoryFunctions categories;
+  private final FunctionStore functionStore;
   private final StagingStore staging;
   private final BatchIngestor.Dependencies batch;
 
@@ -43,7 +47,17 @@ public final class IngestionServices implements Extension {
     this.coreDms = CoreDms.get(system);
     this.writer = new RecordWriter(coreDms);
     this.deadLetters = new DeadLetters(coreDms);
-    this.categories = new CategoryFunctions(FunctionRegistry.withBuiltins());
+    this.functionStore = new FunctionStore(coreDms);
+    Config functionsConfig = system.settings().config().getConfig("mysimbdp.functions");
+    this.categories =
+        new CategoryFunctions(
+            FunctionRegistry.withBuiltins(),
+            functionStore,
+            FunctionFactory.standard(),
+            new CategoryFunctions.Settings(
+                functionsConfig.getDuration("cache-ttl"), functionsConfig.getInt("cache-entries")));
+    Duration flushEvery = functionsConfig.getDuration("quality-flush-interval");
+    system.scheduler().scheduleWithFixedDelay(flushEvery, flushEvery, () -> categories.flushQuality(), system.executionContext());
     this.staging = new StagingStore(coreDms);
     IngestionJobs jobs = new IngestionJobs(coreDms);
     Config batchConfig = system.settings().config().getConfig("mysimbdp.batch");
@@ -81,6 +95,10 @@ public final class IngestionServices implements Extension {
 
   public DeadLetters deadLetters() {
     return deadLetters;
+  }
+
+  public FunctionStore functionStore() {
+    return functionStore;
   }
 
   public CategoryFunctions categories() {
