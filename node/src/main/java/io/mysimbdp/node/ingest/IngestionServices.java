@@ -5,6 +5,7 @@ import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import com.typesafe.config.Config;
 import io.mysimbdp.functions.FunctionFactory;
+import io.mysimbdp.functions.sandbox.SandboxLimits;
 import io.mysimbdp.functions.spi.FunctionRegistry;
 import io.mysimbdp.node.functions.FunctionStore;
 import java.time.Duration;
@@ -53,7 +54,7 @@ public final class IngestionServices implements Extension {
         new CategoryFunctions(
             FunctionRegistry.withBuiltins(),
             functionStore,
-            FunctionFactory.standard(),
+            new FunctionFactory(SandboxLimits.DEFAULT.withTimeout(functionsConfig.getDuration("record-timeout"))),
             new CategoryFunctions.Settings(
                 functionsConfig.getDuration("cache-ttl"), functionsConfig.getInt("cache-entries")));
     Duration flushEvery = functionsConfig.getDuration("quality-flush-interval");
