@@ -13,8 +13,10 @@ import io.mysimbdp.node.broker.Broker;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.http.ApiServer;
 import io.mysimbdp.node.http.Authenticator;
+import io.mysimbdp.node.functions.FunctionService;
 import io.mysimbdp.node.http.BatchRoutes;
 import io.mysimbdp.node.http.StreamRoutes;
+import io.mysimbdp.node.http.FunctionRoutes;
 import io.mysimbdp.node.http.TenantRoutes;
 import io.mysimbdp.node.http.TusRoutes;
 import io.mysimbdp.node.ingest.IngestionServices;
@@ -70,11 +72,16 @@ public final class Node {
         new TusRoutes(
             authenticator, settings.maxControlBodyBytes(), tenants,
             new ResumableUploads(system, coreDms, ingestion.staging(), tenants));
+    com.typesafe.config.Config functionsConfig = system.settings().config().getConfig("mysimbdp.functions");
+    FunctionRoutes functionRoutes =
+        new FunctionRoutes(
+            system, authenticator, functionsConfig.getBytes("max-body"), tenants,
+            new FunctionService(ingestion.functionStore(), ingestion.categories(), functionsConfig.getInt("test-max-records")));
     return ApiServer.start(
         system,
         settings.httpHost(),
         settings.httpPort(),
-        ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes, streamRoutes)));
+        ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes, streamRoutes, functionRoutes)));
   }
 
   private static void joinCluster(ActorSystem<?> system, String mode) {

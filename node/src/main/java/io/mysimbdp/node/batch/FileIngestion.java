@@ -9,6 +9,7 @@ import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import akka.stream.javadsl.StreamConverters;
+import io.mysimbdp.functions.quality.QualityRuleSet;
 import io.mysimbdp.functions.spi.FunctionContext;
 import io.mysimbdp.functions.spi.FunctionException;
 import io.mysimbdp.node.batch.IngestionJobs.JobFile;
@@ -39,7 +40,8 @@ import org.bson.Document;
 
 /**
  * Ingests one staged file as an Akka Streams pipeline: read the GridFS chunks → parse (on the
- * blocking-IO dispatcher) → the category's function → batches → bulk idempotent writes (a few in
+ * blocking-IO dispatcher) → the category's function → the tenant's quality rules (store, store
+ * tagged, or dead-letter at stage QUALITY) → batches → bulk idempotent writes (a few in
  * flight) → checkpoints. Records before the file's checkpoint are skipped, so a resumed file
  * writes nothing twice (and would store nothing twice anyway: ids are file id + record index +
  * output index). Every bad record becomes a dead letter; the rest of the file goes on.
@@ -129,7 +131,9 @@ public final class FileIngestion {
                 Keep.both())
             .run(system);
     CompletionStage<Progress> done =
-        materialized.second().thenCompose(checkpointer -> checkpointer.finish(interrupted.get(), file.size()));
+        materialized.second().thenCompose(checkpointer -> route.quality().flush()
+            .exceptionally(e -> null) // counted again at the next periodic flush
+            .thenCompose(flushed -> checkpointer.finish(interrupted.get(), file.size())));
     return new Run(materialized.first(), interrupted, done);
   }
 
@@ -142,17 +146,32 @@ public final class FileIngestion {
     }
     ParsedRecord.Good good = (ParsedRecord.Good) parsed;
     try {
-      List<Map<String, Object>> outputs =
-          route.function().apply(good.fields(), new FunctionContext(tenantId, file.category(), file.id(), index));
-      List<Document> documents = new ArrayList<>(outputs.size());
+      FunctionContext context = new FunctionContext(tenantId, file.category(), file.id(), index);
+      List<Map<String, Object>> outputs = route.function().apply(good.fields(), context);
       for (int i = 0; i < outputs.size(); i++) {
-        Map<String, Object> output = outputs.get(i);
-        if (output == null) {
+        if (outputs.get(i) == null) {
           throw new FunctionException("output " + i + " is null, not an object");
         }
-        documents.add(Documents.withId(file.id() + ":" + index + ":" + i, output));
       }
-      return new Transformed(index, bytesRead, route.collection(), documents, List.of(), false);
+      List<Document> documents = new ArrayList<>(outputs.size());
+      List<DeadLetter> rejected = List.of();
+      for (int i = 0; i < outputs.size(); i++) {
+        Map<String, Object> output = outputs.get(i);
+        QualityRuleSet.Verdict verdict = route.quality().evaluate(output, context);
+        switch (verdict.decision()) {
+          case ACCEPT -> documents.add(Documents.withId(file.id() + ":" + index + ":" + i, output));
+          case TAG -> documents.add(Documents.withId(file.id() + ":" + index + ":" + i, verdict.tag(output)));
+          default -> {
+            if (rejected.isEmpty()) {
+              rejected = new ArrayList<>(1);
+            }
+            rejected.add(new DeadLetter(file.id() + ":" + index + ":quality:" + i, "file", file.id(), file.name(), index,
+                good.line(), Stage.QUALITY, "quality rules failed: " + verdict.reasons(),
+                Documents.withId(file.id() + ":" + index + ":" + i, output).toJson()));
+          }
+        }
+      }
+      return new Transformed(index, bytesRead, route.collection(), documents, rejected, false);
     } catch (FunctionException | RuntimeException e) {
       String reason = "function '" + route.functionName() + "' failed: "
           + (e instanceof FunctionException ? e.getMessage() : e.toString());

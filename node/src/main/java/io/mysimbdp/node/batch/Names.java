@@ -11,7 +11,8 @@ public final class Names {
   private static final Pattern CATEGORY = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
   private static final Pattern COLLECTION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
   /** The platform's own collections in a tenant database: not readable as data. */
-  private static final Set<String> INTERNAL = Set.of("uploads", "ingestion_jobs", "stream_state", "ingestion_stats");
+  private static final Set<String> INTERNAL = Set.of("uploads", "ingestion_jobs", "stream_state", "ingestion_stats",
+      "functions", "function_versions", "categories", "quality_rules", "quality_stats");
 
   private Names() {}
 
@@ -54,5 +55,10 @@ public final class Names {
       throw new ApiException(404, "collection_not_found", "there is no data collection '" + raw + "'");
     }
     return raw;
+  }
+
+  /** Whether a category may write its records to {@code raw}: a valid name, none of the platform's. */
+  public static boolean isTargetCollection(String raw) {
+    return raw != null && COLLECTION.matcher(raw).matches() && !INTERNAL.contains(raw) && !raw.equals("dead_letters");
   }
 }

@@ -4,7 +4,11 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import com.typesafe.config.Config;
+import io.mysimbdp.functions.FunctionFactory;
+import io.mysimbdp.functions.sandbox.SandboxLimits;
 import io.mysimbdp.functions.spi.FunctionRegistry;
+import io.mysimbdp.node.functions.FunctionStore;
+import java.time.Duration;
 import io.mysimbdp.node.batch.BatchIngestor;
 import io.mysimbdp.node.batch.FileIngestion;
 import io.mysimbdp.node.batch.IngestionJobs;
@@ -14,7 +18,7 @@ import io.mysimbdp.node.coredms.CoreDms;
 
 /**
  * What every tenant's ingestion work shares on a node: the record writer, the dead-letter store,
- * the category-to-function mapping and the settings. Entities reach it from their system.
+ * the category-to-function mapping (with tenant functions and quality rules) and the settings. Entities reach it from their system.
  */
 public final class IngestionServices implements Extension {
 
@@ -35,6 +39,7 @@ public final class IngestionServices implements Extension {
   private final RecordWriter writer;
   private final DeadLetters deadLetters;
   private final CategoryFunctions categories;
+  private final FunctionStore functionStore;
   private final StagingStore staging;
   private final BatchIngestor.Dependencies batch;
 
@@ -49,7 +54,19 @@ public final class IngestionServices implements Extension {
       ingestion.getConfig("category-functions").entrySet().forEach(e -> byCategory.put(stripQuotes(e.getKey()), e.getValue().unwrapped().toString()));
     }
     boolean unmappedToIdentity = !ingestion.hasPath("unmapped-categories") || ingestion.getString("unmapped-categories").equals("identity");
-    this.categories = new CategoryFunctions(FunctionRegistry.withBuiltins(), byCategory, unmappedToIdentity);
+    this.functionStore = new FunctionStore(coreDms);
+    Config functionsConfig = system.settings().config().getConfig("mysimbdp.functions");
+    this.categories =
+        new CategoryFunctions(
+            FunctionRegistry.withBuiltins(),
+            functionStore,
+            new FunctionFactory(SandboxLimits.DEFAULT.withTimeout(functionsConfig.getDuration("record-timeout"))),
+            new CategoryFunctions.Settings(
+                functionsConfig.getDuration("cache-ttl"), functionsConfig.getInt("cache-entries")),
+            byCategory,
+            unmappedToIdentity);
+    Duration flushEvery = functionsConfig.getDuration("quality-flush-interval");
+    system.scheduler().scheduleWithFixedDelay(flushEvery, flushEvery, () -> categories.flushQuality(), system.executionContext());
     this.staging = new StagingStore(coreDms);
     IngestionJobs jobs = new IngestionJobs(coreDms);
     Config batchConfig = system.settings().config().getConfig("mysimbdp.batch");
@@ -91,6 +108,10 @@ public final class IngestionServices implements Extension {
 
   public DeadLetters deadLetters() {
     return deadLetters;
+  }
+
+  public FunctionStore functionStore() {
+    return functionStore;
   }
 
   public CategoryFunctions categories() {

@@ -1,0 +1,507 @@
+package io.mysimbdp.node.functions;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import io.mysimbdp.functions.FunctionFactory;
+import io.mysimbdp.functions.FunctionSpec;
+import io.mysimbdp.functions.quality.QualityRule;
+import io.mysimbdp.functions.sandbox.GuardedFunction;
+import io.mysimbdp.functions.spi.CompileException;
+import io.mysimbdp.functions.spi.FunctionContext;
+import io.mysimbdp.functions.spi.FunctionException;
+import io.mysimbdp.functions.spi.IngestionFunction;
+import io.mysimbdp.node.batch.Names;
+import io.mysimbdp.node.http.ApiException;
+import io.mysimbdp.node.ingest.CategoryFunctions;
+import io.mysimbdp.protocol.ProtocolJson;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.regex.Pattern;
+import org.bson.Document;
+
+/**
+ * What the function, category and quality routes do: validate (compile at upload), store, and tell
+ * this node's {@link CategoryFunctions} to re-read the tenant. Failures are {@link ApiException}s.
+ */
+public final class FunctionService {
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
+  private static final String NAME_RULE = "1-64 letters, digits, '_', '-' or '.', starting with a letter or digit";
+  /** A dry run stops after this long; the records left are reported as not run. */
+  private static final Duration DRY_RUN_BUDGET = Duration.ofSeconds(10);
+
+  private final FunctionStore store;
+  private final CategoryFunctions categories;
+  private final FunctionFactory factory;
+  private final int testMaxRecords;
+
+  public FunctionService(FunctionStore store, CategoryFunctions categories, int testMaxRecords) {
+    this.store = store;
+    this.categories = categories;
+    this.factory = categories.factory();
+    this.testMaxRecords = testMaxRecords;
+  }
+
+  // ---- functions
+
+  public CompletionStage<Map<String, Object>> list(String tenantId) {
+    return store.functions(tenantId).thenApply(docs -> {
+      List<Map<String, Object>> out = new ArrayList<>();
+      for (Document d : docs) {
+        if (d.get("active") == null) {
+          continue; // an upload that failed half-way
+        }
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("name", d.getString("_id"));
+        f.put("activeVersion", d.get("active"));
+        f.put("latestVersion", d.get("latest"));
+        f.put("status", status(tenantId, d));
+        f.put("updatedAt", FunctionStore.instant(d.get("updatedAt")));
+        out.add(f);
+      }
+      return Map.of("functions", out);
+    });
+  }
+
+  public CompletionStage<Map<String, Object>> upload(String tenantId, String name, Map<String, Object> body) {
+    checkName("function", name);
+    FunctionSpec spec = compile(body);
+    return store.addVersion(tenantId, name, body).thenApply(version -> {
+      categories.changed(tenantId);
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("name", name);
+      out.put("version", version);
+      out.put("active", true);
+      out.put("kind", spec.kind().name().toLowerCase(java.util.Locale.ROOT));
+      return out;
+    });
+  }
+
+  /** Compiles a definition now: 422 with the position when it does not. */
+  private FunctionSpec compile(Map<String, Object> body) {
+    try {
+      FunctionSpec spec = FunctionSpec.fromMap(body);
+      factory.create(spec);
+      return spec;
+    } catch (CompileException e) {
+      throw compileError("function_does_not_compile", e);
+    }
+  }
+
+  private static ApiException compileError(String code, CompileException e) {
+    Map<String, Object> details = new LinkedHashMap<>();
+    details.put("language", e.language());
+    details.put("detail", e.detail());
+    if (e.line() > 0) {
+      details.put("line", e.line());
+      details.put("column", e.column());
+      details.put("offset", e.offset());
+    }
+    return new ApiException(422, code, e.getMessage(), details);
+  }
+
+  public CompletionStage<Map<String, Object>> describe(String tenantId, String name) {
+    return existing(tenantId, name).thenCompose(doc -> store.versions(tenantId, name).thenCombine(store.categories(tenantId),
+        (versions, mappings) -> {
+          long active = ((Number) doc.get("active")).longValue();
+          Map<String, Object> out = new LinkedHashMap<>();
+          out.put("name", name);
+          out.put("activeVersion", active);
+          out.put("latestVersion", doc.get("latest"));
+          out.put("status", status(tenantId, doc));
+          List<Map<String, Object>> list = new ArrayList<>();
+          for (Document v : versions) {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            long number = ((Number) v.get("version")).longValue();
+            entry.put("version", number);
+            entry.put("createdAt", FunctionStore.instant(v.get("createdAt")));
+            entry.put("active", number == active);
+            entry.put("spec", FunctionStore.parse(v.getString("spec")));
+            list.add(entry);
+          }
+          out.put("versions", list);
+          out.put("categories", mappings.stream().filter(m -> name.equals(m.getString("function")))
+              .map(m -> m.getString("_id")).toList());
+          return out;
+        }));
+  }
+
+  /** ACTIVE/DISABLED (from the store: every node's guard records a disable there) and this node's counts. */
+  private Map<String, Object> status(String tenantId, Document doc) {
+    long active = ((Number) doc.get("active")).longValue();
+    Optional<GuardedFunction.Status> local = categories.localStatus(tenantId, doc.getString("_id"), active);
+    Document disabled = doc.get("disabled", Document.class);
+    Map<String, Object> status = new LinkedHashMap<>();
+    if (disabled != null && ((Number) disabled.get("version")).longValue() == active) {
+      status.put("state", "DISABLED");
+      status.put("reason", disabled.getString("reason"));
+      status.put("since", FunctionStore.instant(disabled.get("since")));
+    } else if (local.isPresent() && local.get().state() == GuardedFunction.State.DISABLED) {
+      status.put("state", "DISABLED");
+      status.put("reason", local.get().reason());
+      status.put("since", local.get().since());
+    } else {
+      status.put("state", "ACTIVE");
+    }
+    status.put("version", active);
+    status.put("consecutiveFailures", local.map(GuardedFunction.Status::consecutiveFailures).orElse(0));
+    status.put("calls", local.map(GuardedFunction.Status::calls).orElse(0L));
+    status.put("failures", local.map(GuardedFunction.Status::failures).orElse(0L));
+    status.put("countsFrom", "this node, since it loaded the version");
+    return status;
+  }
+
+  public CompletionStage<Map<String, Object>> delete(String tenantId, String name) {
+    return existing(tenantId, name).thenCompose(doc -> store.deleteFunction(tenantId, name))
+        .thenCompose(deleted -> store.categories(tenantId))
+        .thenApply(mappings -> {
+          categories.changed(tenantId);
+          Map<String, Object> out = new LinkedHashMap<>();
+          out.put("name", name);
+          out.put("deleted", true);
+          List<String> still = mappings.stream().filter(m -> name.equals(m.getString("function")))
+              .map(m -> m.getString("_id")).toList();
+          out.put("categoriesStillMapped", still);
+          if (!still.isEmpty()) {
+            out.put("warning", "records of these categories now go to the dead letters (\"function '" + name
+                + "' was deleted\") until they are mapped to another function");
+          }
+          return out;
+        });
+  }
+
+  public CompletionStage<Map<String, Object>> activate(String tenantId, String name, long version) {
+    return existing(tenantId, name)
+        .thenCompose(doc -> store.version(tenantId, name, version))
+        .thenCompose(v -> {
+          if (v.isEmpty()) {
+            throw new ApiException(404, "version_not_found", "function '" + name + "' has no version " + version);
+          }
+          return store.activate(tenantId, name, version);
+        })
+        .thenCompose(done -> {
+          categories.changed(tenantId);
+          return describe(tenantId, name);
+        });
+  }
+
+  public CompletionStage<Map<String, Object>> reset(String tenantId, String name) {
+    return existing(tenantId, name).thenCompose(doc -> store.reset(tenantId, name)).thenCompose(done -> {
+      categories.changed(tenantId);
+      // Loads the function again now, so that this node's guard is reset before the answer.
+      return categories.resolveFunction(tenantId, name).thenCompose(loaded -> describe(tenantId, name));
+    });
+  }
+
+  private CompletionStage<Document> existing(String tenantId, String name) {
+    checkName("function", name);
+    return store.function(tenantId, name).thenApply(doc -> doc.filter(d -> d.get("active") != null).orElseThrow(() ->
+        new ApiException(404, "function_not_found", "there is no function '" + name + "'", Map.of("function", name))));
+  }
+
+  /** Runs a version (default: the active one) on sample records; stores nothing, counts nothing. */
+  public CompletionStage<Map<String, Object>> dryRun(String tenantId, String name, Long version, String mediaType,
+      byte[] body, Executor executor) {
+    List<Object> samples = samples(mediaType, body);
+    return existing(tenantId, name)
+        .thenCompose(doc -> store.version(tenantId, name, version != null ? version : ((Number) doc.get("active")).longValue()))
+        .thenComposeAsync(v -> {
+          Document versionDoc = v.orElseThrow(() ->
+              new ApiException(404, "version_not_found", "function '" + name + "' has no version " + version));
+          IngestionFunction function;
+          try {
+            function = factory.create(FunctionSpec.fromMap(FunctionStore.parse(versionDoc.getString("spec"))));
+          } catch (CompileException e) {
+            throw compileError("function_does_not_compile", e);
+          }
+          // A guard of its own: a dry run never disables the function the pipelines use.
+          GuardedFunction guard = factory.guard("dry-run " + tenantId + "/" + name, function,
+              new GuardedFunction.Policy(Integer.MAX_VALUE, DRY_RUN_BUDGET));
+          return CompletableFuture.completedFuture(run(tenantId, name, versionDoc, guard, samples));
+        }, executor);
+  }
+
+  private Map<String, Object> run(String tenantId, String name, Document versionDoc, GuardedFunction guard, List<Object> samples) {
+    long deadline = System.nanoTime() + DRY_RUN_BUDGET.toNanos();
+    List<Map<String, Object>> results = new ArrayList<>();
+    int failed = 0;
+    for (int i = 0; i < samples.size(); i++) {
+      Map<String, Object> result = new LinkedHashMap<>();
+      result.put("index", i);
+      Object sample = samples.get(i);
+      if (System.nanoTime() - deadline > 0) {
+        result.put("error", "not run: the dry run's " + DRY_RUN_BUDGET.toSeconds() + " s were used up");
+        failed++;
+      } else if (!(sample instanceof Map<?, ?> map)) {
+        result.put("error", "sample " + i + " is not a JSON object");
+        failed++;
+      } else {
+        long start = System.nanoTime();
+        try {
+          @SuppressWarnings("unchecked")
+          Map<String, Object> record = (Map<String, Object>) map;
+          result.put("outputs", guard.apply(record, new FunctionContext(tenantId, "dry-run", "test", i)));
+        } catch (FunctionException e) {
+          result.put("error", e.getMessage());
+          failed++;
+        }
+        result.put("millis", (System.nanoTime() - start) / 1_000_000.0);
+      }
+      results.add(result);
+    }
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("function", name);
+    out.put("version", versionDoc.get("version"));
+    out.put("records", samples.size());
+    out.put("failed", failed);
+    out.put("results", results);
+    return out;
+  }
+
+  private List<Object> samples(String mediaType, byte[] body) {
+    List<Object> samples = new ArrayList<>();
+    try {
+      if (mediaType.equals("application/x-ndjson") || mediaType.equals("application/jsonl")) {
+        String text = new String(body, StandardCharsets.UTF_8);
+        for (String line : text.split("\r?\n")) {
+          if (!line.isBlank()) {
+            samples.add(ProtocolJson.JSON.readValue(line, Object.class));
+            checkCount(samples.size());
+          }
+        }
+      } else if (mediaType.equals("application/json")) {
+        JsonNode tree = ProtocolJson.JSON.readTree(body);
+        if (tree == null || !tree.isArray()) {
+          throw new ApiException(400, "malformed_body", "send the sample records as a JSON array (or NDJSON lines)");
+        }
+        checkCount(tree.size());
+        for (JsonNode node : tree) {
+          samples.add(ProtocolJson.JSON.treeToValue(node, Object.class));
+        }
+      } else {
+        throw new ApiException(415, "unsupported_media_type",
+            "send the sample records as application/json (an array) or application/x-ndjson, not " + mediaType);
+      }
+    } catch (JsonProcessingException e) {
+      throw new ApiException(400, "malformed_body", "the sample records are not valid JSON: " + e.getOriginalMessage());
+    } catch (java.io.IOException e) {
+      throw new ApiException(400, "malformed_body", "the sample records could not be read: " + e.getMessage());
+    }
+    if (samples.isEmpty()) {
+      throw new ApiException(400, "malformed_body", "send at least one sample record");
+    }
+    return samples;
+  }
+
+  private void checkCount(int n) {
+    if (n > testMaxRecords) {
+      throw new ApiException(413, "too_many_records", "a dry run takes at most " + testMaxRecords + " records",
+          Map.of("limit", testMaxRecords));
+    }
+  }
+
+  // ---- categories
+
+  public CompletionStage<Map<String, Object>> categories(String tenantId) {
+    return store.categories(tenantId).thenApply(docs -> {
+      List<Map<String, Object>> out = new ArrayList<>();
+      for (Document d : docs) {
+        out.add(mapping(d));
+      }
+      Map<String, Object> result = new LinkedHashMap<>();
+      result.put("categories", out);
+      result.put("unmapped", docs.stream().anyMatch(d -> d.getString("_id").equals(CategoryFunctions.FALLBACK_CATEGORY))
+          ? "the '*' mapping" : "identity into '" + CategoryFunctions.DEFAULT_COLLECTION + "'");
+      return result;
+    });
+  }
+
+  private static Map<String, Object> mapping(Document d) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("category", d.getString("_id"));
+    m.put("function", d.getString("function"));
+    m.put("collection", d.getString("collection"));
+    m.put("updatedAt", FunctionStore.instant(d.get("updatedAt")));
+    return m;
+  }
+
+  public CompletionStage<Map<String, Object>> category(String tenantId, String category) {
+    checkCategory(category);
+    return store.categories(tenantId).thenApply(docs -> docs.stream().filter(d -> d.getString("_id").equals(category))
+        .findFirst().map(FunctionService::mapping).orElseThrow(() -> noCategory(category)));
+  }
+
+  public CompletionStage<Map<String, Object>> putCategory(String tenantId, String category, Map<String, Object> body) {
+    checkCategory(category);
+    for (String key : body.keySet()) {
+      if (!key.equals("function") && !key.equals("collection")) {
+        throw new ApiException(400, "unknown_field", "unknown field '" + key + "' (known: function, collection)",
+            Map.of("field", key));
+      }
+    }
+    if (!(body.get("function") instanceof String function) || function.isBlank()) {
+      throw new ApiException(400, "invalid_field", "field 'function' (a function's name) is required", Map.of("field", "function"));
+    }
+    Object rawCollection = body.getOrDefault("collection", CategoryFunctions.DEFAULT_COLLECTION);
+    if (!(rawCollection instanceof String collection) || !Names.isTargetCollection(collection)) {
+      throw new ApiException(400, "invalid_collection", "field 'collection' must be 1-64 letters, digits, '_' or '-', "
+          + "starting with a letter or digit, and not one of the platform's collections", Map.of("field", "collection"));
+    }
+    return store.function(tenantId, function).thenCompose(found -> {
+      if (found.filter(d -> d.get("active") != null).isEmpty()) {
+        throw new ApiException(422, "function_not_found", "there is no function '" + function + "'; upload it first "
+            + "(PUT /v1/tenants/" + tenantId + "/functions/" + function + ")", Map.of("function", function));
+      }
+      return store.putCategory(tenantId, category, function, collection);
+    }).thenCompose(done -> {
+      categories.changed(tenantId);
+      return category(tenantId, category);
+    });
+  }
+
+  public CompletionStage<Map<String, Object>> deleteCategory(String tenantId, String category) {
+    checkCategory(category);
+    return store.deleteCategory(tenantId, category).thenApply(deleted -> {
+      if (!deleted) {
+        throw noCategory(category);
+      }
+      categories.changed(tenantId);
+      return Map.of("category", category, "deleted", true);
+    });
+  }
+
+  private static void checkCategory(String category) {
+    if (!category.equals(CategoryFunctions.FALLBACK_CATEGORY)) {
+      checkName("category", category);
+    }
+  }
+
+  private static ApiException noCategory(String category) {
+    return new ApiException(404, "category_not_found", "category '" + category + "' is not mapped", Map.of("category", category));
+  }
+
+  // ---- quality rules
+
+  public CompletionStage<Map<String, Object>> quality(String tenantId) {
+    return categories.flushQuality().exceptionally(e -> null)
+        .thenCompose(flushed -> store.qualityRules(tenantId).thenCombine(store.qualityStats(tenantId), (rules, stats) -> {
+          Map<String, Document> statsById = new HashMap<>();
+          stats.forEach(s -> statsById.put(s.getString("_id"), s));
+          List<Map<String, Object>> out = new ArrayList<>();
+          for (Document rule : rules) {
+            Map<String, Object> definition = FunctionStore.parse(rule.getString("definition"));
+            Document s = statsById.getOrDefault(rule.getString("_id") + "@" + rule.getString("generation"), new Document());
+            long evaluated = count(s, "evaluated");
+            long passed = count(s, "passed");
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("name", rule.getString("_id"));
+            r.put("definition", definition);
+            try {
+              QualityRule compiled = QualityRule.fromMap(definition);
+              r.put("cel", compiled.cel());
+              r.put("action", compiled.action().name());
+              r.put("threshold", compiled.threshold());
+              double rate = evaluated == 0 ? 1.0 : (double) passed / evaluated;
+              r.put("evaluated", evaluated);
+              r.put("passed", passed);
+              r.put("failed", count(s, "failed"));
+              r.put("errors", count(s, "errors"));
+              r.put("passRate", rate);
+              r.put("acceptable", rate >= compiled.threshold());
+            } catch (CompileException e) {
+              r.put("error", e.getMessage());
+            }
+            r.put("since", FunctionStore.instant(rule.get("updatedAt")));
+            out.add(r);
+          }
+          return Map.<String, Object>of("rules", out);
+        }));
+  }
+
+  private static long count(Document stats, String field) {
+    return stats.get(field) instanceof Number n ? n.longValue() : 0;
+  }
+
+  public CompletionStage<Map<String, Object>> putQuality(String tenantId, Map<String, Object> body) {
+    if (body.size() != 1 || !(body.get("rules") instanceof List<?> list)) {
+      throw new ApiException(400, "invalid_field", "the body must be {\"rules\": [rule, ...]}", Map.of("field", "rules"));
+    }
+    List<Map<String, Object>> definitions = new ArrayList<>();
+    Set<String> names = new HashSet<>();
+    for (int i = 0; i < list.size(); i++) {
+      if (!(list.get(i) instanceof Map<?, ?> map)) {
+        throw new ApiException(400, "invalid_field", "rules[" + i + "] must be an object", Map.of("field", "rules[" + i + "]"));
+      }
+      @SuppressWarnings("unchecked")
+      Map<String, Object> definition = (Map<String, Object>) map;
+      if (!(definition.get("name") instanceof String name)) {
+        throw new ApiException(400, "invalid_field", "rules[" + i + "].name is required", Map.of("field", "rules[" + i + "].name"));
+      }
+      checkName("quality rule", name);
+      if (!names.add(name)) {
+        throw new ApiException(400, "duplicate_rule", "two rules are named '" + name + "'", Map.of("rule", name));
+      }
+      definitions.add(definition);
+    }
+    checkRules(definitions);
+    return store.replaceQualityRules(tenantId, definitions).thenCompose(done -> {
+      categories.changed(tenantId);
+      return quality(tenantId);
+    });
+  }
+
+  public CompletionStage<Map<String, Object>> putQualityRule(String tenantId, String name, Map<String, Object> body) {
+    checkName("quality rule", name);
+    Object given = body.get("name");
+    if (given != null && !name.equals(given)) {
+      throw new ApiException(400, "invalid_field", "the body names rule '" + given + "', the path '" + name + "'",
+          Map.of("field", "name"));
+    }
+    Map<String, Object> definition = new LinkedHashMap<>(body);
+    definition.put("name", name);
+    checkRules(List.of(definition));
+    return store.qualityRules(tenantId).thenCompose(rules -> {
+      Long order = rules.stream().filter(r -> r.getString("_id").equals(name)).findFirst()
+          .map(r -> ((Number) r.get("order")).longValue()).orElse(null);
+      return store.putQualityRule(tenantId, definition, order);
+    }).thenCompose(done -> {
+      categories.changed(tenantId);
+      return quality(tenantId);
+    });
+  }
+
+  public CompletionStage<Map<String, Object>> deleteQualityRule(String tenantId, String name) {
+    checkName("quality rule", name);
+    return store.deleteQualityRule(tenantId, name).thenCompose(deleted -> {
+      if (!deleted) {
+        throw new ApiException(404, "rule_not_found", "there is no quality rule '" + name + "'", Map.of("rule", name));
+      }
+      categories.changed(tenantId);
+      return quality(tenantId);
+    });
+  }
+
+  private void checkRules(List<Map<String, Object>> definitions) {
+    try {
+      factory.qualityRules(definitions);
+    } catch (CompileException e) {
+      throw compileError("invalid_quality_rule", e);
+    }
+  }
+
+  private static void checkName(String what, String name) {
+    if (name == null || !NAME.matcher(name).matches()) {
+      throw new ApiException(400, "invalid_name", "a " + what + " name is " + NAME_RULE);
+    }
+  }
+}

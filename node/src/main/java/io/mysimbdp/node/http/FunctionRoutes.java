@@ -1,0 +1,156 @@
+package io.mysimbdp.node.http;
+
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.DispatcherSelector;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import io.mysimbdp.node.functions.FunctionService;
+import io.mysimbdp.node.tenant.TenantRepository;
+import io.mysimbdp.protocol.Tenant;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Executor;
+import java.util.function.Function;
+
+/**
+ * Tenant functions, category mappings and quality rules, under {@code /v1/tenants/{id}}:
+ *
+ * <pre>
+ * GET    functions                    the tenant's functions
+ * PUT    functions/{name}             a new version, made active ({"jsonata"|"cel"|"builtin", "config"}, or a raw
+ *                                     application/x-jsonata body); 422 with line/column when it does not compile
+ * GET    functions/{name}             versions, the active one, runtime status (ACTIVE/DISABLED, reason, counts)
+ * DELETE functions/{name}             the function and all its versions
+ * PUT|POST functions/{name}/active    {"version": n}: roll back (or forward) to version n
+ * POST   functions/{name}/reset       re-enable a DISABLED function
+ * POST   functions/{name}/test        dry run on sample records (JSON array or NDJSON): outputs and errors per record
+ * GET    categories                   the mappings
+ * PUT    categories/{category}        {"function": name, "collection": coll}; category "*" applies to unmapped ones
+ * GET    categories/{category}        one mapping
+ * DELETE categories/{category}
+ * GET    quality                      each rule with its counts, pass rate, threshold, acceptable
+ * PUT    quality                      {"rules": [...]}: replaces every rule (counts start again)
+ * PUT    quality/rules/{name}         one rule (its counts start again)
+ * DELETE quality/rules/{name}
+ * </pre>
+ *
+ * Bodies of these routes may be {@code mysimbdp.functions.max-body} (256 KiB) long.
+ */
+public final class FunctionRoutes extends ApiDirectives implements TenantSubRoutes {
+  private final TenantRepository tenants;
+  private final FunctionService service;
+  private final Executor functionsExecutor;
+
+  public FunctionRoutes(ActorSystem<?> system, Authenticator authenticator, long maxBodyBytes, TenantRepository tenants,
+      FunctionService service) {
+    super(authenticator, maxBodyBytes);
+    this.tenants = tenants;
+    this.service = service;
+    // Dry runs evaluate tenant code (bounded, but up to seconds): never on the HTTP threads.
+    this.functionsExecutor = system.dispatchers().lookup(DispatcherSelector.blocking());
+  }
+
+  @Override
+  public Route routes(Caller caller, String tenantId) {
+    return concat(
+        pathPrefix("functions", () -> withTenant(tenantId, tenant -> functions(tenantId))),
+        pathPrefix("categories", () -> withTenant(tenantId, tenant -> categories(tenantId))),
+        pathPrefix("quality", () -> withTenant(tenantId, tenant -> quality(tenantId))));
+  }
+
+  private Route functions(String tenantId) {
+    return concat(
+        pathEndOrSingleSlash(() -> get(() -> onSuccess(service.list(tenantId), this::ok))),
+        pathPrefix(PathMatchers.segment(), name -> concat(
+            pathEndOrSingleSlash(() -> concat(
+                put(() -> functionBody(spec -> onSuccess(service.upload(tenantId, name, spec),
+                    created -> completeJson(StatusCodes.CREATED, created)))),
+                get(() -> onSuccess(service.describe(tenantId, name), this::ok)),
+                delete(() -> onSuccess(service.delete(tenantId, name), this::ok)))),
+            path("active", () -> concat(put(() -> activate(tenantId, name)), post(() -> activate(tenantId, name)))),
+            path("reset", () -> post(() -> onSuccess(service.reset(tenantId, name), this::ok))),
+            path("test", () -> post(() -> dryRun(tenantId, name))))));
+  }
+
+  private Route dryRun(String tenantId, String name) {
+    return parameterOptional("version", version -> strictBody(body -> onSuccess(
+        service.dryRun(tenantId, name, version.map(FunctionRoutes::version).orElse(null), mediaType(body),
+            body.bytes().toArray(), functionsExecutor),
+        this::ok)));
+  }
+
+  private Route categories(String tenantId) {
+    return concat(
+        pathEndOrSingleSlash(() -> get(() -> onSuccess(service.categories(tenantId), this::ok))),
+        path(PathMatchers.segment(), category -> concat(
+            put(() -> controlBody(Map.class, false, mapping -> onSuccess(
+                service.putCategory(tenantId, category, cast(mapping)), this::ok))),
+            get(() -> onSuccess(service.category(tenantId, category), this::ok)),
+            delete(() -> onSuccess(service.deleteCategory(tenantId, category), this::ok)))));
+  }
+
+  private Route quality(String tenantId) {
+    return concat(
+        pathEndOrSingleSlash(() -> concat(
+            get(() -> onSuccess(service.quality(tenantId), this::ok)),
+            put(() -> controlBody(Map.class, true, rules -> onSuccess(service.putQuality(tenantId, cast(rules)), this::ok))))),
+        path(PathMatchers.segment("rules").slash(PathMatchers.segment()), rule -> concat(
+            put(() -> controlBody(Map.class, true, definition -> onSuccess(
+                service.putQualityRule(tenantId, rule, cast(definition)), this::ok))),
+            delete(() -> onSuccess(service.deleteQualityRule(tenantId, rule), this::ok)))));
+  }
+
+  private Route ok(Object body) {
+    return completeJson(StatusCodes.OK, body);
+  }
+
+  private Route activate(String tenantId, String name) {
+    return controlBody(Map.class, false, body -> {
+      Object version = body.get("version");
+      if (!(version instanceof Number n) || n.longValue() < 1 || n.doubleValue() != n.longValue() || body.size() != 1) {
+        throw new ApiException(400, "invalid_field", "the body must be {\"version\": n} with a version number n >= 1",
+            Map.of("field", "version"));
+      }
+      return onSuccess(service.activate(tenantId, name, n.longValue()), this::ok);
+    });
+  }
+
+  /** A function definition: JSON (a FunctionSpec) or a raw JSONata source. */
+  private Route functionBody(Function<Map<String, Object>, Route> inner) {
+    return extractRequestEntity(entity -> {
+      String mediaType = entity.getContentType().mediaType().toString().toLowerCase(Locale.ROOT);
+      if (mediaType.equals("application/x-jsonata")) {
+        return strictBody(body -> inner.apply(Map.of("jsonata", body.bytes().decodeString(StandardCharsets.UTF_8))));
+      }
+      return controlBody(Map.class, true, map -> inner.apply(cast(map)));
+    });
+  }
+
+  private static String mediaType(Body body) {
+    return body.contentType().mediaType().toString().toLowerCase(Locale.ROOT);
+  }
+
+  private static Long version(String raw) {
+    try {
+      long v = Long.parseLong(raw);
+      if (v >= 1) {
+        return v;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw new ApiException(400, "invalid_version", "version must be a whole number >= 1");
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> cast(Map<?, ?> map) {
+    return (Map<String, Object>) map;
+  }
+
+  private Route withTenant(String tenantId, Function<Tenant, Route> inner) {
+    return onSuccess(tenants.find(tenantId), tenant -> tenant.map(inner).orElseGet(() ->
+        error(StatusCodes.NOT_FOUND, "tenant_not_found", "there is no tenant '" + tenantId + "'")));
+  }
+}
