@@ -21,6 +21,7 @@ import akka.stream.javadsl.Source;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import io.mysimbdp.functions.spi.FunctionContext;
+import io.mysimbdp.functions.quality.QualityRuleSet;
 import io.mysimbdp.functions.spi.FunctionException;
 import io.mysimbdp.node.broker.Broker;
 import io.mysimbdp.node.ingest.CategoryFunctions;
@@ -233,13 +234,23 @@ final class StreamPipeline {
       }
       List<Document> target = documents.computeIfAbsent(route.collection(), c -> new ArrayList<>());
       List<StreamMessages.Item> from = sources.computeIfAbsent(route.collection(), c -> new ArrayList<>());
+      FunctionContext context = new FunctionContext(tenantId, item.category(), item.id(), item.position());
       for (int i = 0; i < out.size(); i++) {
         Map<String, Object> record = out.get(i);
         if (record == null) {
           continue;
         }
         String id = tenantId + ":" + item.id() + (i == 0 ? "" : "#" + i);
-        target.add(Documents.withId(id, record));
+        QualityRuleSet.Verdict verdict = route.quality().evaluate(record, context);
+        switch (verdict.decision()) {
+          case ACCEPT -> target.add(Documents.withId(id, record));
+          case TAG -> target.add(Documents.withId(id, verdict.tag(record)));
+          default -> {
+            letters.add(letter("message:" + item.id() + ":quality:" + i, item.id(), item.position(), DeadLetters.Stage.QUALITY,
+                "quality rules failed: " + verdict.reasons(), Documents.withId(id, record).toJson()));
+            continue;
+          }
+        }
         from.add(item);
       }
     }
