@@ -435,6 +435,13 @@ class KubernetesManifestsTest {
       }
       for (Volume volume : template.getSpec().getVolumes() == null ? List.<Volume>of() : template.getSpec().getVolumes()) {
         if (volume.getSecret() != null) {
+          // Secret files belong to root with group fsGroup: a non-root container reads them
+          // only through that group.
+          var security = template.getSpec().getSecurityContext();
+          int mode = volume.getSecret().getDefaultMode() == null ? 0644 : volume.getSecret().getDefaultMode();
+          assertTrue(security.getFsGroup() != null && (mode & 0040) != 0,
+              workload.getMetadata().getName() + ": secret volume " + volume.getName()
+                  + " must be group-readable (mode " + Integer.toOctalString(mode) + ") with an fsGroup");
           Set<String> known = keys.get(volume.getSecret().getSecretName());
           assertNotNull(known, "no secret " + volume.getSecret().getSecretName());
           if (volume.getSecret().getItems() != null) {
@@ -467,6 +474,26 @@ class KubernetesManifestsTest {
     assertTrue(error.getMessage().contains("readinesProbe"), error.getMessage());
     assertThrows(AssertionError.class, () -> Manifests.parse("apiVersion: v1\nkind: Pod\nmetadata: {name: x}\n", "pod"),
         "a kind the manifests should not hold");
+  }
+
+  @Test
+  void theImageJibBuildsIsTheOneTheBaseDeploys() throws IOException {
+    String pom = Files.readString(Manifests.k8sDir().getParent().resolve("node/pom.xml"));
+    Matcher to = Pattern.compile("<jib.to.image>([^:<]+):\\$\\{project.version}</jib.to.image>").matcher(pom);
+    assertTrue(to.find(), "node/pom.xml's image profile names the image");
+    Matcher user = Pattern.compile("<user>([0-9]+):([0-9]+)</user>").matcher(pom);
+    assertTrue(user.find(), "the image runs as a numeric non-root user");
+
+    Manifests base = Manifests.base();
+    assertEquals(to.group(1), nodeContainer(base).getImage(), "the Deployment's image is the one Jib builds");
+    var pod = base.one(Deployment.class, NODE).getSpec().getTemplate().getSpec().getSecurityContext();
+    assertEquals(Long.parseLong(user.group(1)), pod.getRunAsUser());
+    assertEquals(Long.parseLong(user.group(2)), pod.getRunAsGroup());
+    String version = Pattern.compile("<version>([^<]+)</version>").matcher(pom).results()
+        .map(r -> r.group(1)).filter(v -> v.endsWith("SNAPSHOT")).findFirst().orElseThrow();
+    String kustomization = Files.readString(Manifests.k8sDir().resolve("base/kustomization.yaml"));
+    assertTrue(kustomization.contains("name: " + to.group(1)) && kustomization.contains("newTag: " + version),
+        "k8s/base tags " + to.group(1) + " with the project version " + version);
   }
 
   // ---- the rendering ----

@@ -98,9 +98,12 @@ record Manifests(String origin, List<HasMetadata> resources) {
     return Optional.empty();
   }
 
-  /** {@code kubectl kustomize k8s/<dir>}, parsed; empty when kubectl is not installed. */
+  private static final Map<String, Manifests> RENDERED = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** {@code kubectl kustomize k8s/<dir>}, parsed (once per run); empty when kubectl is not installed. */
   static Optional<Manifests> rendered(String dir) {
-    return kubectl().map(kubectl -> new Manifests("kubectl kustomize k8s/" + dir, parse(render(kubectl, dir), dir)));
+    return kubectl().map(kubectl -> RENDERED.computeIfAbsent(dir,
+        d -> new Manifests("kubectl kustomize k8s/" + d, parse(render(kubectl, d), d))));
   }
 
   static String render(Path kubectl, String dir) {
