@@ -185,7 +185,7 @@ class HostileJsonataTest {
   void allocationIsBoundedByBytesAllocated() throws Exception {
     // each $append copies the list: quadratic allocation while every value stays small
     SandboxLimits limits =
-        LIMITS.withTimeout(Duration.ofMillis(900)).withMaxAllocatedBytes(16L << 20);
+        LIMITS.withTimeout(Duration.ofMillis(900)).withMaxAllocatedBytes(4L << 20);
     LimitExceededException e =
         stopped(
             "$reduce([1..20000], function($acc, $i) { $append($acc, $i) }, [])",
