@@ -3,10 +3,13 @@ package io.mysimbdp.node.embedded;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.ServerVersion;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import de.bwaldvogel.mongo.bson.Document;
+import io.netty.channel.Channel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.h2.mvstore.MVStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,6 +17,11 @@ import org.slf4j.LoggerFactory;
  * The embedded MongoDB-wire-protocol server of the zero-install default: mongo-java-server with its
  * file-backed H2 store, on loopback. The node talks to it through the official driver exactly as it
  * would to MongoDB, so nothing above this class knows which it got.
+ *
+ * <p>A write is in the store's file before it is answered ({@link CommittingH2Backend}): with H2's
+ * default background commit (every second or so, later under load) a node killed with
+ * {@code kill -9} lost writes it had acknowledged — and whose messages the stream had therefore
+ * acked to the broker (seen: 6,865 records of a 100,000-message stream).
  */
 public final class EmbeddedMongo implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedMongo.class);
@@ -33,7 +41,7 @@ public final class EmbeddedMongo implements AutoCloseable {
   public static EmbeddedMongo start(Path dir, int port) throws IOException {
     Files.createDirectories(dir);
     Path storeFile = dir.resolve("mongo.mv.db").toAbsolutePath();
-    H2Backend backend = new H2Backend(storeFile.toString());
+    H2Backend backend = new CommittingH2Backend(new MVStore.Builder().fileName(storeFile.toString()).autoCommitDisabled().open());
     // Driver 5.x needs wire version 8+; mongo-java-server reports it only when asked to.
     backend.version(ServerVersion.MONGO_5_0);
     MongoServer server = new MongoServer(backend);
@@ -65,5 +73,36 @@ public final class EmbeddedMongo implements AutoCloseable {
     // shutdown() closes the backend too, which commits the H2 store to its file.
     server.shutdown();
     log.info("embedded MongoDB-wire-protocol server stopped");
+  }
+
+  /**
+   * The H2 backend with automatic commit off and a commit after every command that changed
+   * something, before the answer goes out: an acknowledged write survives the process being killed
+   * (it is in the file, not yet necessarily on the disk: a power cut can still lose the last
+   * seconds, as with MongoDB's default write concern). Concurrent commands commit as a group:
+   * {@link MVStore#commit} takes the store's lock, and a command that waited for another's commit
+   * finds its own change already written or writes it together with the ones that arrived since; a
+   * command that changed nothing finds nothing unsaved and commits nothing.
+   */
+  static final class CommittingH2Backend extends H2Backend {
+    private final MVStore store;
+
+    CommittingH2Backend(MVStore store) {
+      super(store);
+      this.store = store;
+    }
+
+    @Override
+    public Document handleCommand(Channel channel, String database, String command, Document query) {
+      try {
+        return super.handleCommand(channel, database, command, query);
+      } finally {
+        // Not "if hasUnsavedChanges()": while another command's commit is writing, that answers
+        // false for changes that are in its chunk but not yet in the file. commit() waits for it.
+        if (!store.isClosed()) {
+          store.commit();
+        }
+      }
+    }
   }
 }

@@ -69,6 +69,7 @@ public final class StreamLoad {
     String scenario = args.length > 0 ? args[0] : "pair";
     int n = args.length > 1 ? Integer.parseInt(args[1]) : 100_000;
     StreamLoad load = new StreamLoad();
+    int exit = 0;
     try {
       load.startNode();
       load.mongo = MongoClients.create("mongodb://127.0.0.1:" + load.mongoPort);
@@ -80,13 +81,19 @@ public final class StreamLoad {
         case "bench" -> load.bench(n);
         default -> throw new IllegalArgumentException("unknown scenario " + scenario);
       }
+    } catch (Throwable e) {
+      // halt() below skips the default handler: say what failed, and fail.
+      System.out.println(scenario + " FAILED: " + e);
+      e.printStackTrace(System.out);
+      System.out.println("  node log: " + load.dataDir.resolve("node.log"));
+      exit = 1;
     } finally {
       if (load.mongo != null) {
         load.mongo.close();
       }
       load.stopNode();
       System.out.flush();
-      Runtime.getRuntime().halt(0);
+      Runtime.getRuntime().halt(exit);
     }
   }
 
@@ -462,15 +469,26 @@ public final class StreamLoad {
     return mongo.getDatabase("tenant_" + tenant).getCollection("dead_letters").countDocuments();
   }
 
+  /** Waits for the count; gives up at {@code within}, or once it has not moved for 90 s (records lost). */
   void awaitRecords(String tenant, long expected, Duration within) throws InterruptedException {
     Instant deadline = Instant.now().plus(within);
+    long last = -1;
+    Instant moved = Instant.now();
     while (Instant.now().isBefore(deadline)) {
       try {
-        if (records(tenant) >= expected) {
+        long now = records(tenant);
+        if (now >= expected) {
           return;
         }
-      } catch (RuntimeException e) {
+        if (now != last) {
+          last = now;
+          moved = Instant.now();
+        } else if (Duration.between(moved, Instant.now()).toSeconds() >= 90) {
+          throw new IllegalStateException("tenant " + tenant + " has " + now + " records, expected " + expected + "; no progress for 90 s");
+        }
+      } catch (com.mongodb.MongoException e) {
         // the store is restarting with the node
+        moved = Instant.now();
       }
       Thread.sleep(250);
     }
