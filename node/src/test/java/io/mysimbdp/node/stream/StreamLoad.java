@@ -520,7 +520,9 @@ public final class StreamLoad {
     Instant moved = Instant.now();
     while (Instant.now().isBefore(deadline)) {
       try {
-        long now = records(tenant);
+        // The collection's size (O(1)) to follow progress: countDocuments scans and decodes every
+        // record in the embedded store, and polled 4 times a second it was 11% of the node's CPU.
+        long now = mongo.getDatabase("tenant_" + tenant).getCollection("records").estimatedDocumentCount();
         if (now >= expected) {
           return;
         }
