@@ -95,11 +95,13 @@ CONF
   done
   local pw
   pw="$(cat "$BASE/admin-password")"
+  # list_users can fail right after a restart while the user is there (seen: "already exists"):
+  # add it when missing, and set its tags and permissions either way (both are idempotent).
   if ! ctl -q list_users 2>/dev/null | grep -q "^$ADMIN"; then
-    ctl -q add_user "$ADMIN" "$pw" >/dev/null
-    ctl -q set_user_tags "$ADMIN" administrator >/dev/null
-    ctl -q set_permissions -p / "$ADMIN" '.*' '.*' '.*' >/dev/null
+    ctl -q add_user "$ADMIN" "$pw" >/dev/null 2>&1 || ctl -q list_users 2>/dev/null | grep -q "^$ADMIN"
   fi
+  ctl -q set_user_tags "$ADMIN" administrator >/dev/null
+  ctl -q set_permissions -p / "$ADMIN" '.*' '.*' '.*' >/dev/null
   # The management listener comes up a moment after the broker.
   local deadline2=$((SECONDS + 30))
   until curl -fsS -u "$ADMIN:$pw" "http://127.0.0.1:$MGMT_PORT/api/overview" >/dev/null 2>&1; do

@@ -1,17 +1,28 @@
 package io.mysimbdp.node.embedded;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import com.mongodb.MongoWriteException;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.model.Filters;
+import de.bwaldvogel.mongo.MongoServer;
+import de.bwaldvogel.mongo.ServerVersion;
+import de.bwaldvogel.mongo.backend.KeyValue;
+import de.bwaldvogel.mongo.backend.h2.H2Backend;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
 import org.bson.Document;
+import org.h2.mvstore.type.ObjectDataType;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The embedded store through the official driver: data survives a restart. */
+/** The embedded store through the official driver: data survives a restart, and a kill. */
 class EmbeddedMongoTest {
 
   @Test
@@ -28,6 +39,82 @@ class EmbeddedMongoTest {
       MongoCollection<Document> c = client.getDatabase("tenant_alice").getCollection("records");
       assertEquals(100, c.countDocuments());
       assertEquals(42, c.find(Filters.eq("_id", "r42")).first().getInteger("value"));
+    }
+  }
+
+  /** What kill -9 leaves: the file as it is the moment the write was answered, never closed. */
+  @Test
+  void anAnsweredWriteIsInTheFile(@TempDir Path dir) throws Exception {
+    Path copy = dir.resolve("copy");
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(dir.resolve("live"), 0);
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      MongoCollection<Document> c = client.getDatabase("tenant_alice").getCollection("records");
+      List<Document> batch = new ArrayList<>();
+      for (int i = 0; i < 500; i++) {
+        batch.add(new Document("_id", "r" + i).append("value", i));
+      }
+      c.insertMany(batch);
+      c.insertOne(new Document("_id", "last").append("value", -1));
+      Files.createDirectories(copy);
+      Files.copy(dir.resolve("live").resolve("mongo.mv.db"), copy.resolve("mongo.mv.db"));
+    }
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(copy, 0);
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      MongoCollection<Document> c = client.getDatabase("tenant_alice").getCollection("records");
+      assertEquals(501, c.countDocuments());
+      assertEquals(-1, c.find(Filters.eq("_id", "last")).first().getInteger("value"));
+    }
+  }
+
+  /** The cheaper key comparison orders exactly as H2's own, so files written before still work. */
+  @Test
+  void keyOrderIsH2sOwn() {
+    Random random = new Random(7);
+    ObjectDataType h2 = new ObjectDataType();
+    List<KeyValue> keys = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      Object value = switch (i % 5) {
+        case 0 -> "tenant:m-" + random.nextInt(100_000);
+        case 1 -> random.nextInt();
+        case 2 -> random.nextLong();
+        case 3 -> random.nextDouble();
+        default -> new de.bwaldvogel.mongo.bson.Document("k", "v" + random.nextInt(50));
+      };
+      keys.add(i % 7 == 0 ? new KeyValue(value, "second") : new KeyValue(value));
+    }
+    for (int round = 0; round < 2; round++) { // the second round compares from the cache
+      for (KeyValue a : keys) {
+        for (KeyValue b : keys) {
+          assertEquals(Integer.signum(h2.compare(a, b)), Integer.signum(EmbeddedMongo.KeyOrder.INSTANCE.compare(a, b)), a + " vs " + b);
+        }
+      }
+    }
+  }
+
+  @Test
+  void aStoreWrittenByThePlainH2BackendStillWorks(@TempDir Path dir) throws Exception {
+    H2Backend plain = new H2Backend(dir.resolve("mongo.mv.db").toString());
+    plain.version(ServerVersion.MONGO_5_0);
+    MongoServer server = new MongoServer(plain);
+    server.bind("127.0.0.1", 0);
+    try (MongoClient client = MongoClients.create("mongodb://127.0.0.1:" + server.getLocalAddress().getPort())) {
+      MongoCollection<Document> c = client.getDatabase("tenant_alice").getCollection("records");
+      for (int i = 0; i < 1000; i++) {
+        c.insertOne(new Document("_id", "alice:m-" + i).append("value", i));
+      }
+    } finally {
+      server.shutdown();
+    }
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(dir, 0);
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      MongoCollection<Document> c = client.getDatabase("tenant_alice").getCollection("records");
+      assertEquals(1000, c.countDocuments());
+      for (int i = 0; i < 1000; i += 37) {
+        assertEquals(i, c.find(Filters.eq("_id", "alice:m-" + i)).first().getInteger("value"));
+      }
+      assertThrows(MongoWriteException.class, () -> c.insertOne(new Document("_id", "alice:m-500")));
+      c.insertOne(new Document("_id", "alice:m-1000").append("value", 1000));
+      assertEquals(1001, c.countDocuments());
     }
   }
 }
