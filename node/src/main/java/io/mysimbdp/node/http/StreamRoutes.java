@@ -12,6 +12,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mysimbdp.node.NodeSettings;
 import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.stream.StreamMessages;
 import io.mysimbdp.node.stream.StreamIngestor;
 import io.mysimbdp.node.stream.StreamPublisher;
 import io.mysimbdp.node.stream.StreamSettings;
@@ -253,7 +254,7 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
       return error(StatusCodes.BAD_REQUEST, "malformed_body", "the body could not be read: " + e.getMessage());
     }
     if (node == null || !node.isObject()) {
-      return error(StatusCodes.BAD_REQUEST, "not_an_object", "a record must be a JSON object, not " + describe(node));
+      return error(StatusCodes.BAD_REQUEST, "not_an_object", "a record must be a JSON object, not " + StreamMessages.kind(node));
     }
     return inner.apply(node);
   }
@@ -275,7 +276,7 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
         return error(StatusCodes.BAD_REQUEST, "malformed_body", "line " + lineNumber + " is not JSON: " + e.getOriginalMessage(), Map.of("line", lineNumber));
       }
       if (node == null || !node.isObject()) {
-        return error(StatusCodes.BAD_REQUEST, "not_an_object", "line " + lineNumber + " must be a JSON object, not " + describe(node), Map.of("line", lineNumber));
+        return error(StatusCodes.BAD_REQUEST, "not_an_object", "line " + lineNumber + " must be a JSON object, not " + StreamMessages.kind(node), Map.of("line", lineNumber));
       }
       records.add(node);
       if (records.size() > settings.maxMessagesPerRequest()) {
@@ -292,19 +293,6 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
     return inner.apply(records);
   }
 
-  private static String describe(JsonNode node) {
-    if (node == null || node.isMissingNode()) {
-      return "nothing";
-    }
-    return switch (node.getNodeType()) {
-      case ARRAY -> "an array";
-      case STRING -> "a string";
-      case NUMBER -> "a number";
-      case BOOLEAN -> "a boolean";
-      case NULL -> "null";
-      default -> node.getNodeType().name().toLowerCase(Locale.ROOT);
-    };
-  }
 
   // ---- the consumer ----------------------------------------------------------------------------
 

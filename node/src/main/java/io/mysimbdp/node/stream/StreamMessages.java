@@ -178,7 +178,8 @@ public final class StreamMessages {
     return new Parsed(List.of(), List.of(new Failure(letterId(id, body, 0), id, 0, reason, raw(body))));
   }
 
-  private static String kind(JsonNode node) {
+  /** What a JSON value is, for error messages ("an array", "a string", ...). */
+  public static String kind(JsonNode node) {
     if (node == null || node.isMissingNode()) {
       return "missing";
     }
