@@ -1,20 +1,32 @@
 package io.mysimbdp.node.testing;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.util.concurrent.ThreadLocalRandom;
 
-/** Free loopback ports for nodes started by tests. */
+/**
+ * Free loopback ports for nodes started by tests. They are taken from below the kernel's
+ * ephemeral range (32768 and up on Linux): a port found free there cannot be handed out again a
+ * moment later to a socket bound to port 0 (an embedded store, Artery, a client connection) before
+ * the node binds it.
+ */
 public final class FreePorts {
+  private static final int LOW = 20_000;
+  private static final int HIGH = 32_000;
+
   private FreePorts() {}
 
   public static int next() {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      socket.setReuseAddress(true);
-      return socket.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    for (int attempt = 0; attempt < 200; attempt++) {
+      int port = ThreadLocalRandom.current().nextInt(LOW, HIGH);
+      try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+        socket.setReuseAddress(true);
+        return port;
+      } catch (IOException taken) {
+        // try another
+      }
     }
+    throw new IllegalStateException("no free port between " + LOW + " and " + HIGH);
   }
 }
