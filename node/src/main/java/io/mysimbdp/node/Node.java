@@ -1,13 +1,19 @@
 package io.mysimbdp.node;
 
+import akka.Done;
+import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.AskPattern;
 import akka.actor.typed.javadsl.Adapter;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.http.javadsl.ServerBinding;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
+import io.mysimbdp.node.balance.LoadBalancer;
+import io.mysimbdp.node.balance.NodeLoadReporter;
 import io.mysimbdp.node.batch.FileUploads;
+import io.mysimbdp.node.report.ReportStore;
 import io.mysimbdp.node.batch.ResumableUploads;
 import io.mysimbdp.node.broker.Broker;
 import io.mysimbdp.node.coredms.CoreDms;
@@ -18,12 +24,13 @@ import io.mysimbdp.node.http.BatchRoutes;
 import io.mysimbdp.node.http.StreamRoutes;
 import io.mysimbdp.node.http.FunctionRoutes;
 import io.mysimbdp.node.http.TenantRoutes;
+import io.mysimbdp.node.http.ReportRoutes;
 import io.mysimbdp.node.http.TusRoutes;
 import io.mysimbdp.node.ingest.IngestionServices;
 import io.mysimbdp.node.ingest.TenantIngestor;
-import io.mysimbdp.node.ingest.TenantWaker;
 import io.mysimbdp.node.stream.StreamTopology;
 import io.mysimbdp.node.tenant.TenantRepository;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletionStage;
 
@@ -57,7 +64,18 @@ public final class Node {
               }
             });
 
-    TenantWaker.init(system, tenants, settings.wakeInterval());
+    ReportStore reportStore = new ReportStore(coreDms);
+    reportStore
+        .ensureIndexes()
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure != null) {
+                system.log().warn("could not create the report indexes (will work without them until the store is back): {}", failure.toString());
+              }
+            });
+    // The balancer places, wakes and moves every tenant; every node tells it its own load.
+    NodeLoadReporter.start(system, LoadBalancer.proxy(system));
+    evacuateOnShutdown(system);
 
     Authenticator authenticator = new Authenticator(adminToken, tenants);
     StreamTopology streamTopology = StreamTopology.get(system);
@@ -77,11 +95,32 @@ public final class Node {
         new FunctionRoutes(
             system, authenticator, functionsConfig.getBytes("max-body"), tenants,
             new FunctionService(ingestion.functionStore(), ingestion.categories(), functionsConfig.getInt("test-max-records")));
+    ReportRoutes reportRoutes = new ReportRoutes(system, authenticator, settings, tenants, reportStore);
     return ApiServer.start(
         system,
         settings.httpHost(),
         settings.httpPort(),
-        ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes, streamRoutes, functionRoutes)));
+        ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes, streamRoutes, functionRoutes, reportRoutes)));
+  }
+
+  /**
+   * Before this node's shards hand off on shutdown, the balancer places its tenants on the other
+   * nodes, so each drained tenant starts at once on a chosen node (not wherever it is next needed).
+   */
+  private static void evacuateOnShutdown(ActorSystem<?> system) {
+    CoordinatedShutdown.get(system)
+        .addTask(
+            CoordinatedShutdown.PhaseBeforeClusterShutdown(),
+            "evacuate-tenants",
+            () -> {
+              String self = Cluster.get(system).selfMember().address().toString();
+              return AskPattern.<LoadBalancer.Command, Done>ask(
+                      LoadBalancer.proxy(system), replyTo -> new LoadBalancer.Evacuate(self, replyTo), Duration.ofSeconds(5), system.scheduler())
+                  .exceptionally(failure -> {
+                    system.log().warn("the load balancer did not place this node's tenants elsewhere before shutdown: {}", failure.toString());
+                    return Done.getInstance();
+                  });
+            });
   }
 
   private static void joinCluster(ActorSystem<?> system, String mode) {

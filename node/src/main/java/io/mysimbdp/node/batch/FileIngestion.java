@@ -22,6 +22,8 @@ import io.mysimbdp.node.ingest.DeadLetters.DeadLetter;
 import io.mysimbdp.node.ingest.DeadLetters.Stage;
 import io.mysimbdp.node.ingest.Documents;
 import io.mysimbdp.node.ingest.RecordWriter;
+import io.mysimbdp.node.report.TenantMeter;
+import io.mysimbdp.node.report.TenantMeters;
 import io.mysimbdp.protocol.DataFormat;
 import io.mysimbdp.protocol.RecordCounts;
 import java.io.FilterInputStream;
@@ -78,7 +80,8 @@ public final class FileIngestion {
   /** One parsed record after the function: documents to write and dead letters. */
   private record Transformed(long index, long bytesRead, String collection, List<Document> documents, List<DeadLetter> deadLetters, boolean fatal) {}
 
-  private record BatchResult(long checkpoint, long bytesRead, RecordCounts counts, boolean fatal) {}
+  /** A written batch: its checkpoint and counts, where it went, and how long its write took. */
+  private record BatchResult(long checkpoint, long bytesRead, RecordCounts counts, boolean fatal, String collection, long writeMillis) {}
 
   private final ActorSystem<?> system;
   private final StagingStore staging;
@@ -126,7 +129,7 @@ public final class FileIngestion {
             .mapAsync(settings.writeParallelism(), batch -> write(tenantId, batch))
             .toMat(
                 Sink.foldAsync(
-                    new Checkpointer(tenantId, jobId, file.id(), from),
+                    new Checkpointer(tenantId, jobId, file.id(), from, TenantMeters.get(system).forTenant(tenantId)),
                     (checkpointer, result) -> checkpointer.add(result)),
                 Keep.both())
             .run(system);
@@ -183,6 +186,7 @@ public final class FileIngestion {
 
   private CompletionStage<BatchResult> write(String tenantId, List<Transformed> batch) {
     Transformed lastRecord = batch.get(batch.size() - 1);
+    long startedNanos = System.nanoTime();
     List<Document> documents = new ArrayList<>();
     List<DeadLetter> letters = new ArrayList<>();
     boolean fatal = false;
@@ -207,7 +211,8 @@ public final class FileIngestion {
           long read = batch.size();
           RecordCounts counts = new RecordCounts(read, outcome.stored(), failed);
           return withRetries(() -> deadLetters.store(tenantId, all))
-              .thenApply(done -> new BatchResult(lastRecord.index() + 1, lastRecord.bytesRead(), counts, fatalBatch));
+              .thenApply(done -> new BatchResult(lastRecord.index() + 1, lastRecord.bytesRead(), counts, fatalBatch, collection,
+                  (System.nanoTime() - startedNanos) / 1_000_000));
         });
   }
 
@@ -223,8 +228,10 @@ public final class FileIngestion {
     private Progress progress;
     private boolean fatal;
     private long lastSaved = System.nanoTime();
+    private final TenantMeter meter;
 
-    Checkpointer(String tenantId, String jobId, String fileId, Progress from) {
+    Checkpointer(String tenantId, String jobId, String fileId, Progress from, TenantMeter meter) {
+      this.meter = meter;
       this.tenantId = tenantId;
       this.jobId = jobId;
       this.fileId = fileId;
@@ -232,6 +239,11 @@ public final class FileIngestion {
     }
 
     CompletionStage<Checkpointer> add(BatchResult result) {
+      RecordCounts counts = result.counts();
+      meter.recordIn(TenantMeter.Source.BATCH, counts.read(), Math.max(0, result.bytesRead() - progress.bytes()));
+      meter.recordStored(result.collection(), counts.written());
+      meter.recordErrors(counts.failed());
+      meter.recordLatency(result.writeMillis(), counts.written());
       progress = new Progress(StagedFileViews.INGESTING, result.checkpoint(), progress.records().plus(result.counts()),
           Math.max(progress.bytes(), result.bytesRead()), null);
       fatal |= result.fatal();

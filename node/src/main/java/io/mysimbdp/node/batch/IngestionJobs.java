@@ -72,6 +72,30 @@ public final class IngestionJobs {
     return coreDms.all(jobs(tenantId).find(Filters.in("state", QUEUED, RUNNING)).sort(Sorts.ascending("createdAt")).limit(1000));
   }
 
+  /** File bytes of the tenant's unfinished jobs not read yet: its batch backlog. */
+  public CompletionStage<Long> backlogBytes(String tenantId) {
+    return unfinished(tenantId).thenCompose(found -> {
+      if (found.isEmpty()) {
+        return java.util.concurrent.CompletableFuture.completedFuture(0L);
+      }
+      long total = 0;
+      for (Document job : found) {
+        for (Document file : job.getList("files", Document.class, List.of())) {
+          total += file.get("size") instanceof Number n ? n.longValue() : 0;
+        }
+      }
+      long size = total;
+      List<String> ids = found.stream().map(d -> d.getString("_id")).toList();
+      return coreDms.all(progress(tenantId).find(Filters.in("job", ids))).thenApply(progressDocs -> {
+        long read = 0;
+        for (Document p : progressDocs) {
+          read += p.get("bytes") instanceof Number n ? n.longValue() : 0;
+        }
+        return Math.max(0, size - read);
+      });
+    });
+  }
+
   /** The tenant's most recent jobs, newest first, with their progress. */
   public CompletionStage<List<IngestionJob>> recent(String tenantId, int limit) {
     return coreDms.all(jobs(tenantId).find().sort(Sorts.descending("createdAt")).limit(limit)).thenCompose(found -> {

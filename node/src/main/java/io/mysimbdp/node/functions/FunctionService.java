@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.mysimbdp.functions.FunctionFactory;
 import io.mysimbdp.functions.FunctionSpec;
 import io.mysimbdp.functions.quality.QualityRule;
+import io.mysimbdp.protocol.PerformanceReport;
 import io.mysimbdp.functions.sandbox.GuardedFunction;
 import io.mysimbdp.functions.spi.CompileException;
 import io.mysimbdp.functions.spi.FunctionContext;
@@ -426,6 +427,26 @@ public final class FunctionService {
           }
           return Map.<String, Object>of("rules", out);
         }));
+  }
+
+  /** Each quality rule's counts (all nodes, since the rule was last defined), for reports. */
+  public static CompletionStage<List<PerformanceReport.QualityCount>> qualityCounts(FunctionStore store, String tenantId) {
+    return store.qualityRules(tenantId).thenCombine(store.qualityStats(tenantId), (rules, stats) -> {
+      Map<String, Document> statsById = new HashMap<>();
+      stats.forEach(s -> statsById.put(s.getString("_id"), s));
+      List<PerformanceReport.QualityCount> out = new ArrayList<>();
+      for (Document rule : rules) {
+        Document s = statsById.getOrDefault(rule.getString("_id") + "@" + rule.getString("generation"), new Document());
+        double threshold;
+        try {
+          threshold = QualityRule.fromMap(FunctionStore.parse(rule.getString("definition"))).threshold();
+        } catch (CompileException e) {
+          continue;
+        }
+        out.add(new PerformanceReport.QualityCount(rule.getString("_id"), count(s, "evaluated"), count(s, "passed"), threshold));
+      }
+      return out;
+    });
   }
 
   private static long count(Document stats, String field) {

@@ -6,6 +6,8 @@ import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
 import io.mysimbdp.node.NodeSettings;
+import akka.actor.typed.javadsl.AskPattern;
+import io.mysimbdp.node.balance.LoadBalancer;
 import io.mysimbdp.node.ingest.TenantIngestor;
 import io.mysimbdp.node.tenant.TenantRepository;
 import io.mysimbdp.node.stream.StreamTopology;
@@ -97,7 +99,8 @@ public final class TenantRoutes extends ApiDirectives {
         tenants.create(request.id()),
         result ->
             result instanceof TenantRepository.Created created
-                ? onSuccess(withStreamTopology(created.tenant()), answer -> completeJson(StatusCodes.CREATED, answer))
+                ? onSuccess(withStreamTopology(created.tenant()).thenCompose(answer -> placed(request.id()).thenApply(p -> answer)),
+                    answer -> completeJson(StatusCodes.CREATED, answer))
                 : error(StatusCodes.CONFLICT, "tenant_exists", "tenant '" + request.id() + "' already exists"));
   }
 
@@ -117,6 +120,22 @@ public final class TenantRoutes extends ApiDirectives {
               system.log().warn("tenant {} created, but its stream topology or broker user is not (yet): {}", id, failure.toString());
               return created;
             });
+  }
+
+  /**
+   * Has the load balancer place the new tenant before it is answered, so that its first request
+   * starts it on the least loaded node. Without an answer in time the tenant starts where it is
+   * first needed, and the balancer takes it from there.
+   */
+  private CompletionStage<Void> placed(String id) {
+    return AskPattern.<LoadBalancer.Command, LoadBalancer.Placed>ask(
+            LoadBalancer.proxy(system), replyTo -> new LoadBalancer.Place(id, replyTo), askTimeout, system.scheduler())
+        .handle((placed, failure) -> {
+          if (failure != null) {
+            system.log().warn("tenant {} created, but the load balancer did not place it in time: {}", id, failure.toString());
+          }
+          return null;
+        });
   }
 
   private Route constraints(Caller caller, String id) {

@@ -3,6 +3,9 @@ package io.mysimbdp.node.ingest;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.javadsl.Adapter;
+import akka.cluster.ddata.DistributedData;
 import akka.actor.typed.Terminated;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
@@ -17,7 +20,13 @@ import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.cluster.typed.Cluster;
 import akka.util.Timeout;
 import io.mysimbdp.node.CborSerializable;
+import io.mysimbdp.node.balance.LoadBalancer;
 import io.mysimbdp.node.batch.BatchIngestor;
+import io.mysimbdp.node.report.ReportStore;
+import io.mysimbdp.node.report.TenantMeter;
+import io.mysimbdp.node.report.TenantMeters;
+import io.mysimbdp.protocol.TenantStats;
+import io.mysimbdp.node.stream.StreamTopology;
 import io.mysimbdp.node.stream.StreamIngestor;
 import java.time.Duration;
 import java.time.Instant;
@@ -58,8 +67,16 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
 
   public record Status(String tenant, String node, Instant startedAt) implements CborSerializable {}
 
+  /** Asks for the tenant's live figures on its node. */
+  public record GetStats(ActorRef<Stats> replyTo) implements Command {}
+
+  public record Stats(TenantStats stats) implements CborSerializable {}
+
   /** Registers the entity type with sharding on this node. */
   public static void init(ActorSystem<?> system) {
+    // Shard locations live in Distributed Data, read with majority by the load balancer: every
+    // node must run the replicator, not only those that happened to use it.
+    DistributedData.get(Adapter.toClassic(system));
     ClusterSharding.get(system)
         .init(
             Entity.of(ENTITY_KEY, entityContext -> create(entityContext.getEntityId()))
@@ -82,14 +99,25 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   private final Map<ActorRef<?>, Runnable> workers = new HashMap<>();
   private final ActorRef<BatchIngestor.Command> batch;
   private final ActorRef<StreamIngestor.Command> stream;
+  private final TenantMeter meter;
 
   private TenantIngestor(ActorContext<Command> context, String tenantId) {
     super(context);
     this.tenantId = tenantId;
     this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
-    IngestionServices services = IngestionServices.get(context.getSystem());
+    ActorSystem<?> system = context.getSystem();
+    IngestionServices services = IngestionServices.get(system);
+    ActorRef<LoadBalancer.Command> balancer = LoadBalancer.proxy(system);
     this.batch = spawnWorker(BatchIngestor.create(tenantId, services.batch()), "batch", BatchIngestor.Drain.INSTANCE);
     this.stream = spawnWorker(StreamIngestor.create(tenantId), "stream", StreamIngestor.Drain.INSTANCE);
+    TenantReporter.Dependencies reporting =
+        new TenantReporter.Dependencies(
+            StreamTopology.get(system), services, new ReportStore(services.coreDms()), balancer,
+            system.settings().config().getDuration("mysimbdp.reports.interval"));
+    this.meter = TenantMeters.get(system).forTenant(tenantId);
+    spawnWorker(TenantReporter.create(tenantId, node, meter, reporting), "reporter",
+        TenantReporter.Flush.INSTANCE);
+    balancer.tell(new LoadBalancer.Started(tenantId, node, startedAt));
     context.getLog().debug("tenant ingestor for {} started on {}", tenantId, node);
   }
 
@@ -105,6 +133,7 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(GetStats.class, this::onGetStats)
         .onMessageEquals(Wake.INSTANCE, () -> this)
         .onMessage(ToBatch.class, command -> {
           batch.tell(command.command());
@@ -116,12 +145,28 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
         })
         .onMessageEquals(HandOff.INSTANCE, this::onHandOff)
         .onSignal(Terminated.class, this::onWorkerStopped)
+        .onSignal(PostStop.class, signal -> closeMeter())
         .build();
+  }
+
+  private Behavior<Command> onGetStats(GetStats command) {
+    TenantMeter.Totals totals = meter.totals();
+    command.replyTo().tell(new Stats(new TenantStats(
+        tenantId, node, startedAt, totals.recordsIn(), totals.bytesIn(), totals.recordsOut(), totals.errors(), totals.streamRecords(),
+        totals.batchRecords(), meter.throughputOver(10), meter.throughputOver(60), meter.totalLatencyAt(50), meter.totalLatencyAt(99),
+        meter.lastReport())));
+    return this;
   }
 
   private Behavior<Command> onGetStatus(GetStatus command) {
     command.replyTo().tell(new Status(tenantId, node, startedAt));
     return this;
+  }
+
+  /** The tenant no longer runs here: this node's metrics stop showing it. */
+  private Behavior<Command> closeMeter() {
+    TenantMeters.get(getContext().getSystem()).close(tenantId);
+    return Behaviors.same();
   }
 
   private Behavior<Command> onWorkerStopped(Terminated terminated) {
@@ -152,6 +197,7 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
               workers.remove(terminated.getRef());
               return workers.isEmpty() ? Behaviors.stopped() : Behaviors.same();
             })
+        .onSignal(PostStop.class, signal -> closeMeter())
         .build();
   }
 

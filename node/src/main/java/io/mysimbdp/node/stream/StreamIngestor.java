@@ -17,7 +17,9 @@ import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.ReplaceOptions;
 import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.coredms.CoreDms;
+import io.mysimbdp.node.balance.LoadBalancer;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
@@ -68,6 +70,8 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
 
   private record DrainTimedOut(long generation) implements Command {}
 
+  private record FirstConsumed(Instant at, long backlog) implements Command {}
+
   private enum State {
     LOADING,
     STOPPED,
@@ -96,6 +100,8 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   private boolean handingOff;
   private StreamPipeline.Running running;
   private long generation;
+  /** Whether the load balancer was told this consumer took its first message on this node. */
+  private boolean toldConsuming;
 
   private StreamIngestor(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash, String tenantId) {
     super(context);
@@ -120,6 +126,10 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
         .onMessage(Persisted.class, this::onPersisted)
         .onMessage(Ended.class, this::onEnded)
         .onMessage(DrainTimedOut.class, this::onDrainTimedOut)
+        .onMessage(FirstConsumed.class, first -> {
+          LoadBalancer.proxy(getContext().getSystem()).tell(new LoadBalancer.Consuming(tenantId, node, first.at(), first.backlog()));
+          return this;
+        })
         .onSignal(PostStop.class, signal -> abandon())
         .onSignal(PreRestart.class, signal -> abandon())
         .build();
@@ -241,6 +251,13 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
       return;
     }
     getContext().pipeToSelf(running.done, (ok, failure) -> new Ended(gen, failure == null ? null : failure.toString()));
+    if (!toldConsuming) {
+      toldConsuming = true;
+      StreamTopology topology = StreamTopology.get(getContext().getSystem());
+      getContext().pipeToSelf(
+          running.firstConsumed.thenCompose(at -> topology.lag(tenantId).thenApply(backlog -> new FirstConsumed(at, backlog))),
+          (first, failure) -> first != null ? first : new FirstConsumed(Instant.now(), -1));
+    }
     getContext().getLog().info("tenant {}: consuming {} on {}", tenantId, settings.queue(tenantId), node);
   }
 

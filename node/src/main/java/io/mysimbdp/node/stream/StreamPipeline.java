@@ -30,6 +30,8 @@ import io.mysimbdp.node.ingest.DeadLetters.DeadLetter;
 import io.mysimbdp.node.ingest.Documents;
 import io.mysimbdp.node.ingest.IngestionServices;
 import io.mysimbdp.node.ingest.RecordWriter;
+import io.mysimbdp.node.report.TenantMeter;
+import io.mysimbdp.node.report.TenantMeters;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -76,8 +78,12 @@ final class StreamPipeline {
     private final UniqueKillSwitch hardSwitch;
     private final AtomicReference<TrackedConnectionProvider> current;
     final CompletionStage<Done> done;
+    /** When the stream took its first message (how a move's hand-off time is measured). */
+    final CompletionStage<Instant> firstConsumed;
 
-    Running(SharedKillSwitch drainSwitch, UniqueKillSwitch hardSwitch, AtomicReference<TrackedConnectionProvider> current, CompletionStage<Done> done) {
+    Running(SharedKillSwitch drainSwitch, UniqueKillSwitch hardSwitch, AtomicReference<TrackedConnectionProvider> current, CompletionStage<Done> done,
+        CompletionStage<Instant> firstConsumed) {
+      this.firstConsumed = firstConsumed;
       this.drainSwitch = drainSwitch;
       this.hardSwitch = hardSwitch;
       this.current = current;
@@ -104,6 +110,8 @@ final class StreamPipeline {
   private final IngestionServices services;
   private final ConnectionFactory factory;
   private final StreamMetrics metrics;
+  private final TenantMeter meter;
+  private final CompletableFuture<Instant> firstConsumed = new CompletableFuture<>();
 
   StreamPipeline(ActorSystem<?> system, String tenantId, StreamMetrics metrics) {
     this.system = system;
@@ -113,6 +121,7 @@ final class StreamPipeline {
     this.services = IngestionServices.get(system);
     this.factory = Broker.get(system).connectionFactory();
     this.metrics = metrics;
+    this.meter = TenantMeters.get(system).forTenant(tenantId);
   }
 
   Running run() {
@@ -125,7 +134,7 @@ final class StreamPipeline {
             .viaMat(KillSwitches.single(), Keep.right())
             .toMat(Sink.ignore(), Keep.both())
             .run(system);
-    return new Running(drainSwitch, materialized.first(), current, materialized.second());
+    return new Running(drainSwitch, materialized.first(), current, materialized.second(), firstConsumed);
   }
 
   private Source<Done, ?> incarnation(SharedKillSwitch drainSwitch, AtomicReference<TrackedConnectionProvider> current) {
@@ -160,6 +169,9 @@ final class StreamPipeline {
   private record Delivery(CommittableReadResult message, StreamMessages.Parsed parsed) {}
 
   private Delivery parse(CommittableReadResult message) {
+    if (!firstConsumed.isDone()) {
+      firstConsumed.complete(Instant.now());
+    }
     byte[] body = message.message().bytes().toArray();
     return new Delivery(message, StreamMessages.parse(tenantId, body, message.message().properties()));
   }
@@ -174,6 +186,11 @@ final class StreamPipeline {
       }
     }
     long consumed = items.size() + letters.size();
+    long bytes = 0;
+    for (Delivery delivery : batch) {
+      bytes += delivery.message().message().bytes().size();
+    }
+    long bytesIn = bytes;
     Map<String, CompletableFuture<CategoryFunctions.Route>> routes = new HashMap<>();
     for (StreamMessages.Item item : items) {
       routes.computeIfAbsent(item.category(), c -> services.categories().resolve(tenantId, c).toCompletableFuture());
@@ -192,10 +209,13 @@ final class StreamPipeline {
                           metrics.failed.addAndGet(letters.size());
                           metrics.stored.addAndGet(written.stored);
                           metrics.duplicates.addAndGet(written.duplicates);
+                          meter.recordIn(TenantMeter.Source.STREAM, consumed, bytesIn);
+                          meter.recordErrors(letters.size());
                           long now = System.currentTimeMillis();
                           for (StreamMessages.Item item : items) {
                             if (item.sentAt() != null) {
                               metrics.recordLatency(now - item.sentAt().toEpochMilli());
+                              meter.recordLatency(now - item.sentAt().toEpochMilli(), 1);
                             }
                           }
                           if (!letters.isEmpty()) {
@@ -285,6 +305,7 @@ final class StreamPipeline {
                   retrying(() -> services.writer().write(tenantId, collection, docs), "write records")
                       .thenApply(
                           (RecordWriter.Outcome outcome) -> {
+                            meter.recordStored(collection, outcome.stored());
                             for (RecordWriter.Rejected rejected : outcome.rejected()) {
                               outputs.letters().add(letter(from.get(rejected.index()), DeadLetters.Stage.WRITE, "the store refused the record: " + rejected.reason()));
                             }

@@ -1,7 +1,6 @@
 package io.mysimbdp.node.ingest;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import akka.actor.Address;
 import akka.cluster.MemberStatus;
@@ -13,6 +12,8 @@ import io.mysimbdp.node.testing.HttpApi.Reply;
 import io.mysimbdp.node.testing.TestNode;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two nodes in one cluster sharing one store and broker: each tenant's ingestor runs on exactly one
- * node, whichever node is asked, and moves when its shard location is set.
+ * node, whichever node is asked; the load balancer spreads new tenants over the nodes; a tenant
+ * moves when its shard location is set.
  */
 class TenantShardingTest {
   @TempDir static Path dataDir1;
@@ -61,30 +63,43 @@ class TenantShardingTest {
   @Test
   void aTenantRunsOnOneNodeWhicheverNodeIsAsked() {
     String key = node1.api.createTenant("roaming");
-    String node2Address = Cluster.get(node2.testKit.system()).selfMember().address().toString();
 
-    // Unplaced, a tenant starts where it is first needed: here node 2.
     Reply viaNode2 = node2.api.get("/v1/tenants/roaming/ingestor", key);
     assertEquals(200, viaNode2.status(), viaNode2::toString);
-    assertEquals(node2Address, viaNode2.json().path("node").asText());
-
     // Node 1 reaches the same entity across the cluster (CBOR over Artery).
     Reply viaNode1 = node1.api.get("/v1/tenants/roaming/ingestor", key);
     assertEquals(200, viaNode1.status(), viaNode1::toString);
-    assertEquals(node2Address, viaNode1.json().path("node").asText());
+    assertEquals(viaNode2.json().path("node").asText(), viaNode1.json().path("node").asText());
     assertEquals(viaNode2.json().path("startedAt").asText(), viaNode1.json().path("startedAt").asText());
+  }
+
+  @Test
+  void theBalancerSpreadsNewTenantsOverTheNodes() {
+    Set<String> nodes = new HashSet<>();
+    for (int i = 0; i < 4; i++) {
+      String id = "spread-" + i;
+      String key = node1.api.createTenant(id);
+      node1.testKit.createTestProbe().awaitAssert(Duration.ofSeconds(30), Duration.ofMillis(200), () -> {
+        // Placed at creation: the tenant is where the balancer put it, not where it was first asked for.
+        Reply status = node2.api.get("/v1/tenants/" + id + "/ingestor", key);
+        assertEquals(200, status.status(), status::toString);
+        nodes.add(status.json().path("node").asText());
+        return null;
+      });
+    }
+    assertEquals(Set.of(address(node1).toString(), address(node2).toString()), nodes);
   }
 
   @Test
   void settingTheShardLocationMovesTheTenant() throws Exception {
     String key = node1.api.createTenant("mover");
-    Address node1Address = Cluster.get(node1.testKit.system()).selfMember().address();
-    Address node2Address = Cluster.get(node2.testKit.system()).selfMember().address();
-    assertEquals(node2Address.toString(), node2.api.get("/v1/tenants/mover/ingestor", key).json().path("node").asText());
+    Reply before = node2.api.get("/v1/tenants/mover/ingestor", key);
+    assertEquals(200, before.status(), before::toString);
+    Address target = before.json().path("node").asText().equals(address(node1).toString()) ? address(node2) : address(node1);
 
     ExternalShardAllocationClient client =
         ExternalShardAllocation.get(node1.testKit.system()).getClient(TenantIngestor.ENTITY_KEY.name());
-    client.setShardLocation("mover", node1Address).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    client.setShardLocation("mover", target).toCompletableFuture().get(10, TimeUnit.SECONDS);
 
     node1.testKit.createTestProbe().awaitAssert(
         Duration.ofSeconds(30),
@@ -92,9 +107,12 @@ class TenantShardingTest {
         () -> {
           Reply status = node2.api.get("/v1/tenants/mover/ingestor", key);
           assertEquals(200, status.status(), status::toString);
-          assertEquals(node1Address.toString(), status.json().path("node").asText());
+          assertEquals(target.toString(), status.json().path("node").asText());
           return null;
         });
-    assertNotEquals(node1Address, node2Address);
+  }
+
+  private static Address address(TestNode node) {
+    return Cluster.get(node.testKit.system()).selfMember().address();
   }
 }

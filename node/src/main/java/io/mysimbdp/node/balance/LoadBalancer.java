@@ -1,0 +1,787 @@
+package io.mysimbdp.node.balance;
+
+import akka.Done;
+import akka.actor.Address;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.SupervisorStrategy;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.TimerScheduler;
+import akka.cluster.ClusterEvent;
+import akka.cluster.Member;
+import akka.cluster.MemberStatus;
+import akka.cluster.sharding.external.ExternalShardAllocation;
+import akka.cluster.sharding.external.ExternalShardAllocationStrategy.ShardLocation;
+import akka.cluster.sharding.external.javadsl.ExternalShardAllocationClient;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.ClusterSingleton;
+import akka.cluster.typed.SingletonActor;
+import akka.cluster.typed.Subscribe;
+import io.mysimbdp.node.CborSerializable;
+import io.mysimbdp.node.NodeSettings;
+import io.mysimbdp.node.coredms.CoreDms;
+import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.report.ReportStore;
+import io.mysimbdp.node.tenant.TenantRepository;
+import io.mysimbdp.protocol.BalancerDecision;
+import io.mysimbdp.protocol.PerformanceReport;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.StreamSupport;
+
+/**
+ * The cluster's load balancer, a cluster singleton. It keeps every tenant placed and running, and
+ * moves tenants between nodes by their measured load; see docs/balancer.md for the policy.
+ *
+ * <ul>
+ *   <li>Placement: a tenant without a location (new) goes to the least loaded node; a tenant whose
+ *       node left or crashed goes to the least loaded of the others. Every wake interval it lists
+ *       the tenants, places those that need it and wakes them all, so work resumes after a crash.
+ *   <li>Relieve: a tenant that lags (its backlog grows report after report) on a saturated node
+ *       moves to the node with the most headroom.
+ *   <li>Even out: when one node's demand is well above the mean (a node joined, tenants grew), its
+ *       heaviest tenant that narrows the spread moves to the least loaded node.
+ * </ul>
+ *
+ * A move sets the tenant's shard location ({@link ExternalShardAllocation}); sharding's coordinator
+ * then hands the shard off (the entity drains) and the tenant starts on its new node, woken by this
+ * actor. One load move at a time, a settle time after each, and a per-tenant cool-down keep it from
+ * flapping. Every decision is stored ({@value ReportStore#DECISIONS}) with its reason and its
+ * measured hand-off time.
+ */
+public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
+
+  public interface Command extends CborSerializable {}
+
+  /** A tenant's report for the last interval, from its entity. */
+  public record Report(PerformanceReport report) implements Command {}
+
+  /** A node's own load, from its {@link NodeLoadReporter}. {@code cpu}: share of the CPUs it may use. */
+  public record NodeLoad(String node, double cpu, int processors, long heapUsedBytes, long heapMaxBytes) implements Command {}
+
+  /** A tenant's entity started on {@code node}. */
+  public record Started(String tenant, String node, Instant at) implements Command {}
+
+  /** A tenant's stream took its first message on {@code node}; {@code backlog} messages were waiting. */
+  public record Consuming(String tenant, String node, Instant at, long backlog) implements Command {}
+
+  /** A tenant was created: place it now rather than at the next wake; answers where. */
+  public record Place(String tenant, ActorRef<Placed> replyTo) implements Command {}
+
+  public record Placed(String tenant, String node) implements CborSerializable {}
+
+  public record GetOverview(ActorRef<Overview> replyTo) implements Command {}
+
+  public record TenantView(
+      String tenant, String node, String placedOn, double throughput, double demand, long backlog, long latencyP50Millis,
+      long latencyP99Millis, long errors, boolean lagging, Instant reportedAt) implements CborSerializable {}
+
+  public record NodeView(String node, String status, double cpu, double demand, int tenants, boolean saturated) implements CborSerializable {}
+
+  /** What the balancer sees now: nodes, tenants, recent decisions and the moves in flight. */
+  public record Overview(Instant at, String balancerNode, List<NodeView> nodes, List<TenantView> tenants, List<BalancerDecision> decisions,
+      List<BalancerDecision> inFlight) implements CborSerializable {}
+
+  private enum Tick implements Command {
+    INSTANCE
+  }
+
+  private enum WakeTick implements Command {
+    INSTANCE
+  }
+
+  private enum Poke implements Command {
+    INSTANCE
+  }
+
+  private record MemberChanged(ClusterEvent.MemberEvent event) implements Command {}
+
+  private record Listed(List<String> ids, Map<String, Address> locations, String failure) implements Command {}
+
+  private record Located(String tenant, Optional<Address> location, ActorRef<Placed> replyTo) implements Command {}
+
+  private record LocationsSet(List<BalancerDecision> decisions, List<String> wake, Runnable then, String failure) implements Command {}
+
+  /** This node is shutting down: place its tenants elsewhere before its shards hand off. */
+  public record Evacuate(String node, ActorRef<Done> replyTo) implements Command {}
+
+  private record DecisionsLoaded(List<BalancerDecision> decisions) implements Command {}
+
+  /** The singleton's proxy on this node (starts the singleton on the oldest node). */
+  public static ActorRef<Command> proxy(ActorSystem<?> system) {
+    return ClusterSingleton.get(system)
+        .init(
+            SingletonActor.of(
+                Behaviors.supervise(create()).onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(10), 0.2)),
+                "LoadBalancer"));
+  }
+
+  private static Behavior<Command> create() {
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                timers -> {
+                  ActorSystem<?> system = context.getSystem();
+                  CoreDms coreDms = CoreDms.get(system);
+                  return new LoadBalancer(
+                      context, timers, BalancerSettings.from(system.settings().config()),
+                      new TenantRepository(coreDms, NodeSettings.from(system.settings().config())), new ReportStore(coreDms));
+                }));
+  }
+
+  private static final String[] LOAD_KINDS = {"relieve", "even-out"};
+
+  private final BalancerSettings settings;
+  private final TenantRepository tenantRepository;
+  private final ReportStore store;
+  private final ExternalShardAllocationClient locations;
+  private final ClusterSharding sharding;
+  private final TimerScheduler<Command> timers;
+
+  /** Up members by address string (the form reports carry). */
+  private final Map<String, Address> upNodes = new LinkedHashMap<>();
+  private final Map<String, NodeLoad> nodeLoads = new HashMap<>();
+  private final Map<String, Instant> nodeLoadAt = new HashMap<>();
+  /** Nodes that had a lagging tenant moved off them, and when: not targets for evening out. */
+  private final Map<String, Instant> saturatedAt = new HashMap<>();
+  private final Map<String, TenantState> tenants = new HashMap<>();
+  /** Where each tenant is placed (its shard location), as last read or set. */
+  private final Map<String, String> placedOn = new HashMap<>();
+  private final Map<String, BalancerDecision> inFlight = new LinkedHashMap<>();
+  /** Nodes shutting down whose tenants were placed elsewhere already. */
+  private final Set<String> evacuated = new HashSet<>();
+  private final Map<String, Instant> startedAt = new HashMap<>();
+  private final Deque<BalancerDecision> recent = new ArrayDeque<>();
+  private Instant lastLoadMoveSettledAt = Instant.EPOCH;
+
+  private LoadBalancer(
+      ActorContext<Command> context, TimerScheduler<Command> timers, BalancerSettings settings, TenantRepository tenantRepository,
+      ReportStore store) {
+    super(context);
+    this.settings = settings;
+    this.tenantRepository = tenantRepository;
+    this.store = store;
+    this.timers = timers;
+    this.locations = ExternalShardAllocation.get(context.getSystem()).getClient(TenantIngestor.ENTITY_KEY.name());
+    this.sharding = ClusterSharding.get(context.getSystem());
+    Cluster.get(context.getSystem())
+        .subscriptions()
+        .tell(Subscribe.create(context.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new), ClusterEvent.MemberEvent.class));
+    timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.reportInterval());
+    timers.startTimerWithFixedDelay(WakeTick.INSTANCE, Duration.ofSeconds(1), settings.wakeInterval());
+    Instant now = Instant.now();
+    context.pipeToSelf(
+        store.decisions(null, now.minus(settings.coolDown()), now.plusSeconds(1), settings.recentDecisions()),
+        (decisions, failure) -> new DecisionsLoaded(failure == null ? decisions : List.of()));
+    context.getLog().info("load balancer started on {} (moves by load {})", Cluster.get(context.getSystem()).selfMember().address(),
+        settings.enabled() ? "on" : "off");
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(Report.class, this::onReport)
+        .onMessage(NodeLoad.class, this::onNodeLoad)
+        .onMessage(Started.class, this::onStarted)
+        .onMessage(Consuming.class, this::onConsuming)
+        .onMessage(Place.class, this::onPlace)
+        .onMessage(Evacuate.class, this::onEvacuate)
+        .onMessage(Located.class, this::onLocated)
+        .onMessage(GetOverview.class, this::onGetOverview)
+        .onMessage(MemberChanged.class, this::onMemberChanged)
+        .onMessageEquals(Tick.INSTANCE, this::onTick)
+        .onMessageEquals(WakeTick.INSTANCE, this::onWakeTick)
+        .onMessageEquals(Poke.INSTANCE, this::onPoke)
+        .onMessage(Listed.class, this::onListed)
+        .onMessage(LocationsSet.class, this::onLocationsSet)
+        .onMessage(DecisionsLoaded.class, this::onDecisionsLoaded)
+        .build();
+  }
+
+  // ---- what the balancer hears -----------------------------------------------------------------
+
+  private Behavior<Command> onReport(Report message) {
+    PerformanceReport report = message.report();
+    TenantState state = tenants.computeIfAbsent(report.customerIdentifier(), TenantState::new);
+    state.add(report, settings.lagReports() + 2);
+    return this;
+  }
+
+  private Behavior<Command> onNodeLoad(NodeLoad load) {
+    nodeLoads.put(load.node(), load);
+    nodeLoadAt.put(load.node(), Instant.now());
+    return this;
+  }
+
+  private Behavior<Command> onStarted(Started started) {
+    BalancerDecision move = inFlight.get(started.tenant());
+    if (move != null && started.node().equals(move.to())) {
+      startedAt.put(started.tenant(), started.at());
+      TenantState state = tenants.get(started.tenant());
+      boolean idle = state == null || state.last() == null || (state.last().recordsIn() == 0 && state.last().backlog() <= 0);
+      if (idle) {
+        // Nothing was flowing: the tenant is back as soon as its entity runs.
+        complete(move, started.at(), 0L);
+      }
+    }
+    return this;
+  }
+
+  private Behavior<Command> onConsuming(Consuming consuming) {
+    BalancerDecision move = inFlight.get(consuming.tenant());
+    if (move != null && consuming.node().equals(move.to())) {
+      complete(move, consuming.at(), consuming.backlog());
+    }
+    return this;
+  }
+
+  private void complete(BalancerDecision move, Instant consumingAt, Long backlog) {
+    inFlight.remove(move.tenant());
+    startedAt.remove(move.tenant());
+    long millis = Math.max(0, Duration.between(move.decidedAt(), consumingAt).toMillis());
+    BalancerDecision done =
+        new BalancerDecision(move.id(), move.tenant(), move.kind(), move.from(), move.to(), move.reason(), move.decidedAt(), consumingAt, millis, backlog);
+    remember(done);
+    if (isLoadMove(done)) {
+      lastLoadMoveSettledAt = Instant.now();
+    }
+    getContext().getLog().info("tenant {} is running on {} {} ms after the decision to move it ({} messages waited)", done.tenant(), done.to(), millis, backlog);
+    save(done);
+    if (inFlight.isEmpty()) {
+      timers.cancel(Poke.INSTANCE);
+    }
+  }
+
+  private Behavior<Command> onMemberChanged(MemberChanged changed) {
+    Member member = changed.event().member();
+    String node = member.address().toString();
+    if (changed.event() instanceof ClusterEvent.MemberUp) {
+      upNodes.put(node, member.address());
+    } else if (changed.event() instanceof ClusterEvent.MemberLeft || changed.event() instanceof ClusterEvent.MemberExited) {
+      // Its tenants were placed elsewhere by Evacuate before its shards handed off.
+      upNodes.remove(node);
+      nodeLoads.remove(node);
+    } else if (changed.event() instanceof ClusterEvent.MemberDowned || changed.event() instanceof ClusterEvent.MemberRemoved) {
+      upNodes.remove(node);
+      nodeLoads.remove(node);
+      if (!evacuated.contains(node)) {
+        reassignFrom(node, "its node " + node + " was " + (changed.event() instanceof ClusterEvent.MemberDowned ? "downed (crashed or unreachable)" : "removed"), () -> {});
+      }
+      if (changed.event() instanceof ClusterEvent.MemberRemoved) {
+        evacuated.remove(node);
+      }
+    }
+    return this;
+  }
+
+  private Behavior<Command> onEvacuate(Evacuate evacuate) {
+    upNodes.remove(evacuate.node());
+    evacuated.add(evacuate.node());
+    reassignFrom(evacuate.node(), "its node " + evacuate.node() + " is shutting down", () -> evacuate.replyTo().tell(Done.getInstance()));
+    return this;
+  }
+
+  // ---- placement ----------------------------------------------------------------------------------
+
+  private Behavior<Command> onWakeTick() {
+    getContext()
+        .pipeToSelf(
+            tenantRepository.ids().thenCombine(locations.getShardLocations(), (ids, shardLocations) -> {
+              Map<String, Address> placed = new HashMap<>();
+              for (Map.Entry<String, ShardLocation> e : shardLocations.getShardLocations().entrySet()) {
+                placed.put(e.getKey(), e.getValue().address());
+              }
+              return new Listed(ids, placed, null);
+            }),
+            (listed, failure) -> failure == null ? listed : new Listed(List.of(), Map.of(), failure.toString()));
+    return this;
+  }
+
+  private Behavior<Command> onListed(Listed listed) {
+    if (listed.failure() != null) {
+      getContext().getLog().warn("could not list the tenants and their locations to place and wake them: {}", listed.failure());
+      return this;
+    }
+    placedOn.clear();
+    listed.locations().forEach((tenant, address) -> placedOn.put(tenant, address.toString()));
+    Map<String, Address> moves = new HashMap<>();
+    List<BalancerDecision> decisions = new ArrayList<>();
+    for (String tenant : listed.ids()) {
+      String location = placedOn.get(tenant);
+      if (location != null && upNodes.containsKey(location) || inFlight.containsKey(tenant)) {
+        continue;
+      }
+      TenantState state = tenants.get(tenant);
+      String runningOn = state != null && isFresh(state) ? state.node() : null;
+      if (runningOn != null && upNodes.containsKey(runningOn) && location == null) {
+        // Running already (placed by sharding before the balancer knew it): keep it where it is.
+        moves.put(tenant, upNodes.get(runningOn));
+        placedOn.put(tenant, runningOn);
+        continue;
+      }
+      Optional<String> target = leastLoaded(Set.of());
+      if (target.isEmpty()) {
+        break;
+      }
+      String kind = location == null ? "place" : "failover";
+      String reason = location == null
+          ? "a new tenant goes to the least loaded node"
+          : "its node " + location + " is no longer in the cluster";
+      moves.put(tenant, upNodes.get(target.get()));
+      placedOn.put(tenant, target.get());
+      decisions.add(decision(tenant, kind, location, target.get(), reason));
+    }
+    if (moves.isEmpty()) {
+      wake(listed.ids());
+    } else {
+      setLocations(moves, decisions, listed.ids());
+    }
+    return this;
+  }
+
+  private Behavior<Command> onPlace(Place place) {
+    getContext()
+        .pipeToSelf(
+            locations.getShardLocations(),
+            (found, failure) ->
+                new Located(
+                    place.tenant(),
+                    failure == null
+                        ? Optional.ofNullable(found.getShardLocations().get(place.tenant())).map(ShardLocation::address)
+                        : Optional.empty(),
+                    place.replyTo()));
+    return this;
+  }
+
+  private Behavior<Command> onLocated(Located located) {
+    if (located.location().isPresent() && upNodes.containsKey(located.location().get().toString())) {
+      located.replyTo().tell(new Placed(located.tenant(), located.location().get().toString()));
+      wake(List.of(located.tenant()));
+      return this;
+    }
+    Optional<String> target = leastLoaded(Set.of());
+    if (target.isEmpty()) {
+      located.replyTo().tell(new Placed(located.tenant(), null));
+      return this;
+    }
+    placedOn.put(located.tenant(), target.get());
+    setLocations(
+        Map.of(located.tenant(), upNodes.get(target.get())),
+        List.of(decision(located.tenant(), "place", null, target.get(), "a new tenant goes to the least loaded node")),
+        List.of(located.tenant()),
+        () -> located.replyTo().tell(new Placed(located.tenant(), target.get())));
+    return this;
+  }
+
+  /** A node left or crashed: its tenants go to the least loaded of the others, cool-down or not. */
+  private void reassignFrom(String node, String why, Runnable then) {
+    Map<String, Address> moves = new HashMap<>();
+    List<BalancerDecision> decisions = new ArrayList<>();
+    Set<String> affected = new HashSet<>();
+    placedOn.forEach((tenant, location) -> {
+      if (location.equals(node)) {
+        affected.add(tenant);
+      }
+    });
+    tenants.values().stream().filter(s -> node.equals(s.node())).forEach(s -> affected.add(s.tenant));
+    for (String tenant : affected) {
+      Optional<String> target = leastLoaded(Set.of(node));
+      if (target.isEmpty()) {
+        break;
+      }
+      moves.put(tenant, upNodes.get(target.get()));
+      placedOn.put(tenant, target.get());
+      decisions.add(decision(tenant, "failover", node, target.get(), why));
+    }
+    if (moves.isEmpty()) {
+      then.run();
+    } else {
+      getContext().getLog().info("{}: moving its {} tenant(s) to the other nodes", why, moves.size());
+      setLocations(moves, decisions, List.copyOf(moves.keySet()), then);
+    }
+  }
+
+  // ---- load moves -----------------------------------------------------------------------------------
+
+  private Behavior<Command> onTick() {
+    Instant now = Instant.now();
+    for (BalancerDecision move : List.copyOf(inFlight.values())) {
+      if (Duration.between(move.decidedAt(), now).compareTo(settings.handOffTimeout()) > 0) {
+        Instant started = startedAt.get(move.tenant());
+        if (started != null) {
+          complete(move, started, null);
+        } else {
+          getContext().getLog().warn("tenant {} was not seen running on {} within {} of the decision to move it", move.tenant(), move.to(), settings.handOffTimeout());
+          inFlight.remove(move.tenant());
+          if (isLoadMove(move)) {
+            lastLoadMoveSettledAt = now;
+          }
+        }
+      }
+    }
+    if (!settings.enabled() || inFlight.values().stream().anyMatch(LoadBalancer::isLoadMove)
+        || Duration.between(lastLoadMoveSettledAt, now).compareTo(settings.settle()) < 0) {
+      return this;
+    }
+    Map<String, NodeState> nodes = nodeStates(now);
+    relieve(nodes, now).or(() -> evenOut(nodes, now)).ifPresent(move -> {
+      getContext().getLog().info("moving tenant {} from {} to {} ({}): {}", move.tenant(), move.from(), move.to(), move.kind(), move.reason());
+      placedOn.put(move.tenant(), move.to());
+      setLocations(Map.of(move.tenant(), upNodes.get(move.to())), List.of(move), List.of());
+    });
+    return this;
+  }
+
+  /** A lagging tenant on a saturated node, to the node with the most headroom. */
+  private Optional<BalancerDecision> relieve(Map<String, NodeState> nodes, Instant now) {
+    Optional<TenantState> worst =
+        tenants.values().stream()
+            .filter(t -> isFresh(t) && nodes.containsKey(t.node()) && t.lagging(settings) && movable(t, now))
+            .max(Comparator.comparingDouble(TenantState::backlogGrowth));
+    if (worst.isEmpty()) {
+      return Optional.empty();
+    }
+    TenantState tenant = worst.get();
+    NodeState from = nodes.get(tenant.node());
+    Optional<NodeState> to =
+        nodes.values().stream()
+            .filter(n -> !n.node.equals(from.node) && !n.saturated(settings))
+            .min(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants).thenComparingDouble(n -> n.cpu));
+    if (to.isEmpty()) {
+      return Optional.empty();
+    }
+    saturatedAt.put(from.node, now);
+    PerformanceReport last = tenant.last();
+    String reason = String.format(Locale.ROOT,
+        "lagging on a saturated node: backlog %d messages, growing %.0f/s while it stores %.0f/s (sent %.0f/s) over the last %d reports; "
+            + "node %s: %d lagging tenant(s), cpu %.0f%%; node %s: demand %.0f records/s, cpu %.0f%%",
+        last.backlog(), tenant.backlogGrowth(), last.throughput(), last.demand(), settings.lagReports(),
+        from.node, from.lagging, from.cpu * 100, to.get().node, to.get().demand, to.get().cpu * 100);
+    return Optional.of(decision(tenant.tenant, "relieve", from.node, to.get().node, reason));
+  }
+
+  /** The busiest node's heaviest tenant that narrows the spread, to the least loaded node. */
+  private Optional<BalancerDecision> evenOut(Map<String, NodeState> nodes, Instant now) {
+    if (nodes.size() < 2 || nodes.values().stream().anyMatch(n -> n.saturated(settings))) {
+      return Optional.empty();
+    }
+    NodeState busiest = nodes.values().stream().max(Comparator.comparingDouble(n -> n.demand)).orElseThrow();
+    Optional<NodeState> idlest =
+        nodes.values().stream()
+            .filter(n -> !recentlySaturated(n.node, now))
+            .min(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants));
+    if (idlest.isEmpty() || idlest.get() == busiest) {
+      return Optional.empty();
+    }
+    double mean = nodes.values().stream().mapToDouble(n -> n.demand).average().orElse(0);
+    double spread = busiest.demand - idlest.get().demand;
+    if (spread < settings.minDemand() || busiest.demand <= mean * (1 + settings.imbalance())) {
+      return Optional.empty();
+    }
+    Optional<TenantState> candidate =
+        tenants.values().stream()
+            .filter(t -> isFresh(t) && busiest.node.equals(t.node()) && movable(t, now))
+            .filter(t -> Math.abs((busiest.demand - t.demand()) - (idlest.get().demand + t.demand())) <= spread * (1 - settings.hysteresis()))
+            .max(Comparator.comparingDouble(TenantState::demand));
+    if (candidate.isEmpty()) {
+      return Optional.empty();
+    }
+    TenantState tenant = candidate.get();
+    String reason = String.format(Locale.ROOT,
+        "uneven load: node %s carries %.0f records/s (mean %.0f over %d nodes), node %s %.0f; moving this tenant's %.0f records/s narrows the spread from %.0f to %.0f",
+        busiest.node, busiest.demand, mean, nodes.size(), idlest.get().node, idlest.get().demand, tenant.demand(), spread,
+        Math.abs((busiest.demand - tenant.demand()) - (idlest.get().demand + tenant.demand())));
+    return Optional.of(decision(tenant.tenant, "even-out", busiest.node, idlest.get().node, reason));
+  }
+
+  private boolean movable(TenantState tenant, Instant now) {
+    return !inFlight.containsKey(tenant.tenant)
+        && (tenant.lastMovedAt == null || Duration.between(tenant.lastMovedAt, now).compareTo(settings.coolDown()) >= 0);
+  }
+
+  private boolean recentlySaturated(String node, Instant now) {
+    Instant at = saturatedAt.get(node);
+    return at != null && Duration.between(at, now).compareTo(settings.coolDown()) < 0;
+  }
+
+  private boolean isFresh(TenantState state) {
+    return state.lastReportAt != null
+        && Duration.between(state.lastReportAt, Instant.now()).compareTo(settings.reportInterval().multipliedBy(3)) <= 0;
+  }
+
+  /** Every Up node with the demand and the lag of the tenants that report from it. */
+  private Map<String, NodeState> nodeStates(Instant now) {
+    Map<String, NodeState> nodes = new LinkedHashMap<>();
+    for (String node : upNodes.keySet()) {
+      NodeLoad load = nodeLoads.get(node);
+      Instant at = nodeLoadAt.get(node);
+      boolean fresh = at != null && Duration.between(at, now).compareTo(settings.reportInterval().multipliedBy(3)) <= 0;
+      nodes.put(node, new NodeState(node, fresh ? load.cpu() : 0));
+    }
+    for (TenantState t : tenants.values()) {
+      NodeState n = isFresh(t) ? nodes.get(t.node()) : null;
+      if (n != null) {
+        n.demand += t.demand();
+        n.tenants++;
+        if (t.lagging(settings)) {
+          n.lagging++;
+        }
+      }
+    }
+    return nodes;
+  }
+
+  /** The Up node (not excluded) with the least demand, then the fewest tenants placed on it. */
+  private Optional<String> leastLoaded(Set<String> excluded) {
+    Map<String, NodeState> nodes = nodeStates(Instant.now());
+    Map<String, Integer> placed = new HashMap<>();
+    placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
+    return nodes.values().stream()
+        .filter(n -> !excluded.contains(n.node))
+        .min(Comparator.comparing((NodeState n) -> n.saturated(settings))
+            .thenComparingDouble(n -> n.demand)
+            .thenComparingInt(n -> placed.getOrDefault(n.node, 0)))
+        .map(n -> n.node);
+  }
+
+  // ---- carrying decisions out ---------------------------------------------------------------------
+
+  private BalancerDecision decision(String tenant, String kind, String from, String to, String reason) {
+    return new BalancerDecision(UUID.randomUUID().toString(), tenant, kind, from, to, reason, Instant.now(), null, null, null);
+  }
+
+  private void setLocations(Map<String, Address> moves, List<BalancerDecision> decisions, List<String> wake) {
+    setLocations(moves, decisions, wake, () -> {});
+  }
+
+  /** Sets the locations, records the decisions, wakes {@code wake}, then runs {@code then}. */
+  private void setLocations(Map<String, Address> moves, List<BalancerDecision> decisions, List<String> wake, Runnable then) {
+    for (BalancerDecision d : decisions) {
+      if (d.from() != null) {
+        // A move is in flight from now until the tenant runs on its new node; a new tenant's
+        // placement is not (it starts there on its first message).
+        inFlight.put(d.tenant(), d);
+      }
+    }
+    getContext()
+        .pipeToSelf(
+            locations.setShardLocations(moves),
+            (ok, failure) -> new LocationsSet(decisions, wake, then, failure == null ? null : failure.toString()));
+  }
+
+  private Behavior<Command> onLocationsSet(LocationsSet set) {
+    if (set.failure() != null) {
+      getContext().getLog().warn("could not set the location of {} tenant(s), will decide again: {}", set.decisions().size(), set.failure());
+      set.decisions().forEach(d -> inFlight.remove(d.tenant()));
+      wake(set.wake());
+      set.then().run();
+      return this;
+    }
+    Instant now = Instant.now();
+    for (BalancerDecision d : set.decisions()) {
+      TenantState state = tenants.computeIfAbsent(d.tenant(), TenantState::new);
+      if (isLoadMove(d)) {
+        state.lastMovedAt = now;
+      }
+      remember(d);
+      save(d);
+    }
+    wake(set.wake());
+    set.then().run();
+    if (!inFlight.isEmpty()) {
+      timers.startTimerWithFixedDelay(Poke.INSTANCE, settings.pokeInterval());
+    }
+    return this;
+  }
+
+  /** Wakes the tenants that are moving, so each starts on its new node as soon as it may. */
+  private Behavior<Command> onPoke() {
+    wake(inFlight.keySet());
+    if (inFlight.isEmpty()) {
+      timers.cancel(Poke.INSTANCE);
+    }
+    return this;
+  }
+
+  private void wake(Iterable<String> ids) {
+    if (Cluster.get(getContext().getSystem()).selfMember().status() != MemberStatus.up()) {
+      // This node is leaving: starting entities now would only hold up its shutdown.
+      return;
+    }
+    for (String id : ids) {
+      sharding.entityRefFor(TenantIngestor.ENTITY_KEY, id).tell(TenantIngestor.Wake.INSTANCE);
+    }
+  }
+
+  private void remember(BalancerDecision decision) {
+    recent.removeIf(d -> d.id().equals(decision.id()));
+    recent.addFirst(decision);
+    while (recent.size() > settings.recentDecisions()) {
+      recent.removeLast();
+    }
+  }
+
+  private void save(BalancerDecision decision) {
+    store.saveDecision(decision).whenComplete((ok, failure) -> {
+      if (failure != null) {
+        getContext().getSystem().log().warn("could not store the balancer decision about tenant {}: {}", decision.tenant(), failure.toString());
+      }
+    });
+  }
+
+  private Behavior<Command> onDecisionsLoaded(DecisionsLoaded loaded) {
+    for (BalancerDecision d : loaded.decisions()) {
+      if (isLoadMove(d)) {
+        TenantState state = tenants.computeIfAbsent(d.tenant(), TenantState::new);
+        if (state.lastMovedAt == null || state.lastMovedAt.isBefore(d.decidedAt())) {
+          state.lastMovedAt = d.decidedAt();
+        }
+      }
+      if (recent.stream().noneMatch(r -> r.id().equals(d.id())) && recent.size() < settings.recentDecisions()) {
+        recent.addLast(d);
+      }
+    }
+    return this;
+  }
+
+  private Behavior<Command> onGetOverview(GetOverview get) {
+    Instant now = Instant.now();
+    Map<String, NodeState> nodes = nodeStates(now);
+    Set<String> members = new HashSet<>(upNodes.keySet());
+    List<NodeView> nodeViews = new ArrayList<>();
+    StreamSupport.stream(Cluster.get(getContext().getSystem()).state().getMembers().spliterator(), false)
+        .forEach(m -> {
+          String node = m.address().toString();
+          NodeState n = nodes.get(node);
+          nodeViews.add(new NodeView(node, m.status().toString(), n == null ? 0 : n.cpu, n == null ? 0 : n.demand, n == null ? 0 : n.tenants,
+              n != null && n.saturated(settings)));
+          members.remove(node);
+        });
+    List<TenantView> tenantViews = new ArrayList<>();
+    for (TenantState t : tenants.values()) {
+      PerformanceReport last = t.last();
+      if (last == null) {
+        continue;
+      }
+      tenantViews.add(new TenantView(t.tenant, t.node(), placedOn.get(t.tenant), last.throughput(), t.demand(), last.backlog(),
+          last.latencyP50Millis(), last.latencyP99Millis(), last.errors(), t.lagging(settings), t.lastReportAt));
+    }
+    tenantViews.sort(Comparator.comparing(TenantView::tenant));
+    get.replyTo().tell(new Overview(now, Cluster.get(getContext().getSystem()).selfMember().address().toString(), nodeViews, tenantViews,
+        List.copyOf(recent), List.copyOf(inFlight.values())));
+    return this;
+  }
+
+  private static boolean isLoadMove(BalancerDecision d) {
+    for (String kind : LOAD_KINDS) {
+      if (kind.equals(d.kind())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** One node as the policy sees it in one tick. */
+  private static final class NodeState {
+    final String node;
+    final double cpu;
+    double demand;
+    int tenants;
+    int lagging;
+
+    NodeState(String node, double cpu) {
+      this.node = node;
+      this.cpu = cpu;
+    }
+
+    boolean saturated(BalancerSettings settings) {
+      return lagging > 0 || cpu >= settings.cpuHigh();
+    }
+  }
+
+  /** One tenant's recent reports, all from the node it runs on now. */
+  private static final class TenantState {
+    final String tenant;
+    final Deque<PerformanceReport> reports = new ArrayDeque<>();
+    Instant lastReportAt;
+    Instant lastMovedAt;
+
+    TenantState(String tenant) {
+      this.tenant = tenant;
+    }
+
+    void add(PerformanceReport report, int keep) {
+      if (!reports.isEmpty() && !reports.peekLast().node().equals(report.node())) {
+        reports.clear();
+      }
+      reports.addLast(report);
+      while (reports.size() > keep) {
+        reports.removeFirst();
+      }
+      lastReportAt = Instant.now();
+    }
+
+    PerformanceReport last() {
+      return reports.peekLast();
+    }
+
+    String node() {
+      return reports.isEmpty() ? null : reports.peekLast().node();
+    }
+
+    /** Records per second sent to the tenant, averaged over its recent reports. */
+    double demand() {
+      return reports.stream().mapToDouble(PerformanceReport::demand).average().orElse(0);
+    }
+
+    /** Messages per second its backlog grew by between its last two reports (0 when unknown). */
+    double backlogGrowth() {
+      List<PerformanceReport> list = List.copyOf(reports);
+      if (list.size() < 2) {
+        return 0;
+      }
+      return growth(list.get(list.size() - 2), list.get(list.size() - 1));
+    }
+
+    /** Its backlog grew by more than the margin of its throughput in each of the last lag-reports intervals. */
+    boolean lagging(BalancerSettings settings) {
+      List<PerformanceReport> list = List.copyOf(reports);
+      int n = settings.lagReports();
+      if (list.size() < n + 1 || list.get(list.size() - 1).backlog() < settings.minBacklog()) {
+        return false;
+      }
+      for (int i = list.size() - n; i < list.size(); i++) {
+        PerformanceReport before = list.get(i - 1);
+        PerformanceReport after = list.get(i);
+        double growth = growth(before, after);
+        if (before.backlog() < 0 || after.backlog() < 0 || growth <= Math.max(1.0, settings.lagMargin() * after.throughput())) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private static double growth(PerformanceReport before, PerformanceReport after) {
+      double seconds = Math.max(0.001, Duration.between(before.endReport(), after.endReport()).toMillis() / 1000.0);
+      return (after.backlog() - before.backlog()) / seconds;
+    }
+  }
+}
