@@ -158,14 +158,10 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   /** Up members by address string (the form reports carry). */
   private final Map<String, Address> upNodes = new LinkedHashMap<>();
-  private final Map<String, NodeLoad> nodeLoads = new HashMap<>();
-  private final Map<String, Instant> nodeLoadAt = new HashMap<>();
-  /** Nodes that had a lagging tenant moved off them, and when: not targets for evening out. */
-  private final Map<String, Instant> saturatedAt = new HashMap<>();
-  private final Map<String, TenantState> tenants = new HashMap<>();
   /** Where each tenant is placed (its shard location), as last read or set. */
   private final Map<String, String> placedOn = new HashMap<>();
   private final Map<String, BalancerDecision> inFlight = new LinkedHashMap<>();
+  private final BalancingPolicy policy;
   /** Nodes shutting down whose tenants were placed elsewhere already. */
   private final Set<String> evacuated = new HashSet<>();
   private final Map<String, Instant> startedAt = new HashMap<>();
@@ -182,6 +178,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     this.timers = timers;
     this.locations = ExternalShardAllocation.get(context.getSystem()).getClient(TenantIngestor.ENTITY_KEY.name());
     this.sharding = ClusterSharding.get(context.getSystem());
+    this.policy = new BalancingPolicy(settings, upNodes.keySet(), inFlight.keySet(), placedOn);
     Cluster.get(context.getSystem())
         .subscriptions()
         .tell(Subscribe.create(context.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new), ClusterEvent.MemberEvent.class));
@@ -220,14 +217,12 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   private Behavior<Command> onReport(Report message) {
     PerformanceReport report = message.report();
-    TenantState state = tenants.computeIfAbsent(report.customerIdentifier(), TenantState::new);
-    state.add(report, settings.lagReports() + 2);
+    policy.report(report, Instant.now());
     return this;
   }
 
   private Behavior<Command> onNodeLoad(NodeLoad load) {
-    nodeLoads.put(load.node(), load);
-    nodeLoadAt.put(load.node(), Instant.now());
+    policy.nodeLoad(load.node(), load.cpu(), Instant.now());
     return this;
   }
 
@@ -235,7 +230,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     BalancerDecision move = inFlight.get(started.tenant());
     if (move != null && started.node().equals(move.to())) {
       startedAt.put(started.tenant(), started.at());
-      TenantState state = tenants.get(started.tenant());
+      BalancingPolicy.TenantState state = policy.tenants.get(started.tenant());
       boolean idle = state == null || state.last() == null || (state.last().recordsIn() == 0 && state.last().backlog() <= 0);
       if (idle) {
         // Nothing was flowing: the tenant is back as soon as its entity runs.
@@ -278,10 +273,10 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     } else if (changed.event() instanceof ClusterEvent.MemberLeft || changed.event() instanceof ClusterEvent.MemberExited) {
       // Its tenants were placed elsewhere by Evacuate before its shards handed off.
       upNodes.remove(node);
-      nodeLoads.remove(node);
+      policy.forgetNode(node);
     } else if (changed.event() instanceof ClusterEvent.MemberDowned || changed.event() instanceof ClusterEvent.MemberRemoved) {
       upNodes.remove(node);
-      nodeLoads.remove(node);
+      policy.forgetNode(node);
       if (!evacuated.contains(node)) {
         reassignFrom(node, "its node " + node + " was " + (changed.event() instanceof ClusterEvent.MemberDowned ? "downed (crashed or unreachable)" : "removed"), () -> {});
       }
@@ -329,15 +324,15 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       if (location != null && upNodes.containsKey(location) || inFlight.containsKey(tenant)) {
         continue;
       }
-      TenantState state = tenants.get(tenant);
-      String runningOn = state != null && isFresh(state) ? state.node() : null;
+      BalancingPolicy.TenantState state = policy.tenants.get(tenant);
+      String runningOn = state != null && policy.isFresh(state, Instant.now()) ? state.node() : null;
       if (runningOn != null && upNodes.containsKey(runningOn) && location == null) {
         // Running already (placed by sharding before the balancer knew it): keep it where it is.
         moves.put(tenant, upNodes.get(runningOn));
         placedOn.put(tenant, runningOn);
         continue;
       }
-      Optional<String> target = leastLoaded(Set.of());
+      Optional<String> target = policy.leastLoaded(Set.of(), Instant.now());
       if (target.isEmpty()) {
         break;
       }
@@ -377,7 +372,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       wake(List.of(located.tenant()));
       return this;
     }
-    Optional<String> target = leastLoaded(Set.of());
+    Optional<String> target = policy.leastLoaded(Set.of(), Instant.now());
     if (target.isEmpty()) {
       located.replyTo().tell(new Placed(located.tenant(), null));
       return this;
@@ -401,9 +396,9 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         affected.add(tenant);
       }
     });
-    tenants.values().stream().filter(s -> node.equals(s.node())).forEach(s -> affected.add(s.tenant));
+    policy.tenants.values().stream().filter(s -> node.equals(s.node())).forEach(s -> affected.add(s.tenant));
     for (String tenant : affected) {
-      Optional<String> target = leastLoaded(Set.of(node));
+      Optional<String> target = policy.leastLoaded(Set.of(node), Instant.now());
       if (target.isEmpty()) {
         break;
       }
@@ -441,8 +436,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         || Duration.between(lastLoadMoveSettledAt, now).compareTo(settings.settle()) < 0) {
       return this;
     }
-    Map<String, NodeState> nodes = nodeStates(now);
-    relieve(nodes, now).or(() -> evenOut(nodes, now)).ifPresent(move -> {
+    policy.nextMove(now).ifPresent(move -> {
       getContext().getLog().info("moving tenant {} from {} to {} ({}): {}", move.tenant(), move.from(), move.to(), move.kind(), move.reason());
       placedOn.put(move.tenant(), move.to());
       setLocations(Map.of(move.tenant(), upNodes.get(move.to())), List.of(move), List.of());
@@ -450,121 +444,9 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     return this;
   }
 
-  /** A lagging tenant on a saturated node, to the node with the most headroom. */
-  private Optional<BalancerDecision> relieve(Map<String, NodeState> nodes, Instant now) {
-    Optional<TenantState> worst =
-        tenants.values().stream()
-            .filter(t -> isFresh(t) && nodes.containsKey(t.node()) && t.lagging(settings) && movable(t, now))
-            .max(Comparator.comparingDouble(TenantState::backlogGrowth));
-    if (worst.isEmpty()) {
-      return Optional.empty();
-    }
-    TenantState tenant = worst.get();
-    NodeState from = nodes.get(tenant.node());
-    Optional<NodeState> to =
-        nodes.values().stream()
-            .filter(n -> !n.node.equals(from.node) && !n.saturated(settings))
-            .min(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants).thenComparingDouble(n -> n.cpu));
-    if (to.isEmpty()) {
-      return Optional.empty();
-    }
-    saturatedAt.put(from.node, now);
-    PerformanceReport last = tenant.last();
-    String reason = String.format(Locale.ROOT,
-        "lagging on a saturated node: backlog %d messages, growing %.0f/s while it stores %.0f/s (sent %.0f/s) over the last %d reports; "
-            + "node %s: %d lagging tenant(s), cpu %.0f%%; node %s: demand %.0f records/s, cpu %.0f%%",
-        last.backlog(), tenant.backlogGrowth(), last.throughput(), last.demand(), settings.lagReports(),
-        from.node, from.lagging, from.cpu * 100, to.get().node, to.get().demand, to.get().cpu * 100);
-    return Optional.of(decision(tenant.tenant, "relieve", from.node, to.get().node, reason));
-  }
-
-  /** The busiest node's heaviest tenant that narrows the spread, to the least loaded node. */
-  private Optional<BalancerDecision> evenOut(Map<String, NodeState> nodes, Instant now) {
-    if (nodes.size() < 2 || nodes.values().stream().anyMatch(n -> n.saturated(settings))) {
-      return Optional.empty();
-    }
-    NodeState busiest = nodes.values().stream().max(Comparator.comparingDouble(n -> n.demand)).orElseThrow();
-    Optional<NodeState> idlest =
-        nodes.values().stream()
-            .filter(n -> !recentlySaturated(n.node, now))
-            .min(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants));
-    if (idlest.isEmpty() || idlest.get() == busiest) {
-      return Optional.empty();
-    }
-    double mean = nodes.values().stream().mapToDouble(n -> n.demand).average().orElse(0);
-    double spread = busiest.demand - idlest.get().demand;
-    if (spread < settings.minDemand() || busiest.demand <= mean * (1 + settings.imbalance())) {
-      return Optional.empty();
-    }
-    Optional<TenantState> candidate =
-        tenants.values().stream()
-            .filter(t -> isFresh(t) && busiest.node.equals(t.node()) && movable(t, now))
-            .filter(t -> Math.abs((busiest.demand - t.demand()) - (idlest.get().demand + t.demand())) <= spread * (1 - settings.hysteresis()))
-            .max(Comparator.comparingDouble(TenantState::demand));
-    if (candidate.isEmpty()) {
-      return Optional.empty();
-    }
-    TenantState tenant = candidate.get();
-    String reason = String.format(Locale.ROOT,
-        "uneven load: node %s carries %.0f records/s (mean %.0f over %d nodes), node %s %.0f; moving this tenant's %.0f records/s narrows the spread from %.0f to %.0f",
-        busiest.node, busiest.demand, mean, nodes.size(), idlest.get().node, idlest.get().demand, tenant.demand(), spread,
-        Math.abs((busiest.demand - tenant.demand()) - (idlest.get().demand + tenant.demand())));
-    return Optional.of(decision(tenant.tenant, "even-out", busiest.node, idlest.get().node, reason));
-  }
-
-  private boolean movable(TenantState tenant, Instant now) {
-    return !inFlight.containsKey(tenant.tenant)
-        && (tenant.lastMovedAt == null || Duration.between(tenant.lastMovedAt, now).compareTo(settings.coolDown()) >= 0);
-  }
-
-  private boolean recentlySaturated(String node, Instant now) {
-    Instant at = saturatedAt.get(node);
-    return at != null && Duration.between(at, now).compareTo(settings.coolDown()) < 0;
-  }
-
-  private boolean isFresh(TenantState state) {
-    return state.lastReportAt != null
-        && Duration.between(state.lastReportAt, Instant.now()).compareTo(settings.reportInterval().multipliedBy(3)) <= 0;
-  }
-
-  /** Every Up node with the demand and the lag of the tenants that report from it. */
-  private Map<String, NodeState> nodeStates(Instant now) {
-    Map<String, NodeState> nodes = new LinkedHashMap<>();
-    for (String node : upNodes.keySet()) {
-      NodeLoad load = nodeLoads.get(node);
-      Instant at = nodeLoadAt.get(node);
-      boolean fresh = at != null && Duration.between(at, now).compareTo(settings.reportInterval().multipliedBy(3)) <= 0;
-      nodes.put(node, new NodeState(node, fresh ? load.cpu() : 0));
-    }
-    for (TenantState t : tenants.values()) {
-      NodeState n = isFresh(t) ? nodes.get(t.node()) : null;
-      if (n != null) {
-        n.demand += t.demand();
-        n.tenants++;
-        if (t.lagging(settings)) {
-          n.lagging++;
-        }
-      }
-    }
-    return nodes;
-  }
-
-  /** The Up node (not excluded) with the least demand, then the fewest tenants placed on it. */
-  private Optional<String> leastLoaded(Set<String> excluded) {
-    Map<String, NodeState> nodes = nodeStates(Instant.now());
-    Map<String, Integer> placed = new HashMap<>();
-    placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
-    return nodes.values().stream()
-        .filter(n -> !excluded.contains(n.node))
-        .min(Comparator.comparing((NodeState n) -> n.saturated(settings))
-            .thenComparingDouble(n -> n.demand)
-            .thenComparingInt(n -> placed.getOrDefault(n.node, 0)))
-        .map(n -> n.node);
-  }
-
   // ---- carrying decisions out ---------------------------------------------------------------------
 
-  private BalancerDecision decision(String tenant, String kind, String from, String to, String reason) {
+  static BalancerDecision decision(String tenant, String kind, String from, String to, String reason) {
     return new BalancerDecision(UUID.randomUUID().toString(), tenant, kind, from, to, reason, Instant.now(), null, null, null);
   }
 
@@ -597,9 +479,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     }
     Instant now = Instant.now();
     for (BalancerDecision d : set.decisions()) {
-      TenantState state = tenants.computeIfAbsent(d.tenant(), TenantState::new);
       if (isLoadMove(d)) {
-        state.lastMovedAt = now;
+        policy.tenant(d.tenant()).lastMovedAt = now;
       }
       remember(d);
       save(d);
@@ -650,7 +531,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private Behavior<Command> onDecisionsLoaded(DecisionsLoaded loaded) {
     for (BalancerDecision d : loaded.decisions()) {
       if (isLoadMove(d)) {
-        TenantState state = tenants.computeIfAbsent(d.tenant(), TenantState::new);
+        BalancingPolicy.TenantState state = policy.tenant(d.tenant());
         if (state.lastMovedAt == null || state.lastMovedAt.isBefore(d.decidedAt())) {
           state.lastMovedAt = d.decidedAt();
         }
@@ -664,19 +545,19 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   private Behavior<Command> onGetOverview(GetOverview get) {
     Instant now = Instant.now();
-    Map<String, NodeState> nodes = nodeStates(now);
+    Map<String, BalancingPolicy.NodeState> nodes = policy.nodeStates(now);
     Set<String> members = new HashSet<>(upNodes.keySet());
     List<NodeView> nodeViews = new ArrayList<>();
     StreamSupport.stream(Cluster.get(getContext().getSystem()).state().getMembers().spliterator(), false)
         .forEach(m -> {
           String node = m.address().toString();
-          NodeState n = nodes.get(node);
+          BalancingPolicy.NodeState n = nodes.get(node);
           nodeViews.add(new NodeView(node, m.status().toString(), n == null ? 0 : n.cpu, n == null ? 0 : n.demand, n == null ? 0 : n.tenants,
               n != null && n.saturated(settings)));
           members.remove(node);
         });
     List<TenantView> tenantViews = new ArrayList<>();
-    for (TenantState t : tenants.values()) {
+    for (BalancingPolicy.TenantState t : policy.tenants.values()) {
       PerformanceReport last = t.last();
       if (last == null) {
         continue;
@@ -699,89 +580,4 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     return false;
   }
 
-  /** One node as the policy sees it in one tick. */
-  private static final class NodeState {
-    final String node;
-    final double cpu;
-    double demand;
-    int tenants;
-    int lagging;
-
-    NodeState(String node, double cpu) {
-      this.node = node;
-      this.cpu = cpu;
-    }
-
-    boolean saturated(BalancerSettings settings) {
-      return lagging > 0 || cpu >= settings.cpuHigh();
-    }
-  }
-
-  /** One tenant's recent reports, all from the node it runs on now. */
-  private static final class TenantState {
-    final String tenant;
-    final Deque<PerformanceReport> reports = new ArrayDeque<>();
-    Instant lastReportAt;
-    Instant lastMovedAt;
-
-    TenantState(String tenant) {
-      this.tenant = tenant;
-    }
-
-    void add(PerformanceReport report, int keep) {
-      if (!reports.isEmpty() && !reports.peekLast().node().equals(report.node())) {
-        reports.clear();
-      }
-      reports.addLast(report);
-      while (reports.size() > keep) {
-        reports.removeFirst();
-      }
-      lastReportAt = Instant.now();
-    }
-
-    PerformanceReport last() {
-      return reports.peekLast();
-    }
-
-    String node() {
-      return reports.isEmpty() ? null : reports.peekLast().node();
-    }
-
-    /** Records per second sent to the tenant, averaged over its recent reports. */
-    double demand() {
-      return reports.stream().mapToDouble(PerformanceReport::demand).average().orElse(0);
-    }
-
-    /** Messages per second its backlog grew by between its last two reports (0 when unknown). */
-    double backlogGrowth() {
-      List<PerformanceReport> list = List.copyOf(reports);
-      if (list.size() < 2) {
-        return 0;
-      }
-      return growth(list.get(list.size() - 2), list.get(list.size() - 1));
-    }
-
-    /** Its backlog grew by more than the margin of its throughput in each of the last lag-reports intervals. */
-    boolean lagging(BalancerSettings settings) {
-      List<PerformanceReport> list = List.copyOf(reports);
-      int n = settings.lagReports();
-      if (list.size() < n + 1 || list.get(list.size() - 1).backlog() < settings.minBacklog()) {
-        return false;
-      }
-      for (int i = list.size() - n; i < list.size(); i++) {
-        PerformanceReport before = list.get(i - 1);
-        PerformanceReport after = list.get(i);
-        double growth = growth(before, after);
-        if (before.backlog() < 0 || after.backlog() < 0 || growth <= Math.max(1.0, settings.lagMargin() * after.throughput())) {
-          return false;
-        }
-      }
-      return true;
-    }
-
-    private static double growth(PerformanceReport before, PerformanceReport after) {
-      double seconds = Math.max(0.001, Duration.between(before.endReport(), after.endReport()).toMillis() / 1000.0);
-      return (after.backlog() - before.backlog()) / seconds;
-    }
-  }
 }

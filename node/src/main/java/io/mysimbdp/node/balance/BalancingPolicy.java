@@ -1,0 +1,264 @@
+package io.mysimbdp.node.balance;
+
+import io.mysimbdp.protocol.BalancerDecision;
+import io.mysimbdp.protocol.PerformanceReport;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The load balancer's policy (docs/balancer.md), apart from the actor that carries it out: what it
+ * knows of nodes and tenants, and the decisions it takes from that. Plain Java, so that every rule
+ * is tested on its own.
+ */
+final class BalancingPolicy {
+  private final BalancerSettings settings;
+  /** Live views of the actor's state: Up nodes, tenants moving now, where each tenant is placed. */
+  private final Set<String> upNodes;
+  private final Set<String> inFlight;
+  private final Map<String, String> placedOn;
+
+  final Map<String, TenantState> tenants = new HashMap<>();
+  private final Map<String, Double> nodeCpu = new HashMap<>();
+  private final Map<String, Instant> nodeLoadAt = new HashMap<>();
+  /** Nodes that had a lagging tenant moved off them, and when: not targets for evening out. */
+  private final Map<String, Instant> saturatedAt = new HashMap<>();
+
+  BalancingPolicy(BalancerSettings settings, Set<String> upNodes, Set<String> inFlight, Map<String, String> placedOn) {
+    this.settings = settings;
+    this.upNodes = upNodes;
+    this.inFlight = inFlight;
+    this.placedOn = placedOn;
+  }
+
+  void report(PerformanceReport report, Instant receivedAt) {
+    tenants.computeIfAbsent(report.customerIdentifier(), TenantState::new).add(report, settings.lagReports() + 2, receivedAt);
+  }
+
+  void nodeLoad(String node, double cpu, Instant receivedAt) {
+    nodeCpu.put(node, cpu);
+    nodeLoadAt.put(node, receivedAt);
+  }
+
+  void forgetNode(String node) {
+    nodeCpu.remove(node);
+    nodeLoadAt.remove(node);
+  }
+
+  TenantState tenant(String id) {
+    return tenants.computeIfAbsent(id, TenantState::new);
+  }
+
+  /** The next load move, if any: relieving a lagging tenant first, then evening out. */
+  Optional<BalancerDecision> nextMove(Instant now) {
+    Map<String, NodeState> nodes = nodeStates(now);
+    return relieve(nodes, now).or(() -> evenOut(nodes, now));
+  }
+
+  /** A lagging tenant on a saturated node, to the node with the most headroom. */
+  Optional<BalancerDecision> relieve(Map<String, NodeState> nodes, Instant now) {
+    Optional<TenantState> worst =
+        tenants.values().stream()
+            .filter(t -> isFresh(t, now) && nodes.containsKey(t.node()) && t.lagging(settings) && movable(t, now))
+            .max(Comparator.comparingDouble(TenantState::backlogGrowth));
+    if (worst.isEmpty()) {
+      return Optional.empty();
+    }
+    TenantState tenant = worst.get();
+    NodeState from = nodes.get(tenant.node());
+    Optional<NodeState> to =
+        nodes.values().stream()
+            .filter(n -> !n.node.equals(from.node) && !n.saturated(settings))
+            .min(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants).thenComparingDouble(n -> n.cpu));
+    if (to.isEmpty()) {
+      return Optional.empty();
+    }
+    saturatedAt.put(from.node, now);
+    PerformanceReport last = tenant.last();
+    String reason = String.format(Locale.ROOT,
+        "lagging on a saturated node: backlog %d messages, growing %.0f/s while it stores %.0f/s (sent %.0f/s) over the last %d reports; "
+            + "node %s: %d lagging tenant(s), cpu %.0f%%; node %s: demand %.0f records/s, cpu %.0f%%",
+        last.backlog(), tenant.backlogGrowth(), last.throughput(), last.demand(), settings.lagReports(),
+        from.node, from.lagging, from.cpu * 100, to.get().node, to.get().demand, to.get().cpu * 100);
+    return Optional.of(LoadBalancer.decision(tenant.tenant, "relieve", from.node, to.get().node, reason));
+  }
+
+  /** The busiest node's heaviest tenant that narrows the spread, to the least loaded node. */
+  Optional<BalancerDecision> evenOut(Map<String, NodeState> nodes, Instant now) {
+    if (nodes.size() < 2 || nodes.values().stream().anyMatch(n -> n.saturated(settings))) {
+      return Optional.empty();
+    }
+    NodeState busiest = nodes.values().stream().max(Comparator.comparingDouble(n -> n.demand)).orElseThrow();
+    Optional<NodeState> idlest =
+        nodes.values().stream()
+            .filter(n -> !recentlySaturated(n.node, now))
+            .min(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants));
+    if (idlest.isEmpty() || idlest.get() == busiest) {
+      return Optional.empty();
+    }
+    double mean = nodes.values().stream().mapToDouble(n -> n.demand).average().orElse(0);
+    double spread = busiest.demand - idlest.get().demand;
+    if (spread < settings.minDemand() || busiest.demand <= mean * (1 + settings.imbalance())) {
+      return Optional.empty();
+    }
+    Optional<TenantState> candidate =
+        tenants.values().stream()
+            .filter(t -> isFresh(t, now) && busiest.node.equals(t.node()) && movable(t, now))
+            .filter(t -> Math.abs((busiest.demand - t.demand()) - (idlest.get().demand + t.demand())) <= spread * (1 - settings.hysteresis()))
+            .max(Comparator.comparingDouble(TenantState::demand));
+    if (candidate.isEmpty()) {
+      return Optional.empty();
+    }
+    TenantState tenant = candidate.get();
+    String reason = String.format(Locale.ROOT,
+        "uneven load: node %s carries %.0f records/s (mean %.0f over %d nodes), node %s %.0f; moving this tenant's %.0f records/s narrows the spread from %.0f to %.0f",
+        busiest.node, busiest.demand, mean, nodes.size(), idlest.get().node, idlest.get().demand, tenant.demand(), spread,
+        Math.abs((busiest.demand - tenant.demand()) - (idlest.get().demand + tenant.demand())));
+    return Optional.of(LoadBalancer.decision(tenant.tenant, "even-out", busiest.node, idlest.get().node, reason));
+  }
+
+  private boolean movable(TenantState tenant, Instant now) {
+    return !inFlight.contains(tenant.tenant)
+        && (tenant.lastMovedAt == null || Duration.between(tenant.lastMovedAt, now).compareTo(settings.coolDown()) >= 0);
+  }
+
+  private boolean recentlySaturated(String node, Instant now) {
+    Instant at = saturatedAt.get(node);
+    return at != null && Duration.between(at, now).compareTo(settings.coolDown()) < 0;
+  }
+
+  boolean isFresh(TenantState state, Instant now) {
+    return state.lastReportAt != null
+        && Duration.between(state.lastReportAt, now).compareTo(settings.reportInterval().multipliedBy(3)) <= 0;
+  }
+
+  /** Every Up node with the demand and the lag of the tenants that report from it. */
+  Map<String, NodeState> nodeStates(Instant now) {
+    Map<String, NodeState> nodes = new LinkedHashMap<>();
+    for (String node : upNodes) {
+      Instant at = nodeLoadAt.get(node);
+      boolean fresh = at != null && Duration.between(at, now).compareTo(settings.reportInterval().multipliedBy(3)) <= 0;
+      nodes.put(node, new NodeState(node, fresh ? nodeCpu.get(node) : 0));
+    }
+    for (TenantState t : tenants.values()) {
+      NodeState n = isFresh(t, now) ? nodes.get(t.node()) : null;
+      if (n != null) {
+        n.demand += t.demand();
+        n.tenants++;
+        if (t.lagging(settings)) {
+          n.lagging++;
+        }
+      }
+    }
+    return nodes;
+  }
+
+  /** The Up node (not excluded) with the least demand, then the fewest tenants placed on it. */
+  Optional<String> leastLoaded(Set<String> excluded, Instant now) {
+    Map<String, NodeState> nodes = nodeStates(now);
+    Map<String, Integer> placed = new HashMap<>();
+    placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
+    return nodes.values().stream()
+        .filter(n -> !excluded.contains(n.node))
+        .min(Comparator.comparing((NodeState n) -> n.saturated(settings))
+            .thenComparingDouble(n -> n.demand)
+            .thenComparingInt(n -> placed.getOrDefault(n.node, 0)))
+        .map(n -> n.node);
+  }
+
+
+  /** One node as the policy sees it in one tick. */
+  static final class NodeState {
+    final String node;
+    final double cpu;
+    double demand;
+    int tenants;
+    int lagging;
+
+    NodeState(String node, double cpu) {
+      this.node = node;
+      this.cpu = cpu;
+    }
+
+    boolean saturated(BalancerSettings settings) {
+      return lagging > 0 || cpu >= settings.cpuHigh();
+    }
+  }
+
+  /** One tenant's recent reports, all from the node it runs on now. */
+  static final class TenantState {
+    final String tenant;
+    final Deque<PerformanceReport> reports = new ArrayDeque<>();
+    Instant lastReportAt;
+    Instant lastMovedAt;
+
+    TenantState(String tenant) {
+      this.tenant = tenant;
+    }
+
+    void add(PerformanceReport report, int keep, Instant receivedAt) {
+      if (!reports.isEmpty() && !reports.peekLast().node().equals(report.node())) {
+        reports.clear();
+      }
+      reports.addLast(report);
+      while (reports.size() > keep) {
+        reports.removeFirst();
+      }
+      lastReportAt = receivedAt;
+    }
+
+    PerformanceReport last() {
+      return reports.peekLast();
+    }
+
+    String node() {
+      return reports.isEmpty() ? null : reports.peekLast().node();
+    }
+
+    /** Records per second sent to the tenant, averaged over its recent reports. */
+    double demand() {
+      return reports.stream().mapToDouble(PerformanceReport::demand).average().orElse(0);
+    }
+
+    /** Messages per second its backlog grew by between its last two reports (0 when unknown). */
+    double backlogGrowth() {
+      List<PerformanceReport> list = List.copyOf(reports);
+      if (list.size() < 2) {
+        return 0;
+      }
+      return growth(list.get(list.size() - 2), list.get(list.size() - 1));
+    }
+
+    /** Its backlog grew by more than the margin of its throughput in each of the last lag-reports intervals. */
+    boolean lagging(BalancerSettings settings) {
+      List<PerformanceReport> list = List.copyOf(reports);
+      int n = settings.lagReports();
+      if (list.size() < n + 1 || list.get(list.size() - 1).backlog() < settings.minBacklog()) {
+        return false;
+      }
+      for (int i = list.size() - n; i < list.size(); i++) {
+        PerformanceReport before = list.get(i - 1);
+        PerformanceReport after = list.get(i);
+        double growth = growth(before, after);
+        if (before.backlog() < 0 || after.backlog() < 0 || growth <= Math.max(1.0, settings.lagMargin() * after.throughput())) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    private static double growth(PerformanceReport before, PerformanceReport after) {
+      double seconds = Math.max(0.001, Duration.between(before.endReport(), after.endReport()).toMillis() / 1000.0);
+      return (after.backlog() - before.backlog()) / seconds;
+    }
+  }
+}

@@ -1,0 +1,183 @@
+package io.mysimbdp.node.balance;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.typesafe.config.ConfigFactory;
+import io.mysimbdp.protocol.BalancerDecision;
+import io.mysimbdp.protocol.PerformanceReport;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The balancing rules of docs/balancer.md, one by one, on reports made up for each case. */
+class BalancingPolicyTest {
+  static final String A = "akka://mysimbdp@127.0.0.1:2551";
+  static final String B = "akka://mysimbdp@127.0.0.1:2552";
+  static final String C = "akka://mysimbdp@127.0.0.1:2553";
+
+  final BalancerSettings settings = BalancerSettings.from(ConfigFactory.load());
+  final Set<String> upNodes = new LinkedHashSet<>();
+  final Set<String> inFlight = new HashSet<>();
+  final Map<String, String> placedOn = new HashMap<>();
+  BalancingPolicy policy;
+  Instant now = Instant.parse("2026-11-28T10:00:00Z");
+  /** Where the next round of reports starts: every tenant reports in the same intervals. */
+  Instant roundStart = now;
+
+  @BeforeEach
+  void cluster() {
+    upNodes.addAll(List.of(A, B));
+    policy = new BalancingPolicy(settings, upNodes, inFlight, placedOn);
+  }
+
+  /** Reports for {@code tenant} on {@code node}, one per interval, with these backlogs, storing {@code perSecond}. */
+  void reports(String tenant, String node, double perSecond, long... backlogs) {
+    long seconds = settings.reportInterval().toSeconds();
+    Long previous = null;
+    Instant at = roundStart;
+    for (long backlog : backlogs) {
+      at = at.plus(settings.reportInterval());
+      now = at.isAfter(now) ? at : now;
+      double growth = previous == null ? 0 : (backlog - previous) / (double) seconds;
+      previous = backlog;
+      long stored = Math.round(perSecond * seconds);
+      PerformanceReport report =
+          new PerformanceReport(tenant, stored * 100, 20, stored, at.minus(settings.reportInterval()), at, List.of("records"), node,
+              stored, perSecond, Math.max(0, perSecond + growth), 10, 40, backlog, 0, 0, List.of(), null);
+      policy.report(report, at);
+    }
+  }
+
+  void nodeCpu(String node, double cpu) {
+    policy.nodeLoad(node, cpu, now);
+  }
+
+  @Test
+  void aTenantWhoseBacklogGrowsMovesToTheNodeWithTheMostHeadroom() {
+    reports("slow", A, 100, 1_000, 3_000, 6_000);
+    reports("calm", B, 100, 0, 0, 0);
+    nodeCpu(A, 0.3);
+    nodeCpu(B, 0.3);
+
+    Optional<BalancerDecision> move = policy.nextMove(now);
+
+    assertTrue(move.isPresent());
+    assertEquals("slow", move.get().tenant());
+    assertEquals("relieve", move.get().kind());
+    assertEquals(A, move.get().from());
+    assertEquals(B, move.get().to());
+    assertTrue(move.get().reason().contains("backlog 6000"), move.get().reason());
+  }
+
+  @Test
+  void aSmallOrShrinkingBacklogIsNotLag() {
+    reports("small", A, 100, 10, 100, 400); // grows, but under min-backlog
+    reports("catching-up", B, 500, 9_000, 6_000, 3_000);
+    assertEquals(Optional.empty(), policy.nextMove(now));
+  }
+
+  @Test
+  void noMoveWhenEveryOtherNodeIsSaturatedToo() {
+    reports("slow-a", A, 100, 1_000, 3_000, 6_000);
+    reports("slow-b", B, 100, 1_000, 3_000, 6_000);
+    assertEquals(Optional.empty(), policy.nextMove(now));
+  }
+
+  @Test
+  void aNodeAtHighCpuIsNotATarget() {
+    reports("slow", A, 100, 1_000, 3_000, 6_000);
+    nodeCpu(B, 0.95);
+    assertEquals(Optional.empty(), policy.nextMove(now));
+  }
+
+  @Test
+  void aTenantInItsCoolDownOrMovingAlreadyStaysPut() {
+    reports("slow", A, 100, 1_000, 3_000, 6_000);
+    policy.tenant("slow").lastMovedAt = now.minus(settings.coolDown()).plusSeconds(30);
+    assertEquals(Optional.empty(), policy.nextMove(now));
+
+    policy.tenant("slow").lastMovedAt = now.minus(settings.coolDown());
+    inFlight.add("slow");
+    assertEquals(Optional.empty(), policy.nextMove(now));
+
+    inFlight.clear();
+    assertEquals("slow", policy.nextMove(now).orElseThrow().tenant());
+  }
+
+  @Test
+  void aJoiningNodeTakesTheHeaviestTenantsUntilLoadsAreEven() {
+    upNodes.add(C);
+    reports("t1", A, 300, 0, 0, 0);
+    reports("t2", A, 200, 0, 0, 0);
+    reports("t3", B, 250, 0, 0, 0);
+
+    BalancerDecision first = policy.nextMove(now).orElseThrow();
+    assertEquals("even-out", first.kind());
+    assertEquals(A, first.from());
+    assertEquals(C, first.to());
+    // t1 (300/s) would leave A at 200 and C at 300: spread 100 < 0.8 × 500, the heaviest that narrows it.
+    assertEquals("t1", first.tenant());
+
+    policy.tenant("t1").lastMovedAt = now;
+    roundStart = now;
+    reports("t1", C, 300, 0, 0, 0);
+    reports("t2", A, 200, 0, 0, 0);
+    reports("t3", B, 250, 0, 0, 0);
+    // A 200, B 250, C 300: within the imbalance band, nothing moves.
+    assertEquals(Optional.empty(), policy.nextMove(now));
+  }
+
+  @Test
+  void equalTenantsDoNotFlapBetweenNodes() {
+    reports("t1", A, 100, 0, 0, 0);
+    reports("t2", A, 100, 0, 0, 0);
+    reports("t3", B, 100, 0, 0, 0);
+    // A 200, B 100: moving a 100/s tenant only mirrors the spread (B 200, A 100): no move.
+    assertEquals(Optional.empty(), policy.nextMove(now));
+  }
+
+  @Test
+  void aNodeRelievedOfALaggingTenantReceivesNoTenantsToEvenOut() {
+    upNodes.add(C);
+    reports("slow", A, 100, 1_000, 3_000, 6_000);
+    reports("t2", B, 300, 0, 0, 0);
+    reports("t3", B, 300, 0, 0, 0);
+    BalancerDecision relieve = policy.nextMove(now).orElseThrow();
+    assertEquals("relieve", relieve.kind());
+    assertEquals(C, relieve.to());
+    policy.tenant("slow").lastMovedAt = now;
+
+    roundStart = now;
+    reports("slow", C, 100, 0, 0, 0);
+    reports("t2", B, 300, 0, 0, 0);
+    reports("t3", B, 300, 0, 0, 0);
+    // B carries 600/s, A nothing: but A was just saturated, so C takes B's load instead.
+    BalancerDecision evenOut = policy.nextMove(now).orElseThrow();
+    assertEquals("even-out", evenOut.kind());
+    assertEquals(C, evenOut.to());
+  }
+
+  @Test
+  void newTenantsGoToTheNodeWithTheFewestTenantsWhenNothingFlows() {
+    placedOn.put("x", A);
+    placedOn.put("y", A);
+    placedOn.put("z", B);
+    assertEquals(Optional.of(B), policy.leastLoaded(Set.of(), now));
+    assertEquals(Optional.of(A), policy.leastLoaded(Set.of(B), now));
+  }
+
+  @Test
+  void staleReportsDoNotCount() {
+    reports("gone", A, 1_000, 0, 0, 0);
+    now = now.plus(settings.reportInterval().multipliedBy(4));
+    assertEquals(0, policy.nodeStates(now).get(A).demand);
+  }
+}
