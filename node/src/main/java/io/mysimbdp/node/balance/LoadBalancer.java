@@ -22,6 +22,7 @@ import akka.cluster.typed.Cluster;
 import akka.cluster.typed.ClusterSingleton;
 import akka.cluster.typed.SingletonActor;
 import akka.cluster.typed.Subscribe;
+import akka.pattern.StatusReply;
 import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.NodeSettings;
 import io.mysimbdp.node.coredms.CoreDms;
@@ -45,6 +46,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.stream.StreamSupport;
 
 /**
@@ -90,6 +92,11 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   public record GetOverview(ActorRef<Overview> replyTo) implements Command {}
 
+  /** An operator moves a tenant to a node (draining a node by hand, benchmarks). */
+  public record Move(String tenant, String node, ActorRef<StatusReply<Moved>> replyTo) implements Command {}
+
+  public record Moved(BalancerDecision decision) implements CborSerializable {}
+
   public record TenantView(
       String tenant, String node, String placedOn, double throughput, double demand, long backlog, long latencyP50Millis,
       long latencyP99Millis, long errors, boolean lagging, Instant reportedAt) implements CborSerializable {}
@@ -118,7 +125,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   private record Located(String tenant, Optional<Address> location, ActorRef<Placed> replyTo) implements Command {}
 
-  private record LocationsSet(List<BalancerDecision> decisions, List<String> wake, Runnable then, String failure) implements Command {}
+  private record LocationsSet(List<BalancerDecision> decisions, List<String> wake, Consumer<String> then, String failure) implements Command {}
 
   /** This node is shutting down: place its tenants elsewhere before its shards hand off. */
   public record Evacuate(String node, ActorRef<Done> replyTo) implements Command {}
@@ -147,7 +154,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
                 }));
   }
 
-  private static final String[] LOAD_KINDS = {"relieve", "even-out"};
+  /** Moves after which the tenant's cool-down starts (a failover or placement is not one). */
+  private static final String[] LOAD_KINDS = {"relieve", "even-out", "manual"};
 
   private final BalancerSettings settings;
   private final TenantRepository tenantRepository;
@@ -201,6 +209,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         .onMessage(Consuming.class, this::onConsuming)
         .onMessage(Place.class, this::onPlace)
         .onMessage(Evacuate.class, this::onEvacuate)
+        .onMessage(Move.class, this::onMove)
         .onMessage(Located.class, this::onLocated)
         .onMessage(GetOverview.class, this::onGetOverview)
         .onMessage(MemberChanged.class, this::onMemberChanged)
@@ -278,7 +287,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       upNodes.remove(node);
       policy.forgetNode(node);
       if (!evacuated.contains(node)) {
-        reassignFrom(node, "its node " + node + " was " + (changed.event() instanceof ClusterEvent.MemberDowned ? "downed (crashed or unreachable)" : "removed"), () -> {});
+        reassignFrom(node, "its node " + node + " was " + (changed.event() instanceof ClusterEvent.MemberDowned ? "downed (crashed or unreachable)" : "removed"), failure -> {});
       }
       if (changed.event() instanceof ClusterEvent.MemberRemoved) {
         evacuated.remove(node);
@@ -287,10 +296,32 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     return this;
   }
 
+  private Behavior<Command> onMove(Move move) {
+    if (!upNodes.containsKey(move.node())) {
+      move.replyTo().tell(StatusReply.error("'" + move.node() + "' is not an Up member of the cluster; members: " + upNodes.keySet()));
+      return this;
+    }
+    if (inFlight.containsKey(move.tenant())) {
+      move.replyTo().tell(StatusReply.error("tenant '" + move.tenant() + "' is moving already"));
+      return this;
+    }
+    BalancingPolicy.TenantState state = policy.tenants.get(move.tenant());
+    String from = state != null && state.node() != null ? state.node() : placedOn.getOrDefault(move.tenant(), "unknown");
+    if (from.equals(move.node())) {
+      move.replyTo().tell(StatusReply.error("tenant '" + move.tenant() + "' runs on " + from + " already"));
+      return this;
+    }
+    BalancerDecision decision = decision(move.tenant(), "manual", from, move.node(), "moved by an operator");
+    placedOn.put(move.tenant(), move.node());
+    setLocations(Map.of(move.tenant(), upNodes.get(move.node())), List.of(decision), List.of(),
+        failure -> move.replyTo().tell(failure == null ? StatusReply.success(new Moved(decision)) : StatusReply.error("the location could not be set: " + failure)));
+    return this;
+  }
+
   private Behavior<Command> onEvacuate(Evacuate evacuate) {
     upNodes.remove(evacuate.node());
     evacuated.add(evacuate.node());
-    reassignFrom(evacuate.node(), "its node " + evacuate.node() + " is shutting down", () -> evacuate.replyTo().tell(Done.getInstance()));
+    reassignFrom(evacuate.node(), "its node " + evacuate.node() + " is shutting down", failure -> evacuate.replyTo().tell(Done.getInstance()));
     return this;
   }
 
@@ -382,12 +413,12 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         Map.of(located.tenant(), upNodes.get(target.get())),
         List.of(decision(located.tenant(), "place", null, target.get(), "a new tenant goes to the least loaded node")),
         List.of(located.tenant()),
-        () -> located.replyTo().tell(new Placed(located.tenant(), target.get())));
+        failure -> located.replyTo().tell(new Placed(located.tenant(), failure == null ? target.get() : null)));
     return this;
   }
 
   /** A node left or crashed: its tenants go to the least loaded of the others, cool-down or not. */
-  private void reassignFrom(String node, String why, Runnable then) {
+  private void reassignFrom(String node, String why, Consumer<String> then) {
     Map<String, Address> moves = new HashMap<>();
     List<BalancerDecision> decisions = new ArrayList<>();
     Set<String> affected = new HashSet<>();
@@ -407,7 +438,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       decisions.add(decision(tenant, "failover", node, target.get(), why));
     }
     if (moves.isEmpty()) {
-      then.run();
+      then.accept(null);
     } else {
       getContext().getLog().info("{}: moving its {} tenant(s) to the other nodes", why, moves.size());
       setLocations(moves, decisions, List.copyOf(moves.keySet()), then);
@@ -451,11 +482,11 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   }
 
   private void setLocations(Map<String, Address> moves, List<BalancerDecision> decisions, List<String> wake) {
-    setLocations(moves, decisions, wake, () -> {});
+    setLocations(moves, decisions, wake, failure -> {});
   }
 
-  /** Sets the locations, records the decisions, wakes {@code wake}, then runs {@code then}. */
-  private void setLocations(Map<String, Address> moves, List<BalancerDecision> decisions, List<String> wake, Runnable then) {
+  /** Sets the locations, records the decisions, wakes {@code wake}, then tells {@code then} the failure (null: none). */
+  private void setLocations(Map<String, Address> moves, List<BalancerDecision> decisions, List<String> wake, Consumer<String> then) {
     for (BalancerDecision d : decisions) {
       if (d.from() != null) {
         // A move is in flight from now until the tenant runs on its new node; a new tenant's
@@ -474,7 +505,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       getContext().getLog().warn("could not set the location of {} tenant(s), will decide again: {}", set.decisions().size(), set.failure());
       set.decisions().forEach(d -> inFlight.remove(d.tenant()));
       wake(set.wake());
-      set.then().run();
+      set.then().accept(set.failure());
       return this;
     }
     Instant now = Instant.now();
@@ -486,7 +517,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       save(d);
     }
     wake(set.wake());
-    set.then().run();
+    set.then().accept(null);
     if (!inFlight.isEmpty()) {
       timers.startTimerWithFixedDelay(Poke.INSTANCE, settings.pokeInterval());
     }

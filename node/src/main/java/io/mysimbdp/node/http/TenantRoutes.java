@@ -7,6 +7,9 @@ import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
 import io.mysimbdp.node.NodeSettings;
 import akka.actor.typed.javadsl.AskPattern;
+import akka.pattern.StatusReply;
+import io.mysimbdp.protocol.BalancerDecision;
+import io.mysimbdp.protocol.MoveRequest;
 import io.mysimbdp.node.balance.LoadBalancer;
 import io.mysimbdp.node.ingest.TenantIngestor;
 import io.mysimbdp.node.tenant.TenantRepository;
@@ -35,6 +38,8 @@ import java.util.function.Function;
  * PUT  /v1/tenants/{id}/constraints      admin   replace constraints (JSON or YAML)
  * POST /v1/tenants/{id}/api-key          admin   issue a new key, the old one stops working
  * GET  /v1/tenants/{id}/ingestor         tenant  the node the tenant's ingestor runs on
+ * POST /v1/tenants/{id}/move             admin   move the tenant to a node ({"node": address}): 202 with the
+ *                                                balancer's decision; 409 when refused
  * </pre>
  */
 public final class TenantRoutes extends ApiDirectives {
@@ -79,6 +84,7 @@ public final class TenantRoutes extends ApiDirectives {
                             path("constraints", () -> constraints(caller, id)),
                             path("api-key", () -> post(() -> adminOnly(caller, () -> rotateKey(id)))),
                             path("ingestor", () -> get(() -> withTenant(id, t -> ingestorStatus(id)))),
+                            path("move", () -> post(() -> adminOnly(caller, () -> controlBody(MoveRequest.class, false, move -> withTenant(id, t -> move(id, move)))))),
                             featureRoutes(caller, id, featureRoutes)))));
   }
 
@@ -174,6 +180,26 @@ public final class TenantRoutes extends ApiDirectives {
         key ->
             key.map(k -> completeJson(StatusCodes.OK, Map.of("tenant", id, "apiKey", k)))
                 .orElseGet(() -> noSuchTenant(id)));
+  }
+
+  private Route move(String id, MoveRequest request) {
+    if (request.node() == null || request.node().isBlank()) {
+      return error(StatusCodes.BAD_REQUEST, "invalid_node", "'node' must name a cluster member, e.g. akka://mysimbdp@127.0.0.1:2552", Map.of("field", "node"));
+    }
+    CompletionStage<BalancerDecision> moved =
+        AskPattern.<LoadBalancer.Command, StatusReply<LoadBalancer.Moved>>ask(
+                LoadBalancer.proxy(system), replyTo -> new LoadBalancer.Move(id, request.node(), replyTo), askTimeout, system.scheduler())
+            .thenApply(reply -> reply.getValue().decision());
+    return onComplete(moved, result -> {
+      if (result.isSuccess()) {
+        return completeJson(StatusCodes.ACCEPTED, result.get());
+      }
+      Throwable cause = result.failed().get() instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : result.failed().get();
+      if (cause instanceof StatusReply.ErrorMessage refused) {
+        return error(StatusCodes.CONFLICT, "move_refused", refused.getMessage());
+      }
+      return complete(ApiErrors.responseFor(cause));
+    });
   }
 
   private Route ingestorStatus(String id) {

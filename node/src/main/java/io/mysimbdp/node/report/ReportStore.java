@@ -74,13 +74,21 @@ public final class ReportStore {
     CompletionStage<List<BalancerDecision>> decisions = decisions(tenantId, from.minusSeconds(3600), to, 1_000);
     return reports.thenCombine(decisions, (docs, moves) -> {
       List<PerformanceReport> out = new ArrayList<>(docs.size());
-      for (Document doc : docs) {
-        PerformanceReport report = fromDocument(doc);
-        List<BalancerDecision> within = moves.stream()
-            .filter(d -> !d.decidedAt().isBefore(report.beginningReport()) && d.decidedAt().isBefore(report.endReport()))
-            .toList();
-        out.add(within.isEmpty() ? report : report.withMoves(within));
+      docs.forEach(doc -> out.add(fromDocument(doc)));
+      // Each decision goes with the first report that ends after it: the one whose interval holds
+      // it, or, when it fell between two nodes' reports during the move, the new node's first.
+      java.util.Map<Integer, List<BalancerDecision>> byReport = new java.util.HashMap<>();
+      for (BalancerDecision d : moves) {
+        for (int i = 0; i < out.size(); i++) {
+          if (out.get(i).endReport().isAfter(d.decidedAt())) {
+            if (i > 0 || !d.decidedAt().isBefore(out.get(0).beginningReport())) {
+              byReport.computeIfAbsent(i, k -> new ArrayList<>()).add(d);
+            }
+            break;
+          }
+        }
       }
+      byReport.forEach((i, within) -> out.set(i, out.get(i).withMoves(within)));
       return out;
     });
   }
