@@ -1,0 +1,213 @@
+package io.mysimbdp.node.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import com.mongodb.client.model.Filters;
+import io.mysimbdp.node.report.ReportStore;
+import io.mysimbdp.node.testing.CpuThief;
+import io.mysimbdp.node.testing.HttpApi;
+import io.mysimbdp.node.testing.HttpApi.Reply;
+import io.mysimbdp.node.testing.LocalCluster;
+import io.mysimbdp.node.testing.SteadyPublisher;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import org.bson.Document;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Node processes on loopback sharing one store and broker, the load balancer deciding by the
+ * reports: a node made slow (its CPU stolen from outside) loses its lagging tenant to another node;
+ * a node that joins under load receives tenants until the loads even out, none moving twice; a node
+ * killed with SIGKILL has its tenants resume on the others. In every case the store ends with
+ * exactly the messages the publishers saw confirmed.
+ */
+class ClusterBalancingTest {
+  static final Duration WAIT = Duration.ofSeconds(120);
+  /** Fast reports and a quick split-brain resolver, so that each scenario takes a minute, not ten. */
+  static final Map<String, String> FAST =
+      Map.of("REPORT_INTERVAL", "1s", "WAKE_INTERVAL", "3s", "BALANCER_MIN_BACKLOG", "200", "SBR_STABLE_AFTER", "5s");
+
+  @TempDir Path dir;
+
+  @Test
+  void aSlowNodesLaggingTenantMovesToAnotherNodeAndCatchesUp() throws Exception {
+    try (LocalCluster cluster = LocalCluster.start(dir, 3, LocalCluster.Broker.EMBEDDED, FAST);
+        MongoClient mongo = MongoClients.create(cluster.mongoUri())) {
+      HttpApi admin = cluster.admin(1);
+      Map<String, String> keys = createTenants(admin, "slow-a", "slow-b", "slow-c");
+      Map<String, String> placed = placements(admin, keys);
+      assertEquals(3, new HashSet<>(placed.values()).size(), "one tenant a node: " + placed);
+
+      // The victim: a node that does not host the balancer (the oldest, node 1).
+      LocalCluster.Member slowNode = cluster.node(3);
+      String victim = tenantOn(placed, slowNode.akkaAddress());
+      List<SteadyPublisher> publishers = new ArrayList<>();
+      List<String> fastUrls = List.of(cluster.node(1).apiUrl(), cluster.node(2).apiUrl());
+      for (Map.Entry<String, String> t : keys.entrySet()) {
+        // 50 records every 100 ms: about 500 records/s each, easy for a node, too much for one
+        // that runs a tenth of the time.
+        publishers.add(new SteadyPublisher(t.getKey(), t.getValue(), () -> fastUrls, 50, Duration.ofMillis(100)).start());
+      }
+      Instant slowedAt;
+      try (CpuThief thief = CpuThief.start(slowNode.pid(), 0.9, Duration.ofMillis(200))) {
+        slowedAt = Instant.now();
+        Document move = awaitDecision(mongo, victim, "relieve");
+        System.out.printf("  %s lagged on the slowed %s: moved %.1f s after the slowdown to %s; reason: %s%n", victim, slowNode.akkaAddress(),
+            Duration.between(slowedAt, move.getDate("decided_at").toInstant()).toMillis() / 1000.0, move.getString("to"), move.getString("reason"));
+        assertEquals(slowNode.akkaAddress(), move.getString("from"));
+        assertNotEquals(slowNode.akkaAddress(), move.getString("to"));
+        // Recovered: on its new node the tenant's queue drains while messages keep coming.
+        awaitTrue("the moved tenant's backlog drains", () -> backlog(admin, victim, keys.get(victim)) < 500);
+        assertEquals(move.getString("to"), node(admin, victim, keys.get(victim)));
+      }
+      stopAndCheck(mongo, keys, publishers);
+    }
+  }
+
+  @Test
+  void aJoiningNodeReceivesTenantsUntilTheLoadsEvenOutAndAKilledNodesTenantsResume() throws Exception {
+    try (LocalCluster cluster = LocalCluster.start(dir, 3, LocalCluster.Broker.EMBEDDED, FAST);
+        MongoClient mongo = MongoClients.create(cluster.mongoUri())) {
+      HttpApi admin = cluster.admin(1);
+      Map<String, String> keys = createTenants(admin, "even-1", "even-2", "even-3", "even-4", "even-5", "even-6", "even-7", "even-8");
+      List<SteadyPublisher> publishers = new ArrayList<>();
+      List<String> urls = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(cluster.node(1).apiUrl(), cluster.node(2).apiUrl(), cluster.node(3).apiUrl()));
+      for (Map.Entry<String, String> t : keys.entrySet()) {
+        publishers.add(new SteadyPublisher(t.getKey(), t.getValue(), () -> List.copyOf(urls), 10, Duration.ofMillis(100)).start());
+      }
+      awaitTrue("every tenant reports", () -> placements(admin, keys).size() == keys.size());
+
+      Instant joined = Instant.now();
+      LocalCluster.Member fourth = cluster.add();
+      urls.add(fourth.apiUrl());
+      awaitTrue("the new node receives tenants", () -> placements(admin, keys).values().stream().filter(fourth.akkaAddress()::equals).count() >= 2);
+      Map<String, String> evened = placements(admin, keys);
+      Map<String, Long> perNode = new HashMap<>();
+      evened.values().forEach(n -> perNode.merge(n, 1L, Long::sum));
+      System.out.printf("  %.1f s after the 4th node joined: %s%n", Duration.between(joined, Instant.now()).toMillis() / 1000.0, perNode);
+      assertTrue(perNode.values().stream().allMatch(n -> n == 2), "8 equal tenants on 4 nodes: two each, " + perNode);
+      Thread.sleep(10_000);
+      Map<String, Long> moves = loadMovesPerTenant(mongo, joined);
+      assertTrue(moves.values().stream().allMatch(n -> n <= 1), "no tenant moved twice: " + moves);
+
+      // A node crashes: its tenants resume on the others and nothing confirmed is lost.
+      LocalCluster.Member killed = cluster.node(2);
+      Set<String> onKilled = new HashSet<>();
+      placements(admin, keys).forEach((tenant, node) -> {
+        if (node.equals(killed.akkaAddress())) {
+          onKilled.add(tenant);
+        }
+      });
+      urls.remove(killed.apiUrl());
+      cluster.kill(2);
+      awaitTrue("the killed node's tenants run elsewhere", () -> {
+        Map<String, String> now = placements(admin, keys);
+        return onKilled.stream().allMatch(t -> now.containsKey(t) && !now.get(t).equals(killed.akkaAddress()));
+      });
+      System.out.printf("  after SIGKILL of %s: %s resumed on %s%n", killed.akkaAddress(), onKilled, placements(admin, keys));
+      stopAndCheck(mongo, keys, publishers);
+    }
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------------
+
+  private static Map<String, String> createTenants(HttpApi admin, String... ids) {
+    Map<String, String> keys = new LinkedHashMap<>();
+    for (String id : ids) {
+      keys.put(id, admin.createTenant(id));
+      Reply started = admin.postJson("/v1/tenants/" + id + "/stream/start", admin.adminToken, "");
+      assertEquals(200, started.status(), started::toString);
+    }
+    return keys;
+  }
+
+  /** Where each tenant's ingestor runs now. */
+  private static Map<String, String> placements(HttpApi admin, Map<String, String> keys) {
+    Map<String, String> placed = new LinkedHashMap<>();
+    for (String tenant : keys.keySet()) {
+      Reply status = admin.get("/v1/tenants/" + tenant + "/ingestor", admin.adminToken);
+      if (status.status() == 200) {
+        placed.put(tenant, status.json().path("node").asText());
+      }
+    }
+    return placed;
+  }
+
+  private static String node(HttpApi admin, String tenant, String key) {
+    return admin.get("/v1/tenants/" + tenant + "/ingestor", key).json().path("node").asText();
+  }
+
+  private static long backlog(HttpApi admin, String tenant, String key) {
+    Reply stream = admin.get("/v1/tenants/" + tenant + "/stream", key);
+    return stream.status() == 200 ? stream.json().path("lag").asLong() : Long.MAX_VALUE;
+  }
+
+  private static String tenantOn(Map<String, String> placed, String node) {
+    return placed.entrySet().stream().filter(e -> e.getValue().equals(node)).map(Map.Entry::getKey).findFirst()
+        .orElseThrow(() -> new AssertionError("no tenant on " + node + ": " + placed));
+  }
+
+  private static Document awaitDecision(MongoClient mongo, String tenant, String kind) throws InterruptedException {
+    Instant deadline = Instant.now().plus(WAIT);
+    while (Instant.now().isBefore(deadline)) {
+      Document d = mongo.getDatabase("mysimbdp").getCollection(ReportStore.DECISIONS)
+          .find(Filters.and(Filters.eq("tenant", tenant), Filters.eq("kind", kind))).first();
+      if (d != null) {
+        return d;
+      }
+      Thread.sleep(250);
+    }
+    throw new AssertionError("no '" + kind + "' decision about " + tenant + " within " + WAIT);
+  }
+
+  private static Map<String, Long> loadMovesPerTenant(MongoClient mongo, Instant since) {
+    Map<String, Long> moves = new HashMap<>();
+    mongo.getDatabase("mysimbdp").getCollection(ReportStore.DECISIONS)
+        .find(Filters.and(Filters.in("kind", "relieve", "even-out"), Filters.gte("decided_at", java.util.Date.from(since))))
+        .forEach(d -> moves.merge(d.getString("tenant"), 1L, Long::sum));
+    return moves;
+  }
+
+  private static void stopAndCheck(MongoClient mongo, Map<String, String> keys, List<SteadyPublisher> publishers) throws Exception {
+    publishers.forEach(SteadyPublisher::close);
+    int i = 0;
+    for (String tenant : keys.keySet()) {
+      SteadyPublisher publisher = publishers.get(i++);
+      Set<String> expected = new HashSet<>();
+      publisher.confirmed().forEach(id -> expected.add(tenant + ":" + id));
+      var records = mongo.getDatabase("tenant_" + tenant).getCollection("records");
+      awaitTrue(tenant + ": every confirmed message stored", () -> records.countDocuments() >= expected.size());
+      Thread.sleep(500);
+      Set<String> ids = new HashSet<>();
+      records.find().projection(new Document("_id", 1)).forEach(d -> ids.add(d.getString("_id")));
+      assertEquals(expected.size(), records.countDocuments(), tenant + ": stored == confirmed");
+      assertEquals(expected, ids, tenant + ": exactly the confirmed ids");
+      assertEquals(0, mongo.getDatabase("tenant_" + tenant).getCollection("dead_letters").countDocuments(), tenant + ": no dead letters");
+    }
+  }
+
+  private static void awaitTrue(String what, BooleanSupplier condition) throws InterruptedException {
+    Instant deadline = Instant.now().plus(WAIT);
+    while (Instant.now().isBefore(deadline)) {
+      if (condition.getAsBoolean()) {
+        return;
+      }
+      Thread.sleep(250);
+    }
+    throw new AssertionError(what + ": not within " + WAIT);
+  }
+}
