@@ -91,6 +91,35 @@ class EmbeddedMongoTest {
     }
   }
 
+  /** Keys of one string are compared without serializing them: the same order, for any string. */
+  @Test
+  void stringKeyOrderIsH2sOwn() {
+    Random random = new Random(11);
+    ObjectDataType h2 = new ObjectDataType();
+    List<KeyValue> keys = new ArrayList<>();
+    String[] fixed = {"", "a", "b", "ab", "a\u0000", "\u0000", "\u007f", "\u0080", "\u07ff", "\u0800", "\uffff", "é", "e\u0301", "tenant:m-9", "tenant:m-10",
+        "\ud83d\ude00", "x".repeat(21845), "\u0800".repeat(21845), "\u0800".repeat(21846), "x".repeat(70_000), "\u00e9".repeat(32_768)};
+    for (String f : fixed) {
+      keys.add(new KeyValue(f));
+    }
+    char[] alphabet = {'a', 'b', 'z', '0', '\u0000', '\u007f', '\u0080', '\u00e9', '\u07ff', '\u0800', '\u4e2d', '\ud83d', '\ude00', '\uffff'};
+    for (int i = 0; i < 200; i++) {
+      StringBuilder b = new StringBuilder(i % 3 == 0 ? "tenant:m-" : "");
+      int length = random.nextInt(8);
+      for (int j = 0; j < length; j++) {
+        b.append(alphabet[random.nextInt(alphabet.length)]);
+      }
+      keys.add(new KeyValue(b.toString()));
+    }
+    keys.add(new KeyValue("tenant:m-1", "second"));
+    keys.add(new KeyValue(1.0));
+    for (KeyValue a : keys) {
+      for (KeyValue b : keys) {
+        assertEquals(Integer.signum(h2.compare(a, b)), Integer.signum(EmbeddedMongo.KeyOrder.INSTANCE.compare(a, b)), a.get(0) + " vs " + b.get(0));
+      }
+    }
+  }
+
   @Test
   void aStoreWrittenByThePlainH2BackendStillWorks(@TempDir Path dir) throws Exception {
     H2Backend plain = new H2Backend(dir.resolve("mongo.mv.db").toString());
