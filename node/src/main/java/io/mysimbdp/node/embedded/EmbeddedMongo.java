@@ -22,6 +22,7 @@ import io.netty.channel.Channel;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
 import java.util.UUID;
@@ -298,7 +299,7 @@ public final class EmbeddedMongo implements AutoCloseable {
       return false;
     }
 
-    private static boolean utf8Exact(String s, boolean name) {
+    static boolean utf8Exact(String s, boolean name) {
       for (int i = 0; i < s.length(); i++) {
         char c = s.charAt(i);
         if (c < 0xd800) {
@@ -336,7 +337,34 @@ public final class EmbeddedMongo implements AutoCloseable {
    */
   static final class KeyOrder extends ObjectDataType {
     static final KeyOrder INSTANCE = new KeyOrder();
+    /**
+     * A key of one string, written as its UTF-8 bytes under a tag H2 does not use, instead of by
+     * Java serialization (7% of the node's CPU when the store commits). Read as the same key;
+     * keys written before (serialized) still read.
+     */
+    static final byte TAG_STRING_KEY = 62;
     private static final int SLOTS = 1 << 15;
+
+    @Override
+    public void write(WriteBuffer buff, Object obj) {
+      if (obj instanceof KeyValue key && key.size() == 1 && key.get(0) instanceof String s && DocumentValues.utf8Exact(s, false)) {
+        byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+        buff.put(TAG_STRING_KEY).putVarInt(bytes.length).put(bytes);
+        return;
+      }
+      super.write(buff, obj);
+    }
+
+    @Override
+    public Object read(ByteBuffer buff) {
+      if (buff.get(buff.position()) != TAG_STRING_KEY) {
+        return super.read(buff);
+      }
+      buff.get();
+      byte[] bytes = new byte[DataUtils.readVarInt(buff)];
+      buff.get(bytes);
+      return new KeyValue(new String(bytes, StandardCharsets.UTF_8));
+    }
 
     private record Serialized(Object key, byte[] bytes) {}
 

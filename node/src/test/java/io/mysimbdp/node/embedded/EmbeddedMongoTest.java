@@ -129,6 +129,27 @@ class EmbeddedMongoTest {
     }
   }
 
+  /** Keys of one string are written as UTF-8 under their own tag, others as H2 did; both read. */
+  @Test
+  void keysRoundTrip() {
+    Object[] keys = {new KeyValue("alice:m-1"), new KeyValue("h\u00e9 \ud83d\ude00"), new KeyValue(""), new KeyValue("\ud83d"),
+        new KeyValue(1.0), new KeyValue("a", "b"), "plain", 7L};
+    boolean[] tagged = {true, true, true, false, false, false, false, false};
+    for (int i = 0; i < keys.length; i++) {
+      org.h2.mvstore.WriteBuffer out = new org.h2.mvstore.WriteBuffer();
+      EmbeddedMongo.KeyOrder.INSTANCE.write(out, keys[i]);
+      java.nio.ByteBuffer in = out.getBuffer();
+      in.flip();
+      assertEquals(tagged[i], in.get(0) == EmbeddedMongo.KeyOrder.TAG_STRING_KEY, String.valueOf(keys[i]));
+      Object back = EmbeddedMongo.KeyOrder.INSTANCE.read(in);
+      assertEquals(keys[i], back);
+      assertEquals(0, in.remaining());
+      if (back instanceof KeyValue) {
+        assertEquals(0, EmbeddedMongo.KeyOrder.INSTANCE.compare(keys[i], back));
+      }
+    }
+  }
+
   /** The cheaper key comparison orders exactly as H2's own, so files written before still work. */
   @Test
   void keyOrderIsH2sOwn() {
