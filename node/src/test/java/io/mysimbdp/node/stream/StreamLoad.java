@@ -226,6 +226,7 @@ public final class StreamLoad {
     // Sustained: as fast as the node takes it (HTTP NDJSON requests of 500, 4 in parallel).
     JsonNode t = createTenant("bench-max");
     startStream(t);
+    Duration cpu0 = nodeCpu();
     long t0 = System.nanoTime();
     ExecutorService pool = Executors.newFixedThreadPool(4);
     List<Future<Long>> parts = new ArrayList<>();
@@ -238,10 +239,16 @@ public final class StreamLoad {
     }
     awaitRecords(id(t), (n / 4) * 4, Duration.ofMinutes(10));
     double sustained = (n / 4) * 4 / ((System.nanoTime() - t0) / 1e9);
+    // The node's own CPU per message: what the node costs, whatever else the machine runs.
+    double cpuMillisPer1000 = (nodeCpu().minus(cpu0).toNanos() / 1e6) / ((n / 4) * 4 / 1000.0);
     JsonNode s = streamStatus(t);
     System.out.printf("  mysimbdp sustained end to end (HTTP NDJSON x500 -> %d per AMQP message, confirms -> consume -> write -> ack): %.0f msg/s = %.2f of the 1-per-message ceiling (%.2f of the tenant-like one), %.3f of the batched ceiling; p50 %s ms, p99 %s ms (queueing: published faster than stored)%n",
         per, sustained, sustained / ceiling, sustained / tenantLikeCeiling, sustained / batchedCeiling, s.path("latencyP50Millis"), s.path("latencyP99Millis"));
-    for (int rate : new int[] {1_000, 5_000, 10_000}) {
+    System.out.printf("  node CPU: %.0f ms per 1,000 messages (HTTP in, publish, consume, store), i.e. %.0f msg/s per core%n", cpuMillisPer1000, 1e6 / cpuMillisPer1000);
+    // BENCH_RATES: the fixed rates, comma-separated (default 1000,5000,10000; "none": sustained only).
+    String rates = System.getenv().getOrDefault("BENCH_RATES", "1000,5000,10000");
+    for (String r0 : rates.equals("none") ? new String[0] : rates.split(",")) {
+      int rate = Integer.parseInt(r0.strip());
       JsonNode r = createTenant("bench-" + rate);
       startStream(r);
       int total = rate * 10;
@@ -477,6 +484,10 @@ public final class StreamLoad {
     }
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
     return command;
+  }
+
+  Duration nodeCpu() {
+    return node.toHandle().info().totalCpuDuration().orElse(Duration.ZERO);
   }
 
   void stopNode() throws Exception {
