@@ -7,8 +7,10 @@ import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
+import com.typesafe.config.Config;
 import com.mongodb.ConnectionString;
 import com.mongodb.MongoClientSettings;
+import com.mongodb.WriteConcern;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoClients;
 import com.mongodb.reactivestreams.client.MongoDatabase;
@@ -55,6 +57,7 @@ public final class CoreDms implements Extension {
         MongoClients.create(
             MongoClientSettings.builder()
                 .applyConnectionString(new ConnectionString(uri))
+                .writeConcern(writeConcern(system.settings().config().getConfig("mysimbdp.mongodb")))
                 .applicationName("mysimbdp-node")
                 .applyToClusterSettings(b -> b.serverSelectionTimeout(5, TimeUnit.SECONDS))
                 .applyToSocketSettings(b -> b.connectTimeout(5, TimeUnit.SECONDS))
@@ -68,6 +71,33 @@ public final class CoreDms implements Extension {
               client.close();
               return CompletableFuture.completedFuture(Done.getInstance());
             });
+  }
+
+  /**
+   * The write concern of every write, from {@code mysimbdp.mongodb}: {@code write-concern}
+   * ("majority", a number of members, or a tag set name), {@code journal}, {@code write-timeout}.
+   * An unacknowledged write ({@code w: 0}) is refused: the stream acks a message to the broker once
+   * its write is answered, so the answer must mean the write is stored.
+   */
+  public static WriteConcern writeConcern(Config mongodb) {
+    String w = mongodb.getString("write-concern").strip();
+    WriteConcern base;
+    if (w.equalsIgnoreCase("majority")) {
+      base = WriteConcern.MAJORITY;
+    } else if (w.matches("[0-9]+")) {
+      int members = Integer.parseInt(w);
+      if (members < 1) {
+        throw new IllegalArgumentException("mysimbdp.mongodb.write-concern must acknowledge writes (\"majority\" or >= 1), not " + w);
+      }
+      base = new WriteConcern(members);
+    } else if (!w.isEmpty()) {
+      base = new WriteConcern(w);
+    } else {
+      throw new IllegalArgumentException("mysimbdp.mongodb.write-concern is empty");
+    }
+    return base
+        .withJournal(mongodb.getBoolean("journal"))
+        .withWTimeout(mongodb.getDuration("write-timeout").toMillis(), TimeUnit.MILLISECONDS);
   }
 
   public MongoDatabase platformDatabase() {

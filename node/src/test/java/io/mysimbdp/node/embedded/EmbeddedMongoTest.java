@@ -66,6 +66,90 @@ class EmbeddedMongoTest {
     }
   }
 
+  /** Documents of every BSON type read back after a restart exactly as they were before it. */
+  @Test
+  void everyKindOfValueSurvivesARestart(@TempDir Path dir) throws Exception {
+    List<Document> before;
+    Document sample =
+        new Document("_id", "alice:m-1")
+            .append("int", 7).append("long", 1L << 40).append("double", -0.5).append("bool", true).append("null", null)
+            .append("text", "h\u00e9llo \ud83d\ude00 \u0000 nul").append("oid", new org.bson.types.ObjectId())
+            .append("date", new java.util.Date(1_700_000_000_123L)).append("decimal", org.bson.types.Decimal128.parse("12.345"))
+            .append("binary", new org.bson.types.Binary(new byte[] {1, 2, 3})).append("uuid", java.util.UUID.randomUUID())
+            .append("array", List.of(1, "two", List.of(3.0), new Document("four", 4)))
+            .append("nested", new Document("deeper", new Document("deepest", List.of())));
+    org.bson.UuidRepresentation uuids = org.bson.UuidRepresentation.STANDARD;
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(dir, 0);
+        MongoClient client = MongoClients.create(com.mongodb.MongoClientSettings.builder()
+            .applyConnectionString(new com.mongodb.ConnectionString(mongo.connectionString())).uuidRepresentation(uuids).build())) {
+      MongoCollection<Document> c = client.getDatabase("tenant_alice").getCollection("records");
+      c.insertOne(sample);
+      // types written as before (Java serialization): a timestamp, a regular expression
+      c.insertOne(new Document("_id", "alice:m-0").append("timestamp", new org.bson.BsonTimestamp(1_700_000_000, 3))
+          .append("regex", new org.bson.BsonRegularExpression("^a", "i")));
+      List<Document> batch = new ArrayList<>();
+      for (int i = 2; i <= 2000; i++) {
+        batch.add(new Document("_id", "alice:m-" + i).append("n", i).append("text", "x".repeat(i % 50)));
+      }
+      c.insertMany(batch);
+      before = c.find().into(new ArrayList<>());
+    }
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(dir, 0);
+        MongoClient client = MongoClients.create(com.mongodb.MongoClientSettings.builder()
+            .applyConnectionString(new com.mongodb.ConnectionString(mongo.connectionString())).uuidRepresentation(uuids).build())) {
+      MongoCollection<Document> c = client.getDatabase("tenant_alice").getCollection("records");
+      List<Document> after = c.find().into(new ArrayList<>());
+      assertEquals(2001, after.size());
+      assertEquals(before.toString(), after.toString());
+      assertEquals(sample.toJson(), c.find(Filters.eq("_id", "alice:m-1")).first().toJson());
+    }
+  }
+
+  /** The BSON value type: documents BSON gives back exactly as BSON, the rest as H2 did; both read. */
+  @Test
+  void documentValuesRoundTrip() {
+    EmbeddedMongo.DocumentValues type = new EmbeddedMongo.DocumentValues();
+    de.bwaldvogel.mongo.bson.Document exact = new de.bwaldvogel.mongo.bson.Document("_id", "a:1")
+        .append("n", 1).append("l", 2L).append("d", 0.25).append("s", "\ud83d\ude00").append("t", java.time.Instant.ofEpochMilli(5))
+        .append("list", new ArrayList<>(List.of(1, "x"))).append("sub", new de.bwaldvogel.mongo.bson.Document("k", null));
+    de.bwaldvogel.mongo.bson.Document nanos = new de.bwaldvogel.mongo.bson.Document("_id", "a:2").append("t", java.time.Instant.ofEpochSecond(1, 1));
+    de.bwaldvogel.mongo.bson.Document surrogate = new de.bwaldvogel.mongo.bson.Document("_id", "a:3").append("s", "\ud83d");
+    de.bwaldvogel.mongo.bson.Document nulName = new de.bwaldvogel.mongo.bson.Document("_id", "a:4").append("a\u0000b", 1);
+    de.bwaldvogel.mongo.bson.Document aFloat = new de.bwaldvogel.mongo.bson.Document("_id", "a:5").append("f", 1.5f);
+    Object[] values = {exact, nanos, surrogate, nulName, aFloat, "a string", 42L};
+    boolean[] asBson = {true, false, false, false, false, false, false};
+    for (int i = 0; i < values.length; i++) {
+      org.h2.mvstore.WriteBuffer out = new org.h2.mvstore.WriteBuffer();
+      type.write(out, values[i]);
+      java.nio.ByteBuffer in = out.getBuffer();
+      in.flip();
+      assertEquals(asBson[i], in.get(0) == EmbeddedMongo.DocumentValues.TAG_BSON_DOCUMENT, String.valueOf(values[i]));
+      assertEquals(values[i], type.read(in));
+      assertEquals(0, in.remaining());
+    }
+  }
+
+  /** Keys of one string are written as UTF-8 under their own tag, others as H2 did; both read. */
+  @Test
+  void keysRoundTrip() {
+    Object[] keys = {new KeyValue("alice:m-1"), new KeyValue("h\u00e9 \ud83d\ude00"), new KeyValue(""), new KeyValue("\ud83d"),
+        new KeyValue(1.0), new KeyValue("a", "b"), "plain", 7L};
+    boolean[] tagged = {true, true, true, false, false, false, false, false};
+    for (int i = 0; i < keys.length; i++) {
+      org.h2.mvstore.WriteBuffer out = new org.h2.mvstore.WriteBuffer();
+      EmbeddedMongo.KeyOrder.INSTANCE.write(out, keys[i]);
+      java.nio.ByteBuffer in = out.getBuffer();
+      in.flip();
+      assertEquals(tagged[i], in.get(0) == EmbeddedMongo.KeyOrder.TAG_STRING_KEY, String.valueOf(keys[i]));
+      Object back = EmbeddedMongo.KeyOrder.INSTANCE.read(in);
+      assertEquals(keys[i], back);
+      assertEquals(0, in.remaining());
+      if (back instanceof KeyValue) {
+        assertEquals(0, EmbeddedMongo.KeyOrder.INSTANCE.compare(keys[i], back));
+      }
+    }
+  }
+
   /** The cheaper key comparison orders exactly as H2's own, so files written before still work. */
   @Test
   void keyOrderIsH2sOwn() {
@@ -87,6 +171,35 @@ class EmbeddedMongoTest {
         for (KeyValue b : keys) {
           assertEquals(Integer.signum(h2.compare(a, b)), Integer.signum(EmbeddedMongo.KeyOrder.INSTANCE.compare(a, b)), a + " vs " + b);
         }
+      }
+    }
+  }
+
+  /** Keys of one string are compared without serializing them: the same order, for any string. */
+  @Test
+  void stringKeyOrderIsH2sOwn() {
+    Random random = new Random(11);
+    ObjectDataType h2 = new ObjectDataType();
+    List<KeyValue> keys = new ArrayList<>();
+    String[] fixed = {"", "a", "b", "ab", "a\u0000", "\u0000", "\u007f", "\u0080", "\u07ff", "\u0800", "\uffff", "é", "e\u0301", "tenant:m-9", "tenant:m-10",
+        "\ud83d\ude00", "x".repeat(21845), "\u0800".repeat(21845), "\u0800".repeat(21846), "x".repeat(70_000), "\u00e9".repeat(32_768)};
+    for (String f : fixed) {
+      keys.add(new KeyValue(f));
+    }
+    char[] alphabet = {'a', 'b', 'z', '0', '\u0000', '\u007f', '\u0080', '\u00e9', '\u07ff', '\u0800', '\u4e2d', '\ud83d', '\ude00', '\uffff'};
+    for (int i = 0; i < 200; i++) {
+      StringBuilder b = new StringBuilder(i % 3 == 0 ? "tenant:m-" : "");
+      int length = random.nextInt(8);
+      for (int j = 0; j < length; j++) {
+        b.append(alphabet[random.nextInt(alphabet.length)]);
+      }
+      keys.add(new KeyValue(b.toString()));
+    }
+    keys.add(new KeyValue("tenant:m-1", "second"));
+    keys.add(new KeyValue(1.0));
+    for (KeyValue a : keys) {
+      for (KeyValue b : keys) {
+        assertEquals(Integer.signum(h2.compare(a, b)), Integer.signum(EmbeddedMongo.KeyOrder.INSTANCE.compare(a, b)), a.get(0) + " vs " + b.get(0));
       }
     }
   }
