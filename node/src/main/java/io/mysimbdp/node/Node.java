@@ -7,6 +7,8 @@ import akka.actor.typed.javadsl.AskPattern;
 import akka.actor.typed.javadsl.Adapter;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
+import akka.cluster.typed.JoinSeedNodes;
+import akka.actor.AddressFromURIString;
 import akka.http.javadsl.ServerBinding;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
@@ -131,7 +133,12 @@ public final class Node {
       }
       case "bootstrap" -> ClusterBootstrap.get(Adapter.toClassic(system)).start();
       case "seed-nodes" -> {
-        // akka.cluster.seed-nodes joins on its own.
+        // akka.cluster.seed-nodes joins on its own; SEED_NODES (a comma list) is joined here.
+        String seeds = system.settings().config().getString("mysimbdp.cluster.seed-nodes");
+        if (!seeds.isBlank()) {
+          Cluster.get(system).manager().tell(new JoinSeedNodes(
+              java.util.Arrays.stream(seeds.split(",")).map(String::trim).map(AddressFromURIString::parse).toList()));
+        }
       }
       default -> throw new IllegalArgumentException(
           "mysimbdp.cluster.join (CLUSTER_JOIN) must be self, seed-nodes or bootstrap, was '" + mode + "'");

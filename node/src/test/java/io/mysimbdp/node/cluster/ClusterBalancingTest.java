@@ -183,14 +183,17 @@ class ClusterBalancingTest {
   }
 
   private static void stopAndCheck(MongoClient mongo, Map<String, String> keys, List<SteadyPublisher> publishers) throws Exception {
-    publishers.forEach(SteadyPublisher::close);
+    for (SteadyPublisher publisher : publishers) {
+      publisher.close();
+    }
     int i = 0;
     for (String tenant : keys.keySet()) {
       SteadyPublisher publisher = publishers.get(i++);
       Set<String> expected = new HashSet<>();
       publisher.confirmed().forEach(id -> expected.add(tenant + ":" + id));
       var records = mongo.getDatabase("tenant_" + tenant).getCollection("records");
-      awaitTrue(tenant + ": every confirmed message stored", () -> records.countDocuments() >= expected.size());
+      long want = expected.size();
+      awaitTrue(tenant + ": every confirmed message stored", () -> records.countDocuments() >= want);
       Thread.sleep(500);
       Set<String> ids = new HashSet<>();
       records.find().projection(new Document("_id", 1)).forEach(d -> ids.add(d.getString("_id")));
