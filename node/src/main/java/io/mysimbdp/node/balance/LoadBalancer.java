@@ -22,6 +22,9 @@ import akka.cluster.typed.Cluster;
 import akka.cluster.typed.ClusterSingleton;
 import akka.cluster.typed.SingletonActor;
 import akka.cluster.typed.Subscribe;
+import akka.actor.typed.javadsl.Adapter;
+import akka.cluster.ddata.DistributedData;
+import akka.cluster.ddata.Replicator;
 import akka.pattern.StatusReply;
 import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.NodeSettings;
@@ -172,6 +175,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private final BalancingPolicy policy;
   /** Nodes shutting down whose tenants were placed elsewhere already. */
   private final Set<String> evacuated = new HashSet<>();
+  private final Set<String> lastLagging = new HashSet<>();
   private final Map<String, Instant> startedAt = new HashMap<>();
   private final Deque<BalancerDecision> recent = new ArrayDeque<>();
   private Instant lastLoadMoveSettledAt = Instant.EPOCH;
@@ -463,6 +467,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         }
       }
     }
+    logLagChanges(now);
     if (!settings.enabled() || inFlight.values().stream().anyMatch(LoadBalancer::isLoadMove)
         || Duration.between(lastLoadMoveSettledAt, now).compareTo(settings.settle()) < 0) {
       return this;
@@ -500,6 +505,27 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
             (ok, failure) -> new LocationsSet(decisions, wake, then, failure == null ? null : failure.toString()));
   }
 
+  /** Says when a tenant starts or stops lagging (once per change: quiet when nothing changes). */
+  private void logLagChanges(Instant now) {
+    Set<String> lagging = new HashSet<>();
+    for (BalancingPolicy.TenantState t : policy.tenants.values()) {
+      if (policy.isFresh(t, now) && t.lagging(settings)) {
+        lagging.add(t.tenant);
+        if (!lastLagging.contains(t.tenant)) {
+          getContext().getLog().info("tenant {} lags on {}: backlog {} messages, growing {}/s, storing {}/s", t.tenant, t.node(),
+              t.last().backlog(), Math.round(t.backlogGrowth()), Math.round(t.last().throughput()));
+        }
+      }
+    }
+    for (String tenant : lastLagging) {
+      if (!lagging.contains(tenant)) {
+        getContext().getLog().info("tenant {} keeps up again", tenant);
+      }
+    }
+    lastLagging.clear();
+    lastLagging.addAll(lagging);
+  }
+
   private Behavior<Command> onLocationsSet(LocationsSet set) {
     if (set.failure() != null) {
       getContext().getLog().warn("could not set the location of {} tenant(s), will decide again: {}", set.decisions().size(), set.failure());
@@ -508,6 +534,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       set.then().accept(set.failure());
       return this;
     }
+    // The allocation strategy learns locations by subscription: tell it now, not at the next notify tick.
+    DistributedData.get(Adapter.toClassic(getContext().getSystem())).replicator().tell(Replicator.flushChanges(), akka.actor.ActorRef.noSender());
     Instant now = Instant.now();
     for (BalancerDecision d : set.decisions()) {
       if (isLoadMove(d)) {

@@ -15,6 +15,8 @@ import akka.cluster.typed.Cluster;
 import akka.pattern.StatusReply;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.ReplaceOptions;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.balance.LoadBalancer;
@@ -38,6 +40,13 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   private static final String STATE_ID = "stream";
   private static final Duration RETRY = Duration.ofSeconds(5);
 
+  /** Start, Stop and GetStatus cross nodes inside {@code TenantIngestor.ToStream}: named, for Jackson. */
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+  @JsonSubTypes({
+    @JsonSubTypes.Type(value = Start.class, name = "start"),
+    @JsonSubTypes.Type(value = Stop.class, name = "stop"),
+    @JsonSubTypes.Type(value = GetStatus.class, name = "status")
+  })
   public interface Command extends CborSerializable {}
 
   /** Starts consuming and remembers that the stream is started. */

@@ -41,7 +41,8 @@ class ClusterBalancingTest {
   static final Map<String, String> FAST =
       Map.of("REPORT_INTERVAL", "1s", "WAKE_INTERVAL", "3s", "BALANCER_MIN_BACKLOG", "200", "SBR_STABLE_AFTER", "5s");
 
-  @TempDir Path dir;
+  @TempDir Path tempDir;
+  Path dir = Path.of("/tmp/cbt");
 
   @Test
   void aSlowNodesLaggingTenantMovesToAnotherNodeAndCatchesUp() throws Exception {
@@ -58,12 +59,13 @@ class ClusterBalancingTest {
       List<SteadyPublisher> publishers = new ArrayList<>();
       List<String> fastUrls = List.of(cluster.node(1).apiUrl(), cluster.node(2).apiUrl());
       for (Map.Entry<String, String> t : keys.entrySet()) {
-        // 50 records every 100 ms: about 500 records/s each, easy for a node, too much for one
-        // that runs a tenth of the time.
-        publishers.add(new SteadyPublisher(t.getKey(), t.getValue(), () -> fastUrls, 50, Duration.ofMillis(100)).start());
+        // The victim is sent about 1,000 records/s, easy for a node, too much for one that runs a
+        // twentieth of the time; the others 100/s.
+        int perRequest = t.getKey().equals(victim) ? 100 : 10;
+        publishers.add(new SteadyPublisher(t.getKey(), t.getValue(), () -> fastUrls, perRequest, Duration.ofMillis(100)).start());
       }
       Instant slowedAt;
-      try (CpuThief thief = CpuThief.start(slowNode.pid(), 0.9, Duration.ofMillis(200))) {
+      try (CpuThief thief = CpuThief.start(slowNode.pid(), 0.95, Duration.ofMillis(200))) {
         slowedAt = Instant.now();
         Document move = awaitDecision(mongo, victim, "relieve");
         System.out.printf("  %s lagged on the slowed %s: moved %.1f s after the slowdown to %s; reason: %s%n", victim, slowNode.akkaAddress(),

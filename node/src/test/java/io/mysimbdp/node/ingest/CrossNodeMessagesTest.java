@@ -1,0 +1,78 @@
+package io.mysimbdp.node.ingest;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.actor.testkit.typed.javadsl.SerializationTestKit;
+import akka.actor.testkit.typed.javadsl.TestProbe;
+import akka.pattern.StatusReply;
+import com.typesafe.config.ConfigFactory;
+import io.mysimbdp.node.balance.LoadBalancer;
+import io.mysimbdp.node.batch.BatchIngestor;
+import io.mysimbdp.node.stream.StreamIngestor;
+import io.mysimbdp.protocol.BalancerDecision;
+import io.mysimbdp.protocol.PerformanceReport;
+import io.mysimbdp.protocol.TenantStats;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Every message that crosses nodes survives the wire (Jackson CBOR, as configured): a tenant's
+ * entity may run on any node, and the balancer on the oldest, so none of these may fail to
+ * serialize or deserialize (a worker command nested in an entity command did, once).
+ */
+class CrossNodeMessagesTest {
+  static final ActorTestKit testKit =
+      ActorTestKit.create(ConfigFactory.parseString("akka.actor.provider = cluster\nakka.remote.artery.canonical.port = 0\nakka.coordinated-shutdown.exit-jvm = off").withFallback(ConfigFactory.load()));
+  static final SerializationTestKit serialization = new SerializationTestKit(testKit.system());
+
+  @AfterAll
+  static void stop() {
+    testKit.shutdownTestKit();
+  }
+
+  @Test
+  void entityAndWorkerCommandsCrossNodes() {
+    TestProbe<StatusReply<StreamIngestor.Status>> streamReply = testKit.createTestProbe();
+    TestProbe<StreamIngestor.Status> status = testKit.createTestProbe();
+    for (Object message : List.of(
+        new TenantIngestor.ToStream(new StreamIngestor.Start(streamReply.getRef())),
+        new TenantIngestor.ToStream(new StreamIngestor.Stop(streamReply.getRef())),
+        new TenantIngestor.ToStream(new StreamIngestor.GetStatus(status.getRef())),
+        new TenantIngestor.ToBatch(new BatchIngestor.JobQueued("job-1")),
+        TenantIngestor.Wake.INSTANCE,
+        TenantIngestor.HandOff.INSTANCE,
+        new TenantIngestor.GetStats(testKit.<TenantIngestor.Stats>createTestProbe().getRef()),
+        new TenantIngestor.Stats(new TenantStats("t", "n", Instant.now(), 1, 2, 3, 4, 5, 6, 7.5, 8.5, 9, 10, report())),
+        new StreamIngestor.Status("started", "n", 1, 2, 3, 4, 5L, 6L, null))) {
+      assertEquals(message, serialization.verifySerialization(message, false));
+    }
+  }
+
+  @Test
+  void balancerMessagesCrossNodes() {
+    BalancerDecision decision = new BalancerDecision("d1", "t", "relieve", "a", "b", "lagging", Instant.now(), Instant.now(), 900L, 12L);
+    for (Object message : List.of(
+        new LoadBalancer.Report(report()),
+        new LoadBalancer.NodeLoad("n", 0.5, 2, 100, 200),
+        new LoadBalancer.Started("t", "n", Instant.now()),
+        new LoadBalancer.Consuming("t", "n", Instant.now(), 3),
+        new LoadBalancer.Place("t", testKit.<LoadBalancer.Placed>createTestProbe().getRef()),
+        new LoadBalancer.Placed("t", "n"),
+        new LoadBalancer.Move("t", "n", testKit.<StatusReply<LoadBalancer.Moved>>createTestProbe().getRef()),
+        new LoadBalancer.Moved(decision),
+        new LoadBalancer.Evacuate("n", testKit.<akka.Done>createTestProbe().getRef()),
+        new LoadBalancer.GetOverview(testKit.<LoadBalancer.Overview>createTestProbe().getRef()),
+        new LoadBalancer.Overview(Instant.now(), "n", List.of(new LoadBalancer.NodeView("n", "Up", 0.1, 2, 3, false)),
+            List.of(new LoadBalancer.TenantView("t", "n", "n", 1, 2, 3, 4, 5, 6, false, Instant.now())), List.of(decision), List.of()))) {
+      assertEquals(message, serialization.verifySerialization(message, false));
+    }
+  }
+
+  private static PerformanceReport report() {
+    return new PerformanceReport("t", 10, 1.5, 3, Instant.parse("2026-11-28T10:00:00Z"), Instant.parse("2026-11-28T10:00:10Z"),
+        List.of("records"), "n", 3, 0.3, 0.4, 1, 2, 5, 0, 0, List.of(new PerformanceReport.QualityCount("r", 3, 2, 0.5)), null);
+  }
+}
