@@ -83,9 +83,9 @@ public final class GuardedFunction implements IngestionFunction {
     }
   }
 
-  private record Disabled(String reason, Instant since, FunctionDisabledException exception) {
-    Disabled(String name, String reason, Instant since) {
-      this(reason, since, new FunctionDisabledException("function " + name + " is disabled: " + reason));
+  private record Disabled(String reason, Instant since, FunctionDisabledException exception, boolean byViolations) {
+    Disabled(String name, String reason, Instant since, boolean byViolations) {
+      this(reason, since, new FunctionDisabledException("function " + name + " is disabled: " + reason), byViolations);
     }
   }
 
@@ -98,6 +98,8 @@ public final class GuardedFunction implements IngestionFunction {
   private final LongAdder calls = new LongAdder();
   private final LongAdder failures = new LongAdder();
   private final AtomicReference<Disabled> disabled = new AtomicReference<>();
+  /** Reset after a disable for bound violations: the next violation disables again. */
+  private volatile boolean probation;
   private volatile Instant activeSince;
 
   public GuardedFunction(String name, IngestionFunction delegate, Policy policy) {
@@ -147,6 +149,9 @@ public final class GuardedFunction implements IngestionFunction {
     }
     consecutiveFailures.set(0);
     consecutiveViolations.set(0);
+    if (probation) {
+      probation = false;
+    }
     return out;
   }
 
@@ -199,21 +204,35 @@ public final class GuardedFunction implements IngestionFunction {
       consecutiveViolations.set(0);
     }
     if (n >= policy.maxConsecutiveFailures()) {
-      disable(n + " consecutive failures, the last: " + e.getMessage());
+      disable(n + " consecutive failures, the last: " + e.getMessage(), false);
+    } else if (v > 0 && probation) {
+      disable("a bound violation right after a reset (it was disabled for bound violations before), the last: "
+          + e.getMessage(), true);
     } else if (v >= policy.maxConsecutiveViolations()) {
-      disable(v + " consecutive bound violations, the last: " + e.getMessage());
+      disable(v + " consecutive bound violations, the last: " + e.getMessage(), true);
     }
   }
 
   /** Disables the function now (also used by operators); no effect if already disabled. */
   public void disable(String reason) {
-    disabled.compareAndSet(null, new Disabled(name, reason, clock.instant()));
+    disable(reason, false);
   }
 
-  /** Back to ACTIVE with clean failure counts (e.g. after the tenant fixed the function). */
+  private void disable(String reason, boolean byViolations) {
+    disabled.compareAndSet(null, new Disabled(name, reason, clock.instant(), byViolations));
+  }
+
+  /**
+   * Back to ACTIVE with clean failure counts (e.g. after the tenant fixed the function). A function
+   * this guard disabled for bound violations comes back on probation: until its next success, one
+   * violation disables it again, so re-enabling a hostile function over and over buys it one
+   * bounded record per reset, not three.
+   */
   public void reset() {
+    Disabled off = disabled.get();
     consecutiveFailures.set(0);
     consecutiveViolations.set(0);
+    probation = off != null && off.byViolations();
     activeSince = clock.instant();
     disabled.set(null);
   }

@@ -110,7 +110,10 @@ class GuardedFunctionTest {
     assertEquals(State.ACTIVE, g.status().state());
   }
 
-  /** A bound violation costs the node up to the bound, so three in a row disable; other failures take ten. */
+  /**
+   * A bound violation costs the node up to the bound, so three in a row disable (one after a reset
+   * from such a disable); other failures take ten.
+   */
   @Test
   void boundViolationsDisableSoonerThanOtherFailures() throws Exception {
     GuardedFunction hog = new GuardedFunction("hog", (r, c) -> {
@@ -122,6 +125,44 @@ class GuardedFunctionTest {
     }
     assertEquals(State.DISABLED, hog.status().state());
     assertEquals("3 consecutive bound violations, the last: timeout after 100 ms", hog.status().reason());
+
+    // re-enabled on probation: one more violation disables it again
+    hog.reset();
+    assertEquals(State.ACTIVE, hog.status().state());
+    assertThrows(LimitExceededException.class, () -> hog.apply(Map.of(), CONTEXT));
+    assertEquals(State.DISABLED, hog.status().state());
+    assertTrue(hog.status().reason().startsWith("a bound violation right after a reset"), hog.status().reason());
+    assertEquals(4, hog.status().calls());
+
+    // a success ends the probation: three violations in a row again
+    boolean[] fail = {true};
+    GuardedFunction sometimes = new GuardedFunction("sometimes", (r, c) -> {
+      if (fail[0]) {
+        throw new LimitExceededException(LimitExceededException.Limit.MEMORY, "memory limit");
+      }
+      return List.of(r);
+    }, Policy.DEFAULT);
+    for (int i = 0; i < 3; i++) {
+      assertThrows(LimitExceededException.class, () -> sometimes.apply(Map.of(), CONTEXT));
+    }
+    sometimes.reset();
+    fail[0] = false;
+    sometimes.apply(Map.of(), CONTEXT);
+    fail[0] = true;
+    for (int i = 0; i < 2; i++) {
+      assertThrows(LimitExceededException.class, () -> sometimes.apply(Map.of(), CONTEXT));
+      assertEquals(State.ACTIVE, sometimes.status().state());
+    }
+    assertThrows(LimitExceededException.class, () -> sometimes.apply(Map.of(), CONTEXT));
+    assertEquals(State.DISABLED, sometimes.status().state());
+    // an operator's disable is not a violation: a reset gives the full count
+    GuardedFunction operated = new GuardedFunction("operated", (r, c) -> {
+      throw new LimitExceededException(LimitExceededException.Limit.TIMEOUT, "timeout after 100 ms");
+    }, Policy.DEFAULT);
+    operated.disable("by an operator");
+    operated.reset();
+    assertThrows(LimitExceededException.class, () -> operated.apply(Map.of(), CONTEXT));
+    assertEquals(State.ACTIVE, operated.status().state());
 
     // violations interleaved with ordinary failures: no three violations in a row, so ten failures
     int[] n = {0};

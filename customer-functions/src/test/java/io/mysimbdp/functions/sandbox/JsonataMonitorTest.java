@@ -37,13 +37,42 @@ class JsonataMonitorTest {
     assertEquals("timeout after 50 ms", stop.getMessage());
   }
 
+  /** Late and heavy (a tenth of the CPU budget used): stopped at the wall-clock ceiling. */
   @Test
-  void aRecordThatKeepsWaitingIsStoppedByTheWallClock() throws Exception {
+  void aLateHeavyRecordIsStoppedByTheWallClock() throws Exception {
     JsonataMonitor monitor = new JsonataMonitor(
         SandboxLimits.DEFAULT.withTimeout(Duration.ofMillis(50)).withWallClockTimeout(Duration.ofMillis(100)));
+    burnCpu(Duration.ofMillis(6));
+    monitor.checkClockAndMemory();
     Thread.sleep(150);
     LimitViolation stop = assertThrows(LimitViolation.class, monitor::checkClockAndMemory);
     assertTrue(stop.getMessage().startsWith("timeout after 100 ms of wall clock (the record's CPU time "), stop.getMessage());
+  }
+
+  /** Late but light: starved, not starving anyone; only the hard ceiling (10x) stops it. */
+  @Test
+  void aLateLightRecordIsStoppedOnlyByTheHardCeiling() throws Exception {
+    JsonataMonitor monitor = new JsonataMonitor(
+        SandboxLimits.DEFAULT.withTimeout(Duration.ofMillis(50)).withWallClockTimeout(Duration.ofMillis(100)));
+    Thread.sleep(150);
+    monitor.checkClockAndMemory();
+    Thread.sleep(900);
+    LimitViolation stop = assertThrows(LimitViolation.class, monitor::checkClockAndMemory);
+    assertTrue(stop.getMessage().startsWith("timeout after 1000 ms of wall clock (the record's CPU time "), stop.getMessage());
+  }
+
+  private static void burnCpu(Duration cpu) {
+    var threads = java.lang.management.ManagementFactory.getThreadMXBean();
+    long start = threads.getCurrentThreadCpuTime();
+    long x = 0;
+    while (threads.getCurrentThreadCpuTime() - start < cpu.toNanos()) {
+      for (int i = 0; i < 1_000; i++) {
+        x += i ^ x;
+      }
+    }
+    if (x == 42) {
+      System.out.println(x);
+    }
   }
 
   @Test

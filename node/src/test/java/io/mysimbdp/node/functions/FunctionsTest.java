@@ -247,12 +247,18 @@ class FunctionsTest {
     for (var h : hostile.entrySet()) {
       ok(201, putFunction("evil", evil, h.getKey(), Map.of("jsonata", h.getValue())));
       map("evil", evil, h.getKey(), h.getKey(), "records");
-      // the dry run shows the bound per record, each within 1 s
-      JsonNode dry = api.postJson(fn("evil", h.getKey()) + "/test", evil, "[{\"i\":1},{\"i\":2}]").json();
+      // the dry run shows the bound per record, each within 1 s; after 3 bound violations it stops
+      // running the function (as a pipeline would), without disabling the pipelines' function
+      JsonNode dry = api.postJson(fn("evil", h.getKey()) + "/test", evil, "[{\"i\":1},{\"i\":2},{\"i\":3},{\"i\":4}]").json();
+      assertEquals(4, dry.path("results").size(), h.getKey() + ": " + dry);
       for (JsonNode r : dry.path("results")) {
         assertFalse(r.path("error").asText().isEmpty(), h.getKey() + ": " + dry);
         assertTrue(r.path("millis").asDouble() < 1000, h.getKey() + ": " + dry);
       }
+      boolean bound = !List.of("file", "socket", "thread", "host").contains(h.getKey());
+      assertEquals(bound, dry.path("results").get(3).path("error").asText().contains("is disabled: 3 consecutive bound violations"),
+          h.getKey() + ": " + dry);
+      assertEquals("ACTIVE", api.get(fn("evil", h.getKey()), evil).json().path("status").path("state").asText(), h.getKey());
       evilFiles.add(upload("evil", evil, h.getKey() + ".ndjson", h.getKey(), "application/x-ndjson",
           records.toString().getBytes(StandardCharsets.UTF_8)));
     }
@@ -293,7 +299,7 @@ class FunctionsTest {
       String first = letters.find(Filters.eq("_id", file + ":0:function")).first().getString("reason");
       boolean bound = !List.of("file", "socket", "thread", "host").contains(name);
       String expected = switch (name) {
-        case "loop", "append" -> "(timeout after 100 ms|memory limit: allocated)";
+        case "loop", "append" -> "(timeout after 100 ms|memory limit: allocated|timeout after 500 ms of wall clock)";
         case "alloc" -> "memory limit";
         case "spread" -> "(memory limit|output limit)";
         case "recursion" -> "recursion depth";
