@@ -89,11 +89,15 @@ public final class IsolationBenchmark {
       }
       Map<String, List<Double>> ratios = new LinkedHashMap<>();
       Map<String, List<String>> cells = new LinkedHashMap<>();
+      Map<String, List<Double>> extraCpu = new LinkedHashMap<>();
+      Map<String, List<Double>> extraCpuPerFile = new LinkedHashMap<>();
       for (int round = 1; round <= rounds; round++) {
         for (String f : functions.keySet()) {
           String loadBefore = load();
           long lostBefore = LOST.get();
+          long cpu0 = cpuNanos();
           double alone = run(api, mongo, "a", a, csv, false);
+          double cpuAlone = (cpuNanos() - cpu0) / 1e9;
           long lostAlone = LOST.get() - lostBefore;
           AtomicBoolean stop = new AtomicBoolean();
           AtomicLong bRecords = new AtomicLong();
@@ -111,7 +115,9 @@ public final class IsolationBenchmark {
             hostile.start();
             Thread.sleep(300); // B is running before A starts
           }
+          long cpu1 = cpuNanos();
           double together = run(api, mongo, "a", a, csv, false);
+          double cpuTogether = (cpuNanos() - cpu1) / 1e9;
           stop.set(true);
           if (hostile.isAlive()) {
             hostile.join();
@@ -120,21 +126,26 @@ public final class IsolationBenchmark {
           double ratio = together / alone;
           ratios.computeIfAbsent(f, k -> new ArrayList<>()).add(ratio);
           cells.computeIfAbsent(f, k -> new ArrayList<>()).add(String.format(Locale.ROOT, "%.0f/%.0f", alone, together));
+          extraCpu.computeIfAbsent(f, k -> new ArrayList<>()).add(cpuTogether - cpuAlone);
+          extraCpuPerFile.computeIfAbsent(f, k -> new ArrayList<>())
+              .add(bFiles.get() == 0 ? 0 : (cpuTogether - cpuAlone) / bFiles.get());
           System.out.printf(Locale.ROOT, "round %d  B=%-9s A alone %,7.0f rec/s  A with B %,7.0f rec/s  ratio %.2f  "
-                  + "(B ran %d files, %d records; A dead-lettered %d alone, %d with B; load %s -> %s)%n",
-              round, f, alone, together, ratio, bFiles.get(), bRecords.get(), lostAlone, LOST.get() - lostBefore - lostAlone,
-              loadBefore, loadAfter);
+                  + "JVM CPU %.2f s / %.2f s (B ran %d files, %d records; A dead-lettered %d alone, %d with B; load %s -> %s)%n",
+              round, f, alone, together, ratio, cpuAlone, cpuTogether, bFiles.get(), bRecords.get(), lostAlone,
+              LOST.get() - lostBefore - lostAlone, loadBefore, loadAfter);
           drop(mongo, "tenant_b", "dead_letters");
           drop(mongo, "tenant_b", "records");
         }
       }
       System.out.println();
-      System.out.println("== isolation benchmark: A's rec/s alone / alongside B, per round; median ratio ==");
+      System.out.println("== isolation benchmark: A's rec/s alone / alongside B, per round; median ratio; "
+          + "the JVM's CPU time during A's run with B minus without ==");
       for (String f : functions.keySet()) {
         List<Double> r = new ArrayList<>(ratios.get(f));
         r.sort(Double::compare);
-        System.out.printf(Locale.ROOT, "B=%-9s %s  median %.2f (min %.2f, max %.2f)%n", f, String.join("  ", cells.get(f)),
-            r.get(r.size() / 2), r.get(0), r.get(r.size() - 1));
+        System.out.printf(Locale.ROOT, "B=%-9s %s  median %.2f (min %.2f, max %.2f); JVM CPU added by B: median %.2f s, %.0f ms per B file%n",
+            f, String.join("  ", cells.get(f)), r.get(r.size() / 2), r.get(0), r.get(r.size() - 1),
+            median(extraCpu.get(f)), 1000 * median(extraCpuPerFile.get(f)));
       }
       System.out.println("A's records dead-lettered in measured runs: " + LOST.get());
       System.out.println("cores " + Runtime.getRuntime().availableProcessors() + ", load at end " + load());
@@ -142,6 +153,18 @@ public final class IsolationBenchmark {
   }
 
   /** One file of A: upload, ingest, answer A's records/s as the job measured it; then drop its output. */
+  /** CPU time of this JVM (the node, its embedded store, both tenants' clients). */
+  static long cpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
+
+  static double median(List<Double> values) {
+    List<Double> sorted = new ArrayList<>(values);
+    sorted.sort(Double::compare);
+    return sorted.get(sorted.size() / 2);
+  }
+
   static double run(HttpApi api, MongoClient mongo, String tenant, String key, byte[] csv, boolean warmUp) {
     HttpApi.Reply up = api.upload(tenant, key, "wq.csv", "water", "text/csv", csv);
     JsonNode job = api.ingestAndWait(tenant, key, List.of(up.json().path("id").asText()), JOB_TIMEOUT);
