@@ -3,6 +3,7 @@
 # and while tenant B keeps running (and re-enabling) a hostile function; A alone / A with B per
 # round, with load averages. Builds with the reactor (nothing installed).
 # Usage: scripts/bench-isolation.sh [rows of A per run (default 20000)] [rounds (default 3)]
+#        [B's functions, comma-separated (default all): idle,benign,loop,append,alloc,spread,recursion,host]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -q -B -o -pl node -am test-compile dependency:build-classpath \

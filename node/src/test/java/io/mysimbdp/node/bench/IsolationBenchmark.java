@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Each configuration is measured as a pair (A alone, then A alongside B) in every round, so a
  * change of the shared machine's load shows within the pair. A's rate is the job's own figure
  * (records written / the job's elapsed time on the node). Run: {@code scripts/bench-isolation.sh
- * [rows] [rounds]}.
+ * [rows] [rounds] [B's functions, e.g. idle,benign,loop]}.
  */
 public final class IsolationBenchmark {
   static final Duration JOB_TIMEOUT = Duration.ofMinutes(10);
@@ -65,6 +65,10 @@ public final class IsolationBenchmark {
       alice = new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
     Map<String, String> functions = functionsOfB();
+    if (args.length > 2) { // a subset, e.g. "idle,benign,loop"
+      List<String> only = List.of(args[2].split(","));
+      functions.keySet().retainAll(only);
+    }
     try (TestNode node = TestNode.start(work.resolve("node"));
         MongoClient mongo = MongoClients.create(node.embedded.mongo().orElseThrow().connectionString())) {
       HttpApi api = node.api;
