@@ -68,9 +68,16 @@ public final class FunctionFactory {
   }
 
   private final SandboxLimits limits;
+  private final GuardedFunction.Policy policy;
 
   public FunctionFactory(SandboxLimits limits) {
+    this(limits, GuardedFunction.Policy.DEFAULT);
+  }
+
+  /** With the policy {@link #guard(String, IngestionFunction)} applies. */
+  public FunctionFactory(SandboxLimits limits, GuardedFunction.Policy policy) {
     this.limits = Objects.requireNonNull(limits, "limits");
+    this.policy = Objects.requireNonNull(policy, "policy");
   }
 
   /** With {@link SandboxLimits#DEFAULT}. */
@@ -143,9 +150,12 @@ public final class FunctionFactory {
     return QualityRuleSet.fromMaps(definitions, limits);
   }
 
-  /** Wraps a function with the default failure policy (disable after 10 failures in a row). */
+  /**
+   * Wraps a function with this factory's failure policy (default: disabled after 10 failures or 3
+   * bound violations in a row).
+   */
   public GuardedFunction guard(String name, IngestionFunction function) {
-    return new GuardedFunction(name, function, GuardedFunction.Policy.DEFAULT);
+    return new GuardedFunction(name, function, policy);
   }
 
   public GuardedFunction guard(

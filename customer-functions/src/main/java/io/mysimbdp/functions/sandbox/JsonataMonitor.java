@@ -11,14 +11,32 @@ import java.util.Map;
  * The bounds of one JSONata evaluation of one record, checked on entry to and exit from every AST
  * node: depth on every entry; time and allocated bytes every 16th entry; the size of every
  * intermediate value on exit. Not thread-safe: one per evaluation, on the evaluating thread.
+ *
+ * <p>Time is the evaluating thread's CPU time ({@link SandboxLimits#timeout()}), so a record is
+ * not charged for the time its thread waited for a core or for a collection caused by other work
+ * (a loaded machine, another tenant). A wall-clock ceiling ({@link SandboxLimits#wallClockTimeout()})
+ * stops a record that is both late and heavy (it has used a tenth of its CPU budget: on a machine
+ * so loaded that its thread gets little CPU, a hostile loop is still stopped on time); a late but
+ * light record is being starved, not starving anyone, and is stopped only by a hard ceiling of ten
+ * times the wall-clock one. Reading the thread's CPU time is a system call (~0.6 µs), so it is
+ * read at the start and then only once the wall clock says the CPU budget could have been used up:
+ * once for a fast record.
  */
 final class JsonataMonitor implements SandboxBridge.Monitor {
   private static final com.sun.management.ThreadMXBean THREADS = threadBean();
+  private static final boolean CPU_TIME = cpuTimeAvailable();
   private static final int CLOCK_EVERY = 16;
+  /** The hard wall-clock ceiling, as a multiple of the wall-clock timeout. */
+  static final int HARD_CEILING_FACTOR = 10;
 
   private final SandboxLimits limits;
   private final long startNanos;
-  private final long deadlineNanos;
+  private final long wallDeadlineNanos;
+  private final long hardDeadlineNanos;
+  private long wallCheckAtNanos;
+  private final long startCpu;
+  /** Before this (System.nanoTime) the CPU budget cannot be used up: CPU time grows no faster than the clock. */
+  private long cpuCheckAtNanos;
   private final long startAllocated;
   private int depth;
   private int ticks;
@@ -31,7 +49,11 @@ final class JsonataMonitor implements SandboxBridge.Monitor {
   JsonataMonitor(SandboxLimits limits) {
     this.limits = limits;
     this.startNanos = System.nanoTime();
-    this.deadlineNanos = startNanos + limits.timeout().toNanos();
+    this.cpuCheckAtNanos = startNanos + limits.timeout().toNanos();
+    this.wallDeadlineNanos = startNanos + limits.wallClockTimeout().toNanos();
+    this.hardDeadlineNanos = startNanos + HARD_CEILING_FACTOR * limits.wallClockTimeout().toNanos();
+    this.wallCheckAtNanos = wallDeadlineNanos;
+    this.startCpu = CPU_TIME ? THREADS.getCurrentThreadCpuTime() : -1;
     this.startAllocated = limits.maxAllocatedBytes() > 0 && THREADS != null ? allocatedBytes() : -1;
   }
 
@@ -77,8 +99,26 @@ final class JsonataMonitor implements SandboxBridge.Monitor {
     if (violation != null) {
       throw violation;
     }
-    if (System.nanoTime() - deadlineNanos > 0) {
-      throw violate(Limit.TIMEOUT, "timeout after " + limits.timeout().toMillis() + " ms");
+    long now = System.nanoTime();
+    if (now - cpuCheckAtNanos > 0) {
+      long budget = limits.timeout().toNanos();
+      long used = startCpu >= 0 ? THREADS.getCurrentThreadCpuTime() - startCpu : now - startNanos;
+      if (used >= budget) {
+        throw violate(Limit.TIMEOUT, "timeout after " + limits.timeout().toMillis() + " ms");
+      }
+      cpuCheckAtNanos = now + (budget - used);
+    }
+    if (now - wallCheckAtNanos > 0) {
+      long cpu = startCpu >= 0 ? THREADS.getCurrentThreadCpuTime() - startCpu : -1;
+      boolean heavy = cpu < 0 || cpu >= limits.timeout().toNanos() / 10;
+      if (heavy || now - hardDeadlineNanos > 0) {
+        long ceiling = heavy ? limits.wallClockTimeout().toMillis() : HARD_CEILING_FACTOR * limits.wallClockTimeout().toMillis();
+        throw violate(
+            Limit.TIMEOUT,
+            "timeout after " + ceiling + " ms of wall clock (the record's CPU time "
+                + (cpu >= 0 ? cpu / 1_000_000 + " ms" : "unknown") + ", the machine may be overloaded)");
+      }
+      wallCheckAtNanos = now + Math.max(1_000_000, limits.wallClockTimeout().toNanos() / 10);
     }
     if (startAllocated >= 0) {
       long allocated = allocatedBytes() - startAllocated;
@@ -208,6 +248,20 @@ final class JsonataMonitor implements SandboxBridge.Monitor {
 
   private static long allocatedBytes() {
     return THREADS == null ? 0 : THREADS.getCurrentThreadAllocatedBytes();
+  }
+
+  private static boolean cpuTimeAvailable() {
+    try {
+      if (THREADS != null && THREADS.isCurrentThreadCpuTimeSupported()) {
+        if (!THREADS.isThreadCpuTimeEnabled()) {
+          THREADS.setThreadCpuTimeEnabled(true);
+        }
+        return THREADS.getCurrentThreadCpuTime() >= 0;
+      }
+    } catch (RuntimeException e) {
+      // no CPU time: the per-record bound falls back to the wall clock
+    }
+    return false;
   }
 
   private static com.sun.management.ThreadMXBean threadBean() {

@@ -9,4 +9,9 @@ public class FunctionException extends Exception {
   public FunctionException(String message, Throwable cause) {
     super(message, cause);
   }
+
+  /** For exceptions thrown often and identically (no stack trace, no suppressed exceptions). */
+  protected FunctionException(String message, Throwable cause, boolean enableSuppression, boolean writableStackTrace) {
+    super(message, cause, enableSuppression, writableStackTrace);
+  }
 }

@@ -2,7 +2,6 @@ package io.mysimbdp.functions.sandbox;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.dashjoin.jsonata.SandboxBridge;
@@ -22,9 +21,10 @@ import org.junit.jupiter.api.Test;
 /**
  * Uploaded JSONata that tries to hang, exhaust memory or the stack, or reach the host: each is
  * stopped within one second with a clear message, or refused at compile time with a position.
+ * "Within one second" is the evaluating thread's CPU time ({@link Stopped}), so a loaded build
+ * machine does not fail these tests and an evaluation that is not stopped still does.
  */
 class HostileJsonataTest {
-  private static final Duration STOPPED_WITHIN = Duration.ofSeconds(1);
   private static final FunctionContext CONTEXT = new FunctionContext("evil", "c", "s", 0);
   private static final SandboxLimits LIMITS = SandboxLimits.DEFAULT;
 
@@ -48,14 +48,9 @@ class HostileJsonataTest {
   private static LimitExceededException stopped(String source, Limit limit, SandboxLimits limits)
       throws Exception {
     JsonataFunction f = JsonataFunction.compile(source, limits);
-    long start = System.nanoTime();
     LimitExceededException e =
-        assertTimeoutPreemptively(
-            STOPPED_WITHIN,
-            () -> assertThrows(LimitExceededException.class, () -> f.apply(record(), CONTEXT)));
-    long millis = (System.nanoTime() - start) / 1_000_000;
+        Stopped.within(() -> assertThrows(LimitExceededException.class, () -> f.apply(record(), CONTEXT)));
     assertEquals(limit, e.limit(), e.getMessage());
-    assertTrue(millis < STOPPED_WITHIN.toMillis(), "stopped after " + millis + " ms");
     return e;
   }
 
@@ -63,12 +58,17 @@ class HostileJsonataTest {
     return assertThrows(CompileException.class, () -> JsonataFunction.compile(source, LIMITS));
   }
 
-  /** The clock alone (the allocation budget off): JSONata runs a tail call as a loop. */
-  private static final SandboxLimits CLOCK_ONLY = LIMITS.withMaxAllocatedBytes(0);
+  /**
+   * The CPU clock alone (the allocation budget off; the wall-clock ceiling, tested in {@link
+   * JsonataMonitorTest}, out of the way: on a loaded machine it can fire first): JSONata runs a
+   * tail call as a loop.
+   */
+  private static final SandboxLimits CLOCK_ONLY =
+      LIMITS.withMaxAllocatedBytes(0).withWallClockTimeout(Duration.ofSeconds(9));
 
   /** The size bounds alone: a generous clock, no allocation budget (so neither fires first). */
   private static final SandboxLimits SIZES_ONLY =
-      LIMITS.withTimeout(Duration.ofMillis(800)).withMaxAllocatedBytes(0);
+      LIMITS.withTimeout(Duration.ofMillis(800)).withMaxAllocatedBytes(0).withWallClockTimeout(Duration.ofSeconds(9));
 
   private static final String INFINITE_LOOP = "($loop := function($i) { $loop($i + 1) }; $loop(0))";
 
@@ -79,7 +79,7 @@ class HostileJsonataTest {
   }
 
   /**
-   * With every bound on, the loop meets whichever comes first: 100 ms, or 64 MiB allocated (the
+   * With every bound on, the loop meets whichever comes first: 100 ms, or 16 MiB allocated (the
    * interpreter allocates about 1 KB per iteration, so on a fast machine the budget runs out
    * first). Either way it stops quickly with a clear message.
    */
@@ -87,12 +87,11 @@ class HostileJsonataTest {
   void infiniteLoopStopsUnderTheDefaultLimits() throws Exception {
     JsonataFunction f = JsonataFunction.compile(INFINITE_LOOP, LIMITS);
     LimitExceededException e =
-        assertTimeoutPreemptively(
-            STOPPED_WITHIN,
-            () -> assertThrows(LimitExceededException.class, () -> f.apply(record(), CONTEXT)));
+        Stopped.within(() -> assertThrows(LimitExceededException.class, () -> f.apply(record(), CONTEXT)));
     assertTrue(
         e.getMessage().equals("timeout after 100 ms")
-            || e.getMessage().startsWith("memory limit: allocated"),
+            || e.getMessage().startsWith("memory limit: allocated")
+            || e.getMessage().startsWith("timeout after 500 ms of wall clock"), // a loaded machine
         e.getMessage());
   }
 
@@ -185,7 +184,7 @@ class HostileJsonataTest {
   void allocationIsBoundedByBytesAllocated() throws Exception {
     // each $append copies the list: quadratic allocation while every value stays small
     SandboxLimits limits =
-        LIMITS.withTimeout(Duration.ofMillis(900)).withMaxAllocatedBytes(4L << 20);
+        LIMITS.withTimeout(Duration.ofMillis(900)).withMaxAllocatedBytes(4L << 20).withWallClockTimeout(Duration.ofSeconds(9));
     LimitExceededException e =
         stopped(
             "$reduce([1..20000], function($acc, $i) { $append($acc, $i) }, [])",
@@ -236,8 +235,7 @@ class HostileJsonataTest {
             "$class('java.lang.Runtime')")) {
       JsonataFunction f = JsonataFunction.compile(attempt, LIMITS);
       FunctionException e =
-          assertTimeoutPreemptively(
-              STOPPED_WITHIN, () -> assertThrows(FunctionException.class, () -> f.apply(record(), CONTEXT)));
+          Stopped.within(() -> assertThrows(FunctionException.class, () -> f.apply(record(), CONTEXT)));
       // T1006: "Attempted to invoke a non-function"
       assertTrue(e.getMessage().contains("T1006"), attempt + ": " + e.getMessage());
     }
@@ -338,10 +336,10 @@ class HostileJsonataTest {
     }
     assertEquals(GuardedFunction.State.DISABLED, guarded.status().state());
     assertTrue(guarded.status().reason().contains("timeout after 100 ms"), guarded.status().reason());
-    long start = System.nanoTime();
+    long calls = guarded.status().calls();
     FunctionDisabledException off =
         assertThrows(FunctionDisabledException.class, () -> guarded.apply(record(), CONTEXT));
-    assertTrue((System.nanoTime() - start) / 1_000_000 < 50, "a disabled function is not run");
+    assertEquals(calls, guarded.status().calls(), "a disabled function is not run");
     assertTrue(off.getMessage().startsWith("function evil/loop is disabled: 3 consecutive failures"));
     guarded.reset();
     assertEquals(GuardedFunction.State.ACTIVE, guarded.status().state());

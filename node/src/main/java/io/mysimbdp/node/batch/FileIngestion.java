@@ -21,6 +21,7 @@ import io.mysimbdp.node.ingest.DeadLetters;
 import io.mysimbdp.node.ingest.DeadLetters.DeadLetter;
 import io.mysimbdp.node.ingest.DeadLetters.Stage;
 import io.mysimbdp.node.ingest.Documents;
+import io.mysimbdp.node.ingest.FunctionExecutor;
 import io.mysimbdp.node.ingest.RecordWriter;
 import io.mysimbdp.node.report.TenantMeter;
 import io.mysimbdp.node.report.TenantMeters;
@@ -42,14 +43,17 @@ import org.bson.Document;
 
 /**
  * Ingests one staged file as an Akka Streams pipeline: read the GridFS chunks → parse (on the
- * blocking-IO dispatcher) → the category's function → the tenant's quality rules (store, store
- * tagged, or dead-letter at stage QUALITY) → batches → bulk idempotent writes (a few in
+ * blocking-IO dispatcher) → in chunks, on the {@link FunctionExecutor} (the tenant's fair share of
+ * the function threads, never a stream thread): the category's function → the tenant's quality
+ * rules (store, store tagged, or dead-letter at stage QUALITY) → batches → bulk idempotent writes (a few in
  * flight) → checkpoints. Records before the file's checkpoint are skipped, so a resumed file
  * writes nothing twice (and would store nothing twice anyway: ids are file id + record index +
  * output index). Every bad record becomes a dead letter; the rest of the file goes on.
  */
 public final class FileIngestion {
   private static final Duration READ_TIMEOUT = Duration.ofMinutes(2);
+  /** A chunk for the functions goes when full or after this long (the parser is usually faster). */
+  private static final Duration CHUNK_WINDOW = Duration.ofMillis(5);
 
   /** Tuning, from {@code mysimbdp.batch}. */
   public record Settings(int batchSize, Duration batchWindow, int writeParallelism, Duration checkpointInterval, int writeAttempts) {}
@@ -80,6 +84,9 @@ public final class FileIngestion {
   /** One parsed record after the function: documents to write and dead letters. */
   private record Transformed(long index, long bytesRead, String collection, List<Document> documents, List<DeadLetter> deadLetters, boolean fatal) {}
 
+  /** A parsed record and how far the parser had read when it came out. */
+  private record Parsed(ParsedRecord record, long bytesRead) {}
+
   /** A written batch: its checkpoint and counts, where it went, and how long its write took. */
   private record BatchResult(long checkpoint, long bytesRead, RecordCounts counts, boolean fatal, String collection, long writeMillis) {}
 
@@ -89,17 +96,19 @@ public final class FileIngestion {
   private final RecordWriter writer;
   private final DeadLetters deadLetters;
   private final CategoryFunctions categories;
+  private final FunctionExecutor functions;
   private final Settings settings;
 
   public FileIngestion(
       ActorSystem<?> system, StagingStore staging, IngestionJobs jobs, RecordWriter writer, DeadLetters deadLetters,
-      CategoryFunctions categories, Settings settings) {
+      CategoryFunctions categories, FunctionExecutor functions, Settings settings) {
     this.system = system;
     this.staging = staging;
     this.jobs = jobs;
     this.writer = writer;
     this.deadLetters = deadLetters;
     this.categories = categories;
+    this.functions = functions;
     this.settings = settings;
   }
 
@@ -124,7 +133,10 @@ public final class FileIngestion {
                 RecordReader::close)
             .filter(parsed -> parsed.index() >= from.checkpoint())
             .viaMat(KillSwitches.single(), Keep.right())
-            .map(parsed -> transform(tenantId, file, route, parsed, input[0].count()))
+            .map(parsed -> new Parsed(parsed, input[0].count()))
+            .groupedWithin(functions.settings().chunk(), CHUNK_WINDOW)
+            .mapAsync(functions.perTenant() + 1, chunk -> functions.submit(tenantId, () -> transform(tenantId, file, route, chunk)))
+            .mapConcat(transformed -> transformed)
             .groupedWeightedWithin(settings.batchSize(), t -> (long) Math.max(1, t.documents().size()), settings.batchWindow())
             .mapAsync(settings.writeParallelism(), batch -> write(tenantId, batch))
             .toMat(
@@ -138,6 +150,15 @@ public final class FileIngestion {
             .exceptionally(e -> null) // counted again at the next periodic flush
             .thenCompose(flushed -> checkpointer.finish(interrupted.get(), file.size())));
     return new Run(materialized.first(), interrupted, done);
+  }
+
+  /** On a function thread: one chunk of records through the function and the quality rules. */
+  private List<Transformed> transform(String tenantId, JobFile file, CategoryFunctions.Route route, List<Parsed> chunk) {
+    List<Transformed> out = new ArrayList<>(chunk.size());
+    for (Parsed p : chunk) {
+      out.add(transform(tenantId, file, route, p.record(), p.bytesRead()));
+    }
+    return out;
   }
 
   private Transformed transform(String tenantId, JobFile file, CategoryFunctions.Route route, ParsedRecord parsed, long bytesRead) {

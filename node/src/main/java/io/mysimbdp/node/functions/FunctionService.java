@@ -40,6 +40,8 @@ public final class FunctionService {
   private static final String NAME_RULE = "1-64 letters, digits, '_', '-' or '.', starting with a letter or digit";
   /** A dry run stops after this long; the records left are reported as not run. */
   private static final Duration DRY_RUN_BUDGET = Duration.ofSeconds(10);
+  /** A dry run stops evaluating after this many bound violations in a row (as a pipeline's guard does by default). */
+  private static final int DRY_RUN_VIOLATIONS = GuardedFunction.Policy.DEFAULT.maxConsecutiveViolations();
 
   private final FunctionStore store;
   private final CategoryFunctions categories;
@@ -225,9 +227,12 @@ public final class FunctionService {
           } catch (CompileException e) {
             throw compileError("function_does_not_compile", e);
           }
-          // A guard of its own: a dry run never disables the function the pipelines use.
+          // A guard of its own: a dry run never disables the function the pipelines use. It shows
+          // every ordinary failure, but stops running the function after the bound violations that
+          // would disable it in a pipeline (the later samples say so), so a dry run of a hostile
+          // function costs what its ingestion would.
           GuardedFunction guard = factory.guard("dry-run " + tenantId + "/" + name, function,
-              new GuardedFunction.Policy(Integer.MAX_VALUE, DRY_RUN_BUDGET));
+              new GuardedFunction.Policy(Integer.MAX_VALUE, DRY_RUN_VIOLATIONS, DRY_RUN_BUDGET));
           return CompletableFuture.completedFuture(run(tenantId, name, versionDoc, guard, samples));
         }, executor);
   }

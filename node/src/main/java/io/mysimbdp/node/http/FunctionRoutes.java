@@ -1,7 +1,6 @@
 package io.mysimbdp.node.http;
 
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.DispatcherSelector;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.Route;
@@ -11,7 +10,6 @@ import io.mysimbdp.protocol.Tenant;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Executor;
 import java.util.function.Function;
 
 /**
@@ -41,7 +39,8 @@ import java.util.function.Function;
 public final class FunctionRoutes extends ApiDirectives implements TenantSubRoutes {
   private final TenantRepository tenants;
   private final FunctionService service;
-  private final Executor functionsExecutor;
+  /** Dry runs evaluate on the tenant's share of the function threads, like ingestion. */
+  private final io.mysimbdp.node.ingest.FunctionExecutor functions;
 
   public FunctionRoutes(ActorSystem<?> system, Authenticator authenticator, long maxBodyBytes, TenantRepository tenants,
       FunctionService service) {
@@ -49,7 +48,7 @@ public final class FunctionRoutes extends ApiDirectives implements TenantSubRout
     this.tenants = tenants;
     this.service = service;
     // Dry runs evaluate tenant code (bounded, but up to seconds): never on the HTTP threads.
-    this.functionsExecutor = system.dispatchers().lookup(DispatcherSelector.blocking());
+    this.functions = io.mysimbdp.node.ingest.IngestionServices.get(system).functionExecutor();
   }
 
   @Override
@@ -77,7 +76,7 @@ public final class FunctionRoutes extends ApiDirectives implements TenantSubRout
   private Route dryRun(String tenantId, String name) {
     return parameterOptional("version", version -> strictBody(body -> onSuccess(
         service.dryRun(tenantId, name, version.map(FunctionRoutes::version).orElse(null), mediaType(body),
-            body.bytes().toArray(), functionsExecutor),
+            body.bytes().toArray(), functions.forTenant(tenantId)),
         this::ok)));
   }
 

@@ -5,6 +5,7 @@ import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import com.typesafe.config.Config;
 import io.mysimbdp.functions.FunctionFactory;
+import io.mysimbdp.functions.sandbox.GuardedFunction;
 import io.mysimbdp.functions.sandbox.SandboxLimits;
 import io.mysimbdp.functions.spi.FunctionRegistry;
 import io.mysimbdp.node.functions.FunctionStore;
@@ -39,6 +40,7 @@ public final class IngestionServices implements Extension {
   private final RecordWriter writer;
   private final DeadLetters deadLetters;
   private final CategoryFunctions categories;
+  private final FunctionExecutor functionExecutor;
   private final FunctionStore functionStore;
   private final StagingStore staging;
   private final BatchIngestor.Dependencies batch;
@@ -56,11 +58,23 @@ public final class IngestionServices implements Extension {
     boolean unmappedToIdentity = !ingestion.hasPath("unmapped-categories") || ingestion.getString("unmapped-categories").equals("identity");
     this.functionStore = new FunctionStore(coreDms);
     Config functionsConfig = system.settings().config().getConfig("mysimbdp.functions");
+    SandboxLimits limits = SandboxLimits.DEFAULT
+        .withTimeout(functionsConfig.getDuration("record-timeout"))
+        .withWallClockTimeout(functionsConfig.getDuration("record-wall-clock-timeout"))
+        .withMaxAllocatedBytes(functionsConfig.getBytes("record-allocation"));
+    GuardedFunction.Policy policy = new GuardedFunction.Policy(
+        functionsConfig.getInt("disable-after-failures"), functionsConfig.getInt("disable-after-violations"),
+        GuardedFunction.Policy.DEFAULT.batchBudget());
+    Config executorConfig = functionsConfig.getConfig("executor");
+    this.functionExecutor = new FunctionExecutor(new FunctionExecutor.Settings(
+        executorConfig.getInt("threads"), executorConfig.getInt("per-tenant"),
+        executorConfig.getInt("queue-per-tenant"), executorConfig.getInt("chunk")));
+    system.getWhenTerminated().thenRun(functionExecutor::close);
     this.categories =
         new CategoryFunctions(
             FunctionRegistry.withBuiltins(),
             functionStore,
-            new FunctionFactory(SandboxLimits.DEFAULT.withTimeout(functionsConfig.getDuration("record-timeout"))),
+            new FunctionFactory(limits, policy),
             new CategoryFunctions.Settings(
                 functionsConfig.getDuration("cache-ttl"), functionsConfig.getInt("cache-entries")),
             byCategory,
@@ -79,7 +93,8 @@ public final class IngestionServices implements Extension {
             batchConfig.getInt("write-attempts"));
     this.batch =
         new BatchIngestor.Dependencies(
-            jobs, staging, new FileIngestion(system, staging, jobs, writer, deadLetters, categories, batchSettings));
+            jobs, staging,
+            new FileIngestion(system, staging, jobs, writer, deadLetters, categories, functionExecutor, batchSettings));
   }
 
   private static String stripQuotes(String key) {
@@ -116,5 +131,10 @@ public final class IngestionServices implements Extension {
 
   public CategoryFunctions categories() {
     return categories;
+  }
+
+  /** Where tenant functions run (never on Akka's dispatchers), fairly shared between tenants. */
+  public FunctionExecutor functionExecutor() {
+    return functionExecutor;
   }
 }

@@ -198,7 +198,7 @@ final class StreamPipeline {
     CompletableFuture<Void> resolved =
         CompletableFuture.allOf(routes.values().stream().map(f -> f.handle((r, e) -> null)).toArray(CompletableFuture[]::new));
     return resolved
-        .thenApplyAsync(ok -> apply(items, routes, letters), system.executionContext())
+        .thenCompose(ok -> services.functionExecutor().submit(tenantId, () -> apply(items, routes, letters)))
         .thenCompose(this::write)
         .thenCompose(
             written ->

@@ -48,9 +48,9 @@ class FunctionsTest {
 
   @BeforeAll
   static void start() throws Exception {
-    // 400 ms per record instead of 100 ms: the shared build machine is loaded and a cold JIT can take
-    // >100 ms on a legitimate JSONata record; hostile records must still stop well within 1 s.
-    node = TestNode.start(dataDir, com.typesafe.config.ConfigFactory.parseString("mysimbdp.functions.record-timeout = 400ms"));
+    // The platform's bounds (100 ms of CPU per record, 500 ms of wall clock): CPU time is not charged
+    // for a loaded build machine, so a legitimate record does not need a larger bound here.
+    node = TestNode.start(dataDir);
     api = node.api;
     mongo = MongoClients.create(node.embedded.mongo().orElseThrow().connectionString());
     Path data = Path.of("/work/shared/data/water-quality-10k.csv");
@@ -215,12 +215,21 @@ class FunctionsTest {
     assertEquals(4, letters.countDocuments());
   }
 
-  /** Hostile functions: each record stopped within 1 s, dead-lettered, the function DISABLED; the other tenant loses nothing. */
+  /**
+   * Isolation: tenant A ingests the water-quality file through Alice's uploaded JSONata function
+   * while tenant B runs nine hostile functions. A loses nothing; each hostile record is stopped
+   * within 1 s (the dry run times each one) and dead-lettered with the bound's message; each
+   * hostile function is DISABLED, those that hit a bound after 3 records (they cost CPU and
+   * memory), the others after 10 failures; its status says why. Both tenants' functions run on the
+   * node's function threads, in turn. Throughput is compared by {@code scripts/bench-isolation.sh},
+   * not here.
+   */
   @Test
   void hostileFunctionsAreStoppedAndDisabledWhileAnotherTenantLosesNothing() throws Exception {
     Map<String, String> hostile = new LinkedHashMap<>();
     hostile.put("loop", "($loop := function($i) { $loop($i + 1) }; $loop(0))");
     hostile.put("alloc", "$reduce([1..40], function($acc, $i) { $acc & $acc }, 'xxxxxxxx')");
+    hostile.put("append", "$reduce([1..100000], function($acc, $i) { $append($acc, $i) }, [])");
     hostile.put("spread", "{'a': [1..10000000]}");
     hostile.put("recursion", "($f := function($i) { 1 + $f($i + 1) }; $f(0))");
     hostile.put("file", "{'x': $readFile('/etc/passwd')}");
@@ -238,41 +247,47 @@ class FunctionsTest {
     for (var h : hostile.entrySet()) {
       ok(201, putFunction("evil", evil, h.getKey(), Map.of("jsonata", h.getValue())));
       map("evil", evil, h.getKey(), h.getKey(), "records");
-      // the dry run shows the bound per record, each within 1 s
-      JsonNode dry = api.postJson(fn("evil", h.getKey()) + "/test", evil, "[{\"i\":1},{\"i\":2}]").json();
+      // the dry run shows the bound per record, each within 1 s; after 3 bound violations it stops
+      // running the function (as a pipeline would), without disabling the pipelines' function
+      JsonNode dry = api.postJson(fn("evil", h.getKey()) + "/test", evil, "[{\"i\":1},{\"i\":2},{\"i\":3},{\"i\":4}]").json();
+      assertEquals(4, dry.path("results").size(), h.getKey() + ": " + dry);
       for (JsonNode r : dry.path("results")) {
         assertFalse(r.path("error").asText().isEmpty(), h.getKey() + ": " + dry);
         assertTrue(r.path("millis").asDouble() < 1000, h.getKey() + ": " + dry);
       }
+      boolean bound = !List.of("file", "socket", "thread", "host").contains(h.getKey());
+      assertEquals(bound, dry.path("results").get(3).path("error").asText().contains("is disabled: 3 consecutive bound violations"),
+          h.getKey() + ": " + dry);
+      assertEquals("ACTIVE", api.get(fn("evil", h.getKey()), evil).json().path("status").path("state").asText(), h.getKey());
       evilFiles.add(upload("evil", evil, h.getKey() + ".ndjson", h.getKey(), "application/x-ndjson",
           records.toString().getBytes(StandardCharsets.UTF_8)));
     }
-    // the good tenant's figures alone, then the same again while the evil tenant runs
-    String alone = upload("good", good, "alone.csv", null, "text/csv", csv);
-    long t0 = System.nanoTime();
-    JsonNode aloneJob = api.ingestAndWait("good", good, List.of(alone), JOB_TIMEOUT);
-    double aloneSeconds = (System.nanoTime() - t0) / 1e9;
-    assertEquals("succeeded", aloneJob.path("state").asText());
+    ok(201, putFunction("good", good, "alice", Map.of("jsonata", example("alice.jsonata"))));
+    map("good", good, "water", "alice", "measurements");
+    String goodFile = upload("good", good, "wq.csv", "water", "text/csv", csv);
 
-    String together = upload("good", good, "together.csv", null, "text/csv", csv);
-    long t1 = System.nanoTime();
     CompletableFuture<JsonNode> goodJob = CompletableFuture.supplyAsync(
-        () -> api.ingestAndWait("good", good, List.of(together), JOB_TIMEOUT));
+        () -> api.ingestAndWait("good", good, List.of(goodFile), JOB_TIMEOUT));
     long e0 = System.nanoTime();
     JsonNode evilJob = api.ingestAndWait("evil", evil, evilFiles, JOB_TIMEOUT);
     double evilSeconds = (System.nanoTime() - e0) / 1e9;
     JsonNode goodDone = goodJob.get();
-    double togetherSeconds = (System.nanoTime() - t1) / 1e9;
-    System.out.printf("FIGURES good tenant 9999 rows: alone %.2f s (%.0f rec/s); while evil runs %.2f s (%.0f rec/s); "
-            + "evil job %d records in %.2f s%n",
-        aloneSeconds, 9999 / aloneSeconds, togetherSeconds, 9999 / togetherSeconds, hostile.size() * perFile, evilSeconds);
 
+    // A: every row stored, through its function, nothing dead-lettered
     assertEquals("succeeded", goodDone.path("state").asText(), goodDone::toString);
-    assertEquals(9_999, goodDone.path("records").path("written").asLong());
-    assertEquals(9_999, db("good").getCollection("records").countDocuments(Filters.regex("_id", "^" + together + ":")));
-    assertEquals(2 * 9_999, db("good").getCollection("records").countDocuments());
-    assertEquals(0, db("good").getCollection("dead_letters").countDocuments());
+    assertEquals(9_999, goodDone.path("records").path("written").asLong(), goodDone::toString);
+    assertEquals(0, goodDone.path("records").path("failed").asLong(), goodDone::toString);
+    assertEquals(9_999, db("good").getCollection("measurements").countDocuments(Filters.regex("_id", "^" + goodFile + ":")));
+    Document row3 = db("good").getCollection("measurements").find(Filters.eq("_id", goodFile + ":2:0")).first();
+    assertEquals(2.75, row3.get("result"), "Alice's typed output");
+    Document letter = db("good").getCollection("dead_letters").find().first();
+    assertEquals(null, letter, () -> "tenant A lost a record: " + letter.toJson());
+    JsonNode alice = api.get(fn("good", "alice"), good).json().path("status");
+    assertEquals("ACTIVE", alice.path("state").asText(), alice::toString);
+    assertEquals(9_999, alice.path("calls").asLong(), alice::toString);
+    assertEquals(0, alice.path("failures").asLong(), alice::toString);
 
+    // B: every hostile record dead-lettered with the reason, every function disabled with it
     assertEquals("succeeded", evilJob.path("state").asText(), evilJob::toString);
     assertTrue(evilSeconds < hostile.size() * perFile * 1.0, "each hostile record within 1 s: " + evilSeconds);
     assertEquals(0, db("evil").getCollection("records").countDocuments());
@@ -282,21 +297,29 @@ class FunctionsTest {
     for (String name : hostile.keySet()) {
       String file = evilFiles.get(f++);
       String first = letters.find(Filters.eq("_id", file + ":0:function")).first().getString("reason");
+      boolean bound = !List.of("file", "socket", "thread", "host").contains(name);
       String expected = switch (name) {
-        case "loop" -> "(timeout after 400 ms|memory limit: allocated)";
+        case "loop", "append" -> "(timeout after 100 ms|memory limit: allocated|timeout after 500 ms of wall clock)";
         case "alloc" -> "memory limit";
         case "spread" -> "(memory limit|output limit)";
         case "recursion" -> "recursion depth";
-        default -> "T1006";
+        default -> "T1006"; // no such function: nothing to call
       };
       assertTrue(java.util.regex.Pattern.compile(expected).matcher(first).find(), name + ": " + first);
+      int ran = bound ? 3 : 10;
+      String stopped = letters.find(Filters.eq("_id", file + ":" + ran + ":function")).first().getString("reason");
+      assertTrue(stopped.contains("is disabled"), name + ": " + stopped);
       String last = letters.find(Filters.eq("_id", file + ":" + (perFile - 1) + ":function")).first().getString("reason");
       assertTrue(last.contains("is disabled"), name + ": " + last);
       JsonNode status = api.get(fn("evil", name), evil).json().path("status");
       assertEquals("DISABLED", status.path("state").asText(), name + ": " + status);
-      assertTrue(status.path("reason").asText().contains("10 consecutive failures"), name + ": " + status);
+      String reason = status.path("reason").asText();
+      assertTrue(reason.startsWith(bound ? "3 consecutive bound violations, the last: " : "10 consecutive failures, the last: "),
+          name + ": " + status);
+      assertTrue(java.util.regex.Pattern.compile(expected).matcher(reason).find(), name + ": " + status);
+      assertEquals(ran, status.path("calls").asLong(), name + " ran only until disabled: " + status);
     }
-    // re-enabled: ACTIVE again (and disabled again by the next 10 failures)
+    // re-enabled: ACTIVE again (and disabled again by the next failures)
     JsonNode reset = api.postJson(fn("evil", "file") + "/reset", evil, "").json();
     assertEquals("ACTIVE", reset.path("status").path("state").asText(), reset::toString);
     assertEquals(0, reset.path("status").path("consecutiveFailures").asInt(), reset::toString);
