@@ -57,6 +57,8 @@ import java.util.function.Supplier;
 final class PlatformMetrics {
   private static final int SEEN_DECISIONS = 10_000;
   private static final int THROUGHPUT_WINDOW_SECONDS = 10;
+  /** The kinds of {@link BalancerDecision}. */
+  private static final List<String> KINDS = List.of("place", "relieve", "even-out", "failover");
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final Supplier<String> node;
@@ -72,6 +74,13 @@ final class PlatformMetrics {
   PlatformMetrics(Supplier<String> node, Supplier<Collection<TenantMeter>> meters) {
     this.node = node;
     this.meters = meters;
+    // Every kind starts at 0, so that increase() sees the first decision of a kind.
+    for (String kind : KINDS) {
+      decisionsByKind.put(kind, 0L);
+      if (!kind.equals("place")) {
+        handOffsByKind.put(kind, 0L);
+      }
+    }
     JvmMetrics.builder().register(registry);
     registry.register((MultiCollector) this::tenantSnapshots);
   }

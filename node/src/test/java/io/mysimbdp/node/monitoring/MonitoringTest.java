@@ -212,6 +212,17 @@ class MonitoringTest {
     for (String jvm : List.of("jvm_memory_used_bytes", "jvm_threads_current", "jvm_gc_collection_seconds", "process_cpu_seconds_total")) {
       assertTrue(metrics.contains(jvm), () -> jvm + " in\n" + metrics);
     }
+    // The Grafana dashboard in k8s/ asks only for series that a node exposes.
+    String dashboard = Files.readString(Path.of("..", "k8s", "grafana", "mysimbdp-dashboard.json"));
+    Matcher names = Pattern.compile("\\b((?:mysimbdp|jvm|process)_[a-z0-9_]+)").matcher(dashboard);
+    int checked = 0;
+    while (names.find()) {
+      String name = names.group(1);
+      assertTrue(metrics.contains("\n" + name + "{") || metrics.contains("\n" + name + " "),
+          () -> "the Grafana dashboard queries " + name + ", which /metrics does not expose:\n" + metrics);
+      checked++;
+    }
+    assertTrue(checked >= 15, "the dashboard's queries were read: " + checked);
   }
 
   @Test
