@@ -124,6 +124,10 @@ public final class PlatformRoutes extends AllDirectives implements ManagementRou
       if (n.isEmpty()) {
         return badParameter("limit", "'limit' must be a whole number from 1 to " + maxDecisions);
       }
+      Optional<String> badTenant = tenant.flatMap(io.mysimbdp.protocol.TenantId::problem);
+      if (badTenant.isPresent()) {
+        return badParameter("tenant", badTenant.get());
+      }
       Instant now = Instant.now();
       return onSuccess(store().decisions(tenant.orElse(null), now.minus(Duration.ofHours(h.get())), now.plusSeconds(1), n.get()),
           decisions -> json(Map.of("from", now.minus(Duration.ofHours(h.get())), "to", now, "decisions", decisions)));

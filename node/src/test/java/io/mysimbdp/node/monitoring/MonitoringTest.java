@@ -173,6 +173,12 @@ class MonitoringTest {
     Reply bad = management.get("/platform/decisions?hours=0", null);
     assertEquals(400, bad.status(), bad::toString);
     assertEquals("invalid_parameter", bad.errorCode());
+    Reply badTenant = management.get("/platform/decisions?tenant=Not%20A%20Tenant", null);
+    assertEquals(400, badTenant.status(), badTenant::toString);
+    JsonNode one = awaitJson("/platform/decisions?tenant=" + tenants.get(0)[0], d -> d.path("decisions").size() > 0, "the first tenant's decisions");
+    for (JsonNode d : one.path("decisions")) {
+      assertEquals(tenants.get(0)[0], d.path("tenant").asText(), d::toString);
+    }
   }
 
   @Test
