@@ -50,7 +50,7 @@ public final class Node {
 
     AkkaManagement.get(Adapter.toClassic(system))
         .start()
-        .thenAccept(uri -> system.log().info("management (/ready, /alive, /cluster/members) on {}", uri));
+        .thenAccept(uri -> system.log().info("management (/ready, /alive, /cluster/members, /platform/*, /metrics, /dashboard) on {}", uri));
     joinCluster(system, settings.clusterJoin());
     TenantIngestor.init(system);
 

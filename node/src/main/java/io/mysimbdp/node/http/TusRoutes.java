@@ -29,6 +29,15 @@ import java.util.function.Function;
  * termination) so existing tus clients work. Upload-Metadata keys read: {@code filename},
  * {@code category}, {@code contentType} (or the format from the file name's extension). The same
  * constraints as a plain upload apply: the declared length up front, the real one as it streams.
+ *
+ * <pre>
+ * OPTIONS uploads             tenant  the server's tus capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)
+ * POST    uploads             tenant  create an upload (Upload-Length, Upload-Metadata): 201 with its Location
+ * HEAD    uploads/{upload}    tenant  the upload's offset (Upload-Offset, Upload-Length)
+ * GET     uploads/{upload}    tenant  the same, for clients that cannot send HEAD
+ * PATCH   uploads/{upload}    tenant  append at Upload-Offset (409 at a wrong offset, 413 past the declared length)
+ * DELETE  uploads/{upload}    tenant  terminate: the partial upload is removed
+ * </pre>
  */
 public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
   private static final long MEGABYTE = 1024L * 1024L;

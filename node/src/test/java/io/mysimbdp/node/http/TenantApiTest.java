@@ -15,6 +15,8 @@ import io.mysimbdp.node.tenant.ApiKeys;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import org.bson.Document;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -126,33 +128,67 @@ class TenantApiTest {
     assertEquals(404, api.get("/v1/tenants/dave", admin).status(), "no bad request created dave");
   }
 
+  /** The routes the isolation test tries: every route of every routes class's table (see {@link RouteTable}). */
+  @Test
+  void theIsolationTestTriesEveryDocumentedRouteAndEveryRouteIsDocumented() {
+    List<RouteTable.RoutesClass> classes = RouteTable.classes();
+    List<String> names = classes.stream().map(RouteTable.RoutesClass::file).toList();
+    for (String expected : List.of("TenantRoutes.java", "BatchRoutes.java", "TusRoutes.java", "StreamRoutes.java", "FunctionRoutes.java",
+        "ReportRoutes.java")) {
+      assertTrue(names.contains(expected), () -> expected + " is among the routes classes read: " + names);
+    }
+    for (RouteTable.RoutesClass c : classes) {
+      assertFalse(c.routes().isEmpty(), () -> c.file() + " documents its routes in a <pre> table of METHOD path lines");
+      Set<String> undocumented = new TreeSet<>(c.codeSegments());
+      undocumented.removeAll(c.documentedSegments());
+      assertTrue(undocumented.isEmpty(), () -> c.file() + " matches on path segments its route table does not name: " + undocumented);
+    }
+    Set<String> routes = new TreeSet<>();
+    RouteTable.all().forEach(r -> routes.add(r.method() + " " + r.path()));
+    for (String expected : List.of("GET ", "GET reports", "GET stats", "POST messages", "POST stream/start", "GET stream",
+        "PUT functions/{name}", "PUT categories/{category}", "PUT quality", "POST files", "PATCH uploads/{upload}",
+        "POST ingestions", "GET ingestions/{job}", "GET data/{collection}")) {
+      assertTrue(routes.contains(expected), () -> expected + " is among the routes the isolation test tries: " + routes);
+    }
+  }
+
   @Test
   void everyTenantRouteNeedsTheTenantsOwnKey() {
-    List<String[]> routes =
-        List.of(
-            new String[] {"GET", "/v1/tenants/alice"},
-            new String[] {"GET", "/v1/tenants/alice/constraints"},
-            new String[] {"PUT", "/v1/tenants/alice/constraints"},
-            new String[] {"POST", "/v1/tenants/alice/api-key"},
-            new String[] {"GET", "/v1/tenants/alice/ingestor"});
-    for (String[] route : routes) {
-      byte[] body = route[0].equals("GET") ? null : "{}".getBytes(StandardCharsets.UTF_8);
-      Reply none = api.send(route[0], route[1], null, "application/json", body);
-      assertEquals(401, none.status(), () -> String.join(" ", route) + " without a key: " + none);
-      assertEquals("missing_credentials", none.errorCode());
-      assertTrue(none.raw().headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"));
+    List<RouteTable.Route> routes = RouteTable.all();
+    assertTrue(routes.size() >= 40, () -> "every tenant route: " + routes);
+    for (RouteTable.Route route : routes) {
+      String path = route.concrete("alice");
+      String what = route + " as " + path;
+      boolean head = route.method().equals("HEAD");
+      byte[] body = route.method().equals("GET") || head ? null : "{}".getBytes(StandardCharsets.UTF_8);
+      Reply none = api.send(route.method(), path, null, "application/json", body);
+      assertEquals(401, none.status(), () -> what + " without a key: " + none);
+      assertTrue(none.raw().headers().firstValue("WWW-Authenticate").orElse("").startsWith("Bearer"), what);
+      if (!head) {
+        assertEquals("missing_credentials", none.errorCode(), what);
+      }
 
-      Reply wrong = api.send(route[0], route[1], "msk_" + "A".repeat(43), "application/json", body);
-      assertEquals(401, wrong.status(), () -> String.join(" ", route) + " with a bad key: " + wrong);
-      assertEquals("invalid_credentials", wrong.errorCode());
+      Reply wrong = api.send(route.method(), path, "msk_" + "A".repeat(43), "application/json", body);
+      assertEquals(401, wrong.status(), () -> what + " with a bad key: " + wrong);
+      if (!head) {
+        assertEquals("invalid_credentials", wrong.errorCode(), what);
+      }
 
-      Reply foreign = api.send(route[0], route[1], bobKey, "application/json", body);
-      assertEquals(403, foreign.status(), () -> String.join(" ", route) + " with bob's key: " + foreign);
-      assertEquals("forbidden", foreign.errorCode());
+      Reply foreign = api.send(route.method(), path, bobKey, "application/json", body);
+      assertEquals(403, foreign.status(), () -> what + " with bob's key: " + foreign);
+      if (!head) {
+        assertEquals("forbidden", foreign.errorCode(), what);
+      }
     }
-    // A foreign key gets the same answer whether or not the tenant exists.
+    // The tenant check comes before any route matches: a path no table names is refused the same way,
+    // and a foreign key gets the same answer whether or not the tenant exists.
+    assertEquals(403, api.get("/v1/tenants/alice/not-a-route", bobKey).status());
+    assertEquals(403, api.send("DELETE", "/v1/tenants/alice/anything/at/all", bobKey, null, null).status());
     Reply ghost = api.get("/v1/tenants/ghost/constraints", bobKey);
     assertEquals(403, ghost.status(), ghost::toString);
+    // Nothing was changed by all those requests: alice's data is as it was.
+    Reply files = api.get("/v1/tenants/alice/files", aliceKey);
+    assertEquals(200, files.status(), files::toString);
   }
 
   @Test

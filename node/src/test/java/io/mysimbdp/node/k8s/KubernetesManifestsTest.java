@@ -454,6 +454,51 @@ class KubernetesManifestsTest {
     assertTrue(references >= 8, "the workloads use the Secrets (" + references + " references)");
   }
 
+  // ---- monitoring ----
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("manifests")
+  void prometheusScrapesMetricsOnTheManagementPortTheNodeServesThem(Manifests m) throws Exception {
+    Map<String, String> annotations = m.one(Deployment.class, NODE).getSpec().getTemplate().getMetadata().getAnnotations();
+    assertNotNull(annotations, "the pod template carries the prometheus.io annotations");
+    Config config = nodeConfig(m);
+    assertEquals("true", annotations.get("prometheus.io/scrape"));
+    assertEquals(String.valueOf(config.getInt("akka.management.http.port")), annotations.get("prometheus.io/port"),
+        "Prometheus scrapes the management port");
+    assertEquals(port(nodeContainer(m), "management").getContainerPort(), Integer.parseInt(annotations.get("prometheus.io/port")));
+    assertEquals("/metrics", annotations.get("prometheus.io/path"));
+    // The node serves /metrics there: its route provider is registered, and is a management route provider.
+    String provider = config.getString("akka.management.http.routes.mysimbdp-platform");
+    assertTrue(akka.management.javadsl.ManagementRouteProvider.class.isAssignableFrom(Class.forName(provider)), provider);
+    assertTrue(Files.readString(Manifests.k8sDir().getParent().resolve("node/src/main/java/" + provider.replace('.', '/') + ".java"))
+        .contains("path(\"metrics\""), provider + " serves /metrics");
+  }
+
+  @Test
+  void theGrafanaDashboardIsPrometheusPanelsAndRendersAsAConfigMapForGrafanasSidecar() throws IOException {
+    Path file = Manifests.k8sDir().resolve("grafana/mysimbdp-dashboard.json");
+    com.fasterxml.jackson.databind.JsonNode dashboard = new com.fasterxml.jackson.databind.ObjectMapper().readTree(file.toFile());
+    assertFalse(dashboard.path("uid").asText().isBlank());
+    int queries = 0;
+    for (com.fasterxml.jackson.databind.JsonNode panel : dashboard.path("panels")) {
+      if (panel.path("type").asText().equals("row")) {
+        continue;
+      }
+      assertEquals("${datasource}", panel.path("datasource").path("uid").asText(), panel.path("title").asText());
+      assertFalse(panel.path("targets").isEmpty(), panel.path("title").asText() + " has a query");
+      for (com.fasterxml.jackson.databind.JsonNode target : panel.path("targets")) {
+        assertFalse(target.path("expr").asText().isBlank(), panel.path("title").asText());
+        queries++;
+      }
+    }
+    assertTrue(queries >= 15, "per-tenant, balancer and JVM panels: " + queries);
+    Optional<Manifests> rendered = Manifests.rendered("grafana");
+    Assumptions.assumeTrue(rendered.isPresent(), "kubectl is not installed: k8s/grafana is not rendered");
+    io.fabric8.kubernetes.api.model.ConfigMap map = rendered.get().one(io.fabric8.kubernetes.api.model.ConfigMap.class, "mysimbdp-grafana-dashboard");
+    assertEquals("1", map.getMetadata().getLabels().get("grafana_dashboard"), "the label Grafana's dashboard sidecar looks for");
+    assertEquals(Files.readString(file), map.getData().get("mysimbdp-dashboard.json"));
+  }
+
   @Test
   void aFieldTheModelDoesNotKnowIsAnError() {
     String typo = """
