@@ -32,6 +32,9 @@ final class BalancingPolicy {
   private final Map<String, Instant> nodeLoadAt = new HashMap<>();
   /** Nodes that had a lagging tenant moved off them, and when: not targets for evening out. */
   private final Map<String, Instant> saturatedAt = new HashMap<>();
+  /** Nodes that gave a tenant away, and nodes that took one, for load: load flows one way. */
+  private final Map<String, Instant> sentAt = new HashMap<>();
+  private final Map<String, Instant> receivedAt = new HashMap<>();
 
   BalancingPolicy(BalancerSettings settings, Set<String> upNodes, Set<String> inFlight, Map<String, String> placedOn) {
     this.settings = settings;
@@ -52,6 +55,14 @@ final class BalancingPolicy {
   void forgetNode(String node) {
     nodeCpu.remove(node);
     nodeLoadAt.remove(node);
+  }
+
+  /** A load move was made: within the cool-down {@code from} receives and {@code to} gives away none to even out. */
+  void moved(String from, String to, Instant at) {
+    if (from != null) {
+      sentAt.put(from, at);
+    }
+    receivedAt.put(to, at);
   }
 
   TenantState tenant(String id) {
@@ -97,10 +108,16 @@ final class BalancingPolicy {
     if (nodes.size() < 2 || nodes.values().stream().anyMatch(n -> n.saturated(settings))) {
       return Optional.empty();
     }
-    NodeState busiest = nodes.values().stream().max(Comparator.comparingDouble(n -> n.demand)).orElseThrow();
+    // Load flows one way within a cool-down: a node that took tenants gives none away, a node that
+    // gave some takes none back, so noisy measurements cannot swap tenants back and forth.
+    Optional<NodeState> source = nodes.values().stream().filter(n -> !within(receivedAt, n.node, now)).max(Comparator.comparingDouble(n -> n.demand));
+    if (source.isEmpty()) {
+      return Optional.empty();
+    }
+    NodeState busiest = source.get();
     Optional<NodeState> idlest =
         nodes.values().stream()
-            .filter(n -> !recentlySaturated(n.node, now))
+            .filter(n -> !recentlySaturated(n.node, now) && !within(sentAt, n.node, now))
             .min(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants));
     if (idlest.isEmpty() || idlest.get() == busiest) {
       return Optional.empty();
@@ -132,7 +149,11 @@ final class BalancingPolicy {
   }
 
   private boolean recentlySaturated(String node, Instant now) {
-    Instant at = saturatedAt.get(node);
+    return within(saturatedAt, node, now);
+  }
+
+  private boolean within(Map<String, Instant> events, String node, Instant now) {
+    Instant at = events.get(node);
     return at != null && Duration.between(at, now).compareTo(settings.coolDown()) < 0;
   }
 

@@ -334,13 +334,18 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private Behavior<Command> onWakeTick() {
     getContext()
         .pipeToSelf(
-            tenantRepository.ids().thenCombine(locations.getShardLocations(), (ids, shardLocations) -> {
-              Map<String, Address> placed = new HashMap<>();
-              for (Map.Entry<String, ShardLocation> e : shardLocations.getShardLocations().entrySet()) {
-                placed.put(e.getKey(), e.getValue().address());
-              }
-              return new Listed(ids, placed, null);
-            }),
+            tenantRepository.ids().thenCombine(
+                locations.getShardLocations()
+                    .thenApply(shardLocations -> {
+                      Map<String, Address> placed = new HashMap<>();
+                      for (Map.Entry<String, ShardLocation> e : shardLocations.getShardLocations().entrySet()) {
+                        placed.put(e.getKey(), e.getValue().address());
+                      }
+                      return Optional.of(placed);
+                    })
+                    // A majority read can time out on a busy cluster: go on with what it knows.
+                    .exceptionally(e -> Optional.empty()),
+                (ids, placed) -> new Listed(ids, placed.orElse(null), null)),
             (listed, failure) -> failure == null ? listed : new Listed(List.of(), Map.of(), failure.toString()));
     return this;
   }
@@ -350,8 +355,10 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       getContext().getLog().warn("could not list the tenants and their locations to place and wake them: {}", listed.failure());
       return this;
     }
-    placedOn.clear();
-    listed.locations().forEach((tenant, address) -> placedOn.put(tenant, address.toString()));
+    if (listed.locations() != null) {
+      placedOn.clear();
+      listed.locations().forEach((tenant, address) -> placedOn.put(tenant, address.toString()));
+    }
     Map<String, Address> moves = new HashMap<>();
     List<BalancerDecision> decisions = new ArrayList<>();
     for (String tenant : listed.ids()) {
@@ -388,17 +395,10 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   }
 
   private Behavior<Command> onPlace(Place place) {
-    getContext()
-        .pipeToSelf(
-            locations.getShardLocations(),
-            (found, failure) ->
-                new Located(
-                    place.tenant(),
-                    failure == null
-                        ? Optional.ofNullable(found.getShardLocations().get(place.tenant())).map(ShardLocation::address)
-                        : Optional.empty(),
-                    place.replyTo()));
-    return this;
+    // The balancer is the only writer of locations and keeps what it set (re-read every wake):
+    // no majority read of Distributed Data on the tenant-creation path.
+    String location = placedOn.get(place.tenant());
+    return onLocated(new Located(place.tenant(), Optional.ofNullable(location).map(upNodes::get), place.replyTo()));
   }
 
   private Behavior<Command> onLocated(Located located) {
@@ -540,6 +540,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     for (BalancerDecision d : set.decisions()) {
       if (isLoadMove(d)) {
         policy.tenant(d.tenant()).lastMovedAt = now;
+        policy.moved(d.from(), d.to(), now);
       }
       remember(d);
       save(d);

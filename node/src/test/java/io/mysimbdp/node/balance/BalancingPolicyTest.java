@@ -127,11 +127,28 @@ class BalancingPolicyTest {
     assertEquals("t1", first.tenant());
 
     policy.tenant("t1").lastMovedAt = now;
+    policy.moved(A, C, now);
     roundStart = now;
     reports("t1", C, 300, 0, 0, 0);
     reports("t2", A, 200, 0, 0, 0);
     reports("t3", B, 250, 0, 0, 0);
     // A 200, B 250, C 300: within the imbalance band, nothing moves.
+    assertEquals(Optional.empty(), policy.nextMove(now));
+  }
+
+  @Test
+  void loadFlowsOneWayWithinTheCoolDown() {
+    upNodes.add(C);
+    reports("t1", A, 100, 0, 0, 0);
+    reports("t2", B, 300, 0, 0, 0);
+    reports("t3", C, 50, 0, 0, 0);
+    // B gave a tenant to C a moment ago; now noise makes C look busier than A: nothing goes back
+    // from C (it took one) or to B (it gave one); only A to ... nothing qualifies: no move.
+    policy.moved(B, C, now);
+    roundStart = now;
+    reports("t1", A, 50, 0, 0, 0);
+    reports("t2", B, 100, 0, 0, 0);
+    reports("t3", C, 400, 0, 0, 0);
     assertEquals(Optional.empty(), policy.nextMove(now));
   }
 
