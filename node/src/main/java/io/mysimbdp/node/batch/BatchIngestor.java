@@ -3,6 +3,8 @@ package io.mysimbdp.node.batch;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.mysimbdp.node.CborSerializable;
 import java.util.List;
 import org.bson.Document;
@@ -14,6 +16,12 @@ import org.bson.Document;
  */
 public final class BatchIngestor {
 
+  /**
+   * JobQueued reaches the worker from any node inside the entity's {@code ToBatch}, typed by this
+   * interface alone: the payload names the message (the rest never leave the node).
+   */
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+  @JsonSubTypes({@JsonSubTypes.Type(value = JobQueued.class, name = "job-queued")})
   public interface Command extends CborSerializable {}
 
   /** A new job was stored for the tenant: run it when its turn comes. */

@@ -13,6 +13,8 @@ import akka.actor.typed.javadsl.StashBuffer;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.cluster.typed.Cluster;
 import akka.pattern.StatusReply;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.ReplaceOptions;
 import io.mysimbdp.node.CborSerializable;
@@ -36,6 +38,16 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   private static final String STATE_ID = "stream";
   private static final Duration RETRY = Duration.ofSeconds(5);
 
+  /**
+   * Start, Stop and GetStatus reach the worker from any node inside the entity's {@code ToStream},
+   * typed by this interface alone: the payload names the message (the rest never leave the node).
+   */
+  @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+  @JsonSubTypes({
+    @JsonSubTypes.Type(value = Start.class, name = "start"),
+    @JsonSubTypes.Type(value = Stop.class, name = "stop"),
+    @JsonSubTypes.Type(value = GetStatus.class, name = "get-status")
+  })
   public interface Command extends CborSerializable {}
 
   /** Starts consuming and remembers that the stream is started. */
