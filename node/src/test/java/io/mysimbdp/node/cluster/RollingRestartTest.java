@@ -147,8 +147,10 @@ class RollingRestartTest {
           rows++;
         }
         long deadLetters = db.getCollection("dead_letters").countDocuments();
-        System.out.printf("  %s: confirmed %d, stored %d records (%d distinct ids), missing %d, unexpected %d, dead letters %d; %d requests, %d sent again%n",
-            tenant, expected.size(), rows, ids.size(), missing(expected, ids), missing(ids, expected), deadLetters, p.requests(), p.retries());
+        System.out.printf("  %s: confirmed %d, stored %d records (%d distinct ids), missing %d, unexpected %d, dead letters %d; "
+                + "%d requests, %d sent again (%d answered 503/429, the rest refused or reset)%n",
+            tenant, expected.size(), rows, ids.size(), missing(expected, ids), missing(ids, expected), deadLetters,
+            p.requests(), p.retries(), p.unavailable());
         assertEquals(expected.size(), rows, tenant + ": stored == confirmed");
         assertEquals(expected, ids, tenant + ": exactly the confirmed ids");
         assertEquals(0, deadLetters, tenant + ": no dead letters");
