@@ -82,6 +82,14 @@ class RollingRestartTest {
         tenants.add(id);
         keys.add(key);
       }
+      // Every node answers for every tenant: the stream commands reach the tenant's node from the others.
+      for (int t = 0; t < tenants.size(); t++) {
+        for (int i = 1; i <= NODES; i++) {
+          HttpApi.Reply status = new HttpApi(cluster.node(i).apiUrl(), null).get("/v1/tenants/" + tenants.get(t) + "/stream", keys.get(t));
+          assertEquals(200, status.status(), "node " + i + " on the stream of " + tenants.get(t) + ": " + status);
+          assertEquals("started", status.json().path("state").asText(), status::toString);
+        }
+      }
       List<String> urls = cluster.members().stream().map(LocalCluster.Member::apiUrl).toList();
       List<SteadyPublisher> publishers = new ArrayList<>();
       try {

@@ -153,7 +153,9 @@ public final class LocalCluster implements AutoCloseable {
       }
       throw e;
     }
-    String[] options = jvmOptions.length == 0 ? new String[] {"-Xmx384m"} : jvmOptions;
+    // The node's own logging (logback.xml: Akka's cluster, sharding and shutdown lines at INFO), not
+    // the test JVM's quieter logback-test.xml, which the test class path would pick.
+    String[] options = jvmOptions.length == 0 ? new String[] {"-Xmx384m", "-Dlogback.configurationFile=logback.xml"} : jvmOptions;
     LocalCluster cluster = new LocalCluster(dir, mongo, embeddedBroker, amqpUri, managementUri, Map.copyOf(extraEnv), options);
     try {
       for (int i = 0; i < nodes; i++) {
