@@ -76,6 +76,7 @@ ensure_jar() {
 }
 
 # Starts node i in the background (does not wait); fails if it already runs or a port is taken.
+# With a second argument (akka://... comma list) it joins those seed nodes instead of bootstrapping.
 start_node() {
   local i="$1" pid port
   (( i >= 1 && i <= MAX_NODES )) || die "node $i: only nodes 1..$MAX_NODES have a local<i>.conf"
@@ -84,6 +85,11 @@ start_node() {
     port_free "$port" || die "node $i: port $port is in use"
   done
   local env=(DATA_DIR="$RUN_DIR/node$i")
+  # A restarted node joins the running ones as seed nodes: node 1 through bootstrap could form a
+  # second cluster beside them if their answers to its probes came late.
+  if [[ -n "${2:-}" ]]; then
+    env+=(CLUSTER_JOIN=seed-nodes SEED_NODES="$2")
+  fi
   if [[ -z "${MONGODB_URI:-}" && "$i" != 1 ]]; then
     env+=(MONGODB_URI="$EMBEDDED_MONGODB_URI")
   fi
@@ -95,7 +101,7 @@ start_node() {
   mkdir -p "$RUN_DIR/node$i"
   # Ports come from local<i>.conf; a HTTP_PORT etc. in the caller's environment must not override them.
   # shellcheck disable=SC2086
-  env -u HTTP_PORT -u MANAGEMENT_PORT -u AKKA_PORT -u CLUSTER_JOIN "${env[@]}" \
+  env -u HTTP_PORT -u MANAGEMENT_PORT -u AKKA_PORT -u CLUSTER_JOIN -u SEED_NODES "${env[@]}" \
     nohup java $NODE_JAVA_OPTS -Dconfig.resource="local$i.conf" -jar "$JAR" >>"$(log_file "$i")" 2>&1 </dev/null &
   echo $! > "$(pid_file "$i")"
 }
@@ -236,7 +242,9 @@ cmd_restart() {
   ensure_jar
   admin_token_env
   stop_node "$1" TERM
-  start_node "$1"
+  local seeds i
+  seeds="$(for i in $(running_nodes); do echo "akka://mysimbdp@127.0.0.1:$(akka_port "$i")"; done | paste -sd, -)"
+  start_node "$1" "$seeds"
   await_ready "$1"
   await_one_cluster
   echo "node $1 restarted and ready"

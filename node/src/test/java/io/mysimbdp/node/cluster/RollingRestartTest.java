@@ -82,6 +82,14 @@ class RollingRestartTest {
         tenants.add(id);
         keys.add(key);
       }
+      // Every node answers for every tenant: the stream commands reach the tenant's node from the others.
+      for (int t = 0; t < tenants.size(); t++) {
+        for (int i = 1; i <= NODES; i++) {
+          HttpApi.Reply status = new HttpApi(cluster.node(i).apiUrl(), null).get("/v1/tenants/" + tenants.get(t) + "/stream", keys.get(t));
+          assertEquals(200, status.status(), "node " + i + " on the stream of " + tenants.get(t) + ": " + status);
+          assertEquals("started", status.json().path("state").asText(), status::toString);
+        }
+      }
       List<String> urls = cluster.members().stream().map(LocalCluster.Member::apiUrl).toList();
       List<SteadyPublisher> publishers = new ArrayList<>();
       try {
@@ -147,8 +155,10 @@ class RollingRestartTest {
           rows++;
         }
         long deadLetters = db.getCollection("dead_letters").countDocuments();
-        System.out.printf("  %s: confirmed %d, stored %d records (%d distinct ids), missing %d, unexpected %d, dead letters %d; %d requests, %d sent again%n",
-            tenant, expected.size(), rows, ids.size(), missing(expected, ids), missing(ids, expected), deadLetters, p.requests(), p.retries());
+        System.out.printf("  %s: confirmed %d, stored %d records (%d distinct ids), missing %d, unexpected %d, dead letters %d; "
+                + "%d requests, %d sent again (%d answered 503/429, the rest refused or reset)%n",
+            tenant, expected.size(), rows, ids.size(), missing(expected, ids), missing(ids, expected), deadLetters,
+            p.requests(), p.retries(), p.unavailable());
         assertEquals(expected.size(), rows, tenant + ": stored == confirmed");
         assertEquals(expected, ids, tenant + ": exactly the confirmed ids");
         assertEquals(0, deadLetters, tenant + ": no dead letters");

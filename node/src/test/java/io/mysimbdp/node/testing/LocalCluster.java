@@ -48,6 +48,8 @@ public final class LocalCluster implements AutoCloseable {
   /** A node that does not exit on its own this long after SIGTERM is killed (and the call fails). */
   public static final Duration STOP_WITHIN = Duration.ofSeconds(150);
   public static final Duration FORMED_WITHIN = Duration.ofSeconds(120);
+  /** Several JVMs starting at once on a small, busy machine: more than {@link NodeProcess#READY_WITHIN}. */
+  public static final Duration READY_WITHIN = Duration.ofSeconds(240);
   private static final Duration CLOSE_WAIT = Duration.ofSeconds(20);
 
   public enum Broker {
@@ -151,7 +153,9 @@ public final class LocalCluster implements AutoCloseable {
       }
       throw e;
     }
-    String[] options = jvmOptions.length == 0 ? new String[] {"-Xmx384m"} : jvmOptions;
+    // The node's own logging (logback.xml: Akka's cluster, sharding and shutdown lines at INFO), not
+    // the test JVM's quieter logback-test.xml, which the test class path would pick.
+    String[] options = jvmOptions.length == 0 ? new String[] {"-Xmx384m", "-Dlogback.configurationFile=logback.xml"} : jvmOptions;
     LocalCluster cluster = new LocalCluster(dir, mongo, embeddedBroker, amqpUri, managementUri, Map.copyOf(extraEnv), options);
     try {
       for (int i = 0; i < nodes; i++) {
@@ -161,7 +165,7 @@ public final class LocalCluster implements AutoCloseable {
         cluster.launch(m);
       }
       for (Member m : cluster.members) {
-        m.process.awaitReady();
+        m.process.awaitReady(READY_WITHIN);
       }
       cluster.awaitAllUp();
       return cluster;
@@ -181,9 +185,7 @@ public final class LocalCluster implements AutoCloseable {
   private void launch(Member m) throws IOException {
     Map<String, String> env = new HashMap<>(extraEnv);
     env.put("CLUSTER_JOIN", "seed-nodes");
-    // Every node known so far, the first one first: the first forms the cluster when none is up;
-    // a restarted node finds the others through any seed that is up.
-    env.put("SEED_NODES", members.stream().map(Member::akkaAddress).collect(Collectors.joining(",")));
+    env.put("SEED_NODES", seedsFor(m));
     env.put("MONGODB_URI", mongo.connectionString());
     env.put("AMQP_URI", amqpUri);
     if (amqpManagementUri != null) {
@@ -194,6 +196,20 @@ public final class LocalCluster implements AutoCloseable {
     NodeProcess.Settings withEnv = new NodeProcess.Settings(s.dataDir(), s.httpPort(), s.managementPort(), s.akkaPort(), env);
     m.incarnation++;
     m.process = NodeProcess.start(withEnv, "node" + m.index + "-" + m.incarnation + ".log", jvmOptions);
+  }
+
+  /**
+   * The seed nodes node {@code m} starts with. When the cluster is first formed: every node, node 1
+   * first (the first seed node joins itself when no other seed answers, so only node 1 may form the
+   * cluster). Later (a restart, an added node): only the other running nodes, never itself. A
+   * restarted node 1 with itself first in the list would join itself, and so form a second cluster
+   * beside the running one, whenever the others took longer than {@code seed-node-timeout} (5 s) to
+   * answer it: it happened on a loaded machine, and both clusters ran the same tenants.
+   */
+  private String seedsFor(Member m) {
+    List<Member> others = members.stream().filter(o -> o != m && o.isRunning()).toList();
+    List<Member> seeds = others.isEmpty() ? members : others;
+    return seeds.stream().map(Member::akkaAddress).collect(Collectors.joining(","));
   }
 
   /** Node {@code i}, 1-based. */
@@ -232,7 +248,7 @@ public final class LocalCluster implements AutoCloseable {
     Member m = newMember();
     members.add(m);
     launch(m);
-    m.process.awaitReady();
+    m.process.awaitReady(READY_WITHIN);
     awaitAllUp();
     return m;
   }
@@ -285,7 +301,7 @@ public final class LocalCluster implements AutoCloseable {
       throw new IllegalStateException("node " + i + " is running");
     }
     launch(m);
-    m.process.awaitReady();
+    m.process.awaitReady(READY_WITHIN);
     return m;
   }
 

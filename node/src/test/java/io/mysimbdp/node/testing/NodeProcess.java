@@ -58,8 +58,12 @@ public final class NodeProcess {
   }
 
   public NodeProcess awaitReady() throws Exception {
+    return awaitReady(READY_WITHIN);
+  }
+
+  public NodeProcess awaitReady(Duration within) throws Exception {
     HttpApi management = new HttpApi("http://127.0.0.1:" + managementPort, null);
-    Instant deadline = Instant.now().plus(READY_WITHIN);
+    Instant deadline = Instant.now().plus(within);
     while (Instant.now().isBefore(deadline)) {
       if (!process.isAlive()) {
         throw new AssertionError("the node exited with " + process.exitValue() + ":\n" + Files.readString(log));
@@ -73,7 +77,7 @@ public final class NodeProcess {
       }
       Thread.sleep(500);
     }
-    throw new AssertionError("not ready within " + READY_WITHIN + ":\n" + Files.readString(log));
+    throw new AssertionError("not ready within " + within + ":\n" + Files.readString(log));
   }
 
   /** SIGTERM: coordinated shutdown, then exit. */

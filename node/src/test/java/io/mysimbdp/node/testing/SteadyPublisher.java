@@ -33,6 +33,7 @@ public final class SteadyPublisher implements AutoCloseable {
   private final Set<String> confirmed = ConcurrentHashMap.newKeySet();
   private final AtomicLong requests = new AtomicLong();
   private final AtomicLong retries = new AtomicLong();
+  private final AtomicLong unavailable = new AtomicLong();
   private final AtomicReference<String> failure = new AtomicReference<>();
   private final Thread thread;
   private volatile boolean stopping;
@@ -102,6 +103,7 @@ public final class SteadyPublisher implements AutoCloseable {
         if (response.statusCode() != 503 && response.statusCode() != 429) {
           throw new IllegalStateException("publishing " + prefix + " to " + base + " answered " + response.statusCode() + ": " + response.body());
         }
+        unavailable.incrementAndGet();
       } catch (IOException e) {
         // refused or reset: that node is down or leaving; the next one takes the same ids
       }
@@ -127,6 +129,11 @@ public final class SteadyPublisher implements AutoCloseable {
   /** Requests sent again because a node refused, reset or answered 503/429. */
   public long retries() {
     return retries.get();
+  }
+
+  /** Of the requests sent again, those a node answered 503 or 429 (the rest: refused or reset). */
+  public long unavailable() {
+    return unavailable.get();
   }
 
   /** Why the publisher gave up (an unexpected answer), or null. */
