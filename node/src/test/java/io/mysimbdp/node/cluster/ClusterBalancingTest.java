@@ -41,8 +41,7 @@ class ClusterBalancingTest {
   static final Map<String, String> FAST =
       Map.of("REPORT_INTERVAL", "1s", "WAKE_INTERVAL", "3s", "BALANCER_MIN_BACKLOG", "200", "SBR_STABLE_AFTER", "5s");
 
-  @TempDir Path tempDir;
-  Path dir = Path.of("/tmp/cbt");
+  @TempDir Path dir;
 
   @Test
   void aSlowNodesLaggingTenantMovesToAnotherNodeAndCatchesUp() throws Exception {
