@@ -100,8 +100,17 @@ CONF
   if ! ctl -q list_users 2>/dev/null | grep -q "^$ADMIN"; then
     ctl -q add_user "$ADMIN" "$pw" >/dev/null 2>&1 || ctl -q list_users 2>/dev/null | grep -q "^$ADMIN"
   fi
-  ctl -q set_user_tags "$ADMIN" administrator >/dev/null
-  ctl -q set_permissions -p / "$ADMIN" '.*' '.*' '.*' >/dev/null
+  # Right after boot rabbitmqctl can still fail (exit 70, seen in CI): retry for a while.
+  local attempt
+  for attempt in $(seq 1 20); do
+    if { ctl -q list_users 2>/dev/null | grep -q "^$ADMIN" || ctl -q add_user "$ADMIN" "$pw" >/dev/null 2>&1; } \
+      && ctl -q set_user_tags "$ADMIN" administrator >/dev/null 2>&1 \
+      && ctl -q set_permissions -p / "$ADMIN" '.*' '.*' '.*' >/dev/null 2>&1; then
+      break
+    fi
+    [ "$attempt" -eq 20 ] && { echo "could not set up the broker user $ADMIN" >&2; exit 1; }
+    sleep 1
+  done
   # The management listener comes up a moment after the broker.
   local deadline2=$((SECONDS + 30))
   until curl -fsS -u "$ADMIN:$pw" "http://127.0.0.1:$MGMT_PORT/api/overview" >/dev/null 2>&1; do
