@@ -26,7 +26,6 @@ import java.util.Set;
 import java.util.function.BooleanSupplier;
 import org.bson.Document;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -45,14 +44,11 @@ class ClusterBalancingTest {
   @TempDir Path dir;
 
   /**
-   * Not in every build: on a shared 2-core machine the stolen CPU is not reliably less than what
-   * the victim needs (and a record starved past the sandbox's wall-clock ceiling is dead-lettered,
-   * not late), so it is run by {@code scripts/balance-demo.sh} and its figures recorded in
-   * docs/benchmarks.md. The suite checks the same rule in BalancingPolicyTest and a move under load
-   * in BalancerTest.
+   * The victim is sent more than a node whose CPU is stolen stores (three publishers through the
+   * identity function: a heavy sandboxed function would see starved records pass its wall-clock
+   * ceiling and dead-letter them rather than lag). Also {@code scripts/balance-demo.sh}.
    */
   @Test
-  @EnabledIfSystemProperty(named = "mysimbdp.demo", matches = "slow-node")
   void aSlowNodesLaggingTenantMovesToAnotherNodeAndCatchesUp() throws Exception {
     try (LocalCluster cluster = LocalCluster.start(dir, 3, LocalCluster.Broker.EMBEDDED, FAST);
         MongoClient mongo = MongoClients.create(cluster.mongoUri())) {
@@ -64,22 +60,20 @@ class ClusterBalancingTest {
       // The victim: a node that does not host the balancer (the oldest, node 1).
       LocalCluster.Member slowNode = cluster.node(3);
       String victim = tenantOn(placed, slowNode.akkaAddress());
-      // The victim's records go through a function that costs about a millisecond of CPU each:
-      // 300 records/s are a third of a core, easy for a node, too much for one whose CPU is stolen
-      // (the consumer alone is too cheap to lag: the store runs in the test JVM).
-      Reply function = admin.putJson("/v1/tenants/" + victim + "/functions/heavy", admin.adminToken,
-          "{\"jsonata\": \"$merge([$, {'work': $count([1..1500].($string($ * 7)))}])\"}");
-      assertEquals(201, function.status(), function::toString);
-      Reply category = admin.putJson("/v1/tenants/" + victim + "/categories/*", admin.adminToken, "{\"function\": \"heavy\"}");
-      assertEquals(200, category.status(), category::toString);
       List<SteadyPublisher> publishers = new ArrayList<>();
       List<String> fastUrls = List.of(cluster.node(1).apiUrl(), cluster.node(2).apiUrl());
       for (Map.Entry<String, String> t : keys.entrySet()) {
-        int perRequest = t.getKey().equals(victim) ? 30 : 10;
-        publishers.add(new SteadyPublisher(t.getKey(), t.getValue(), () -> fastUrls, perRequest, Duration.ofMillis(100)).start());
+        publishers.add(new SteadyPublisher(t.getKey(), t.getValue(), () -> fastUrls, 10, Duration.ofMillis(100)).start());
+      }
+      // The victim is sent as much as three publishers get through (one publisher sends a request
+      // at a time): far more than a node that runs 3% of the time stores, not more than a node
+      // stores (its consumer is cheap: the store runs in the test JVM).
+      List<SteadyPublisher> victimPublishers = new ArrayList<>();
+      for (int p = 0; p < 3; p++) {
+        victimPublishers.add(new SteadyPublisher(victim, keys.get(victim), () -> fastUrls, 100, Duration.ofMillis(100), "v" + p).start());
       }
       Instant slowedAt;
-      try (CpuThief thief = CpuThief.start(slowNode.pid(), 0.95, Duration.ofMillis(400))) {
+      try (CpuThief thief = CpuThief.start(slowNode.pid(), 0.97, Duration.ofMillis(400))) {
         slowedAt = Instant.now();
         Document move = awaitDecision(mongo, victim, "relieve");
         System.out.printf("  %s lagged on the slowed %s: moved %.1f s after the slowdown to %s; reason: %s%n", victim, slowNode.akkaAddress(),
@@ -95,7 +89,13 @@ class ClusterBalancingTest {
             Duration.between(move.getDate("decided_at").toInstant(), arrived).toMillis() / 1000.0,
             Duration.between(arrived, Instant.now()).toMillis() / 1000.0);
       }
-      stopAndCheck(mongo, keys, publishers);
+      Map<String, List<SteadyPublisher>> byTenant = new LinkedHashMap<>();
+      int i = 0;
+      for (String tenant : keys.keySet()) {
+        byTenant.put(tenant, new ArrayList<>(List.of(publishers.get(i++))));
+      }
+      byTenant.get(victim).addAll(victimPublishers);
+      stopAndCheck(mongo, byTenant);
     }
   }
 
@@ -140,7 +140,12 @@ class ClusterBalancingTest {
         return onKilled.stream().allMatch(t -> now.containsKey(t) && !now.get(t).equals(killed.akkaAddress()));
       });
       System.out.printf("  after SIGKILL of %s: %s resumed on %s%n", killed.akkaAddress(), onKilled, placements(admin, keys));
-      stopAndCheck(mongo, keys, publishers);
+      Map<String, List<SteadyPublisher>> byTenant = new LinkedHashMap<>();
+      int i = 0;
+      for (String tenant : keys.keySet()) {
+        byTenant.put(tenant, List.of(publishers.get(i++)));
+      }
+      stopAndCheck(mongo, byTenant);
     }
   }
 
@@ -203,15 +208,16 @@ class ClusterBalancingTest {
     return moves;
   }
 
-  private static void stopAndCheck(MongoClient mongo, Map<String, String> keys, List<SteadyPublisher> publishers) throws Exception {
-    for (SteadyPublisher publisher : publishers) {
-      publisher.close();
+  private static void stopAndCheck(MongoClient mongo, Map<String, List<SteadyPublisher>> publishers) throws Exception {
+    for (List<SteadyPublisher> list : publishers.values()) {
+      for (SteadyPublisher publisher : list) {
+        publisher.close();
+      }
     }
-    int i = 0;
-    for (String tenant : keys.keySet()) {
-      SteadyPublisher publisher = publishers.get(i++);
+    for (Map.Entry<String, List<SteadyPublisher>> entry : publishers.entrySet()) {
+      String tenant = entry.getKey();
       Set<String> expected = new HashSet<>();
-      publisher.confirmed().forEach(id -> expected.add(tenant + ":" + id));
+      entry.getValue().forEach(p -> p.confirmed().forEach(id -> expected.add(tenant + ":" + id)));
       var records = mongo.getDatabase("tenant_" + tenant).getCollection("records");
       long want = expected.size();
       awaitTrue(tenant + ": every confirmed message stored", () -> records.countDocuments() >= want);

@@ -42,6 +42,12 @@ public final class SteadyPublisher implements AutoCloseable {
 
   /** Publishes as {@code tenant} with {@code key} to the API base URLs {@code apiUrls} answers (asked per request). */
   public SteadyPublisher(String tenant, String key, Supplier<List<String>> apiUrls, int perRequest, Duration interval) {
+    this(tenant, key, apiUrls, perRequest, interval, "b");
+  }
+
+  /** With ids {@code <idPrefix><n>-<line>}: several publishers for one tenant, each its own prefix. */
+  public SteadyPublisher(String tenant, String key, Supplier<List<String>> apiUrls, int perRequest, Duration interval, String idPrefix) {
+    this.idPrefix = idPrefix;
     this.tenant = tenant;
     this.key = key;
     this.apiUrls = apiUrls;
@@ -50,6 +56,8 @@ public final class SteadyPublisher implements AutoCloseable {
     this.thread = new Thread(this::run, "publisher-" + tenant);
     this.thread.setDaemon(true);
   }
+
+  private final String idPrefix;
 
   public SteadyPublisher start() {
     thread.start();
@@ -61,7 +69,7 @@ public final class SteadyPublisher implements AutoCloseable {
       while (!stopping) {
         long t0 = System.nanoTime();
         batch++;
-        String prefix = "b" + batch;
+        String prefix = idPrefix + batch;
         StringBuilder body = new StringBuilder();
         for (int line = 1; line <= perRequest; line++) {
           body.append("{\"batch\":").append(batch).append(",\"line\":").append(line).append(",\"temperature\":21}\n");
