@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
  */
 class CrossNodeMessagesTest {
   static final ActorTestKit testKit =
-      ActorTestKit.create(ConfigFactory.parseString("akka.actor.provider = cluster\nakka.remote.artery.canonical.port = 0\nakka.coordinated-shutdown.exit-jvm = off").withFallback(ConfigFactory.load()));
+      ActorTestKit.create(ConfigFactory.parseString("akka.actor.provider = cluster\nakka.remote.artery.canonical.port = 0\nakka.coordinated-shutdown.exit-jvm = off\nakka.actor.testkit.typed.system-shutdown-default = 60s").withFallback(ConfigFactory.load()));
   static final SerializationTestKit serialization = new SerializationTestKit(testKit.system());
 
   @AfterAll

@@ -67,10 +67,13 @@ class ArteryTlsTest {
       MemberStatus outsiderStatus = Cluster.get(outsider).selfMember().status();
       assertTrue(!outsiderStatus.equals(MemberStatus.up()), "the outsider is not Up: " + outsiderStatus);
     } finally {
-      // One after the other: stopping several systems at the same instant can time out.
+      // One after the other, newest first (the outsider, still trying to join, then the members the
+      // leader sees leave): stopping several at the same instant, or the leader first, can time out.
+      // A leave that never completes costs each coordinated-shutdown phase its timeout, hence 60 s.
+      java.util.Collections.reverse(systems);
       for (ActorSystem<Void> system : systems) {
         system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        system.getWhenTerminated().toCompletableFuture().get(60, java.util.concurrent.TimeUnit.SECONDS);
       }
     }
   }
