@@ -61,7 +61,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * with what the node does: the labels discovery selects on, the ports and probe paths the node's
  * configuration binds, the account bound to the role discovery needs, the environment the node
  * reads, the Secrets that exist. Checked on the base's files always, and on what
- * {@code kubectl kustomize} renders for the base and the production overlay when kubectl is here.
+ * {@code kubectl kustomize} renders for the base, the production overlay and {@code k8s/} itself
+ * (the base with the dashboard) when kubectl is here.
  */
 class KubernetesManifestsTest {
   private static final String NODE = "mysimbdp";
@@ -72,6 +73,7 @@ class KubernetesManifestsTest {
     List<Manifests> all = new ArrayList<>(List.of(Manifests.base()));
     Manifests.rendered("base").ifPresent(all::add);
     Manifests.rendered("overlays/production").ifPresent(all::add);
+    Manifests.rendered("").ifPresent(all::add); // k8s/ itself: the base and the dashboard
     return all.stream();
   }
 
