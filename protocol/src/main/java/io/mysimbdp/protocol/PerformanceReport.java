@@ -25,7 +25,8 @@ import java.util.List;
  *     backlog (what it was sent, whether or not the node kept up)
  * @param latencyP50Millis median ingest latency in the interval, -1 when nothing was stored
  * @param latencyP99Millis 99th percentile of the same
- * @param backlog stream messages waiting in the tenant's queue at the end (-1: broker unknown)
+ * @param backlog stream records waiting in the tenant's queue at the end: its AMQP messages times the
+ *     records per message the consumer lately read (a batched envelope carries many; -1: broker unknown)
  * @param batchBacklogBytes file bytes of unfinished ingestion jobs not yet read
  * @param errors records dead-lettered during the interval
  * @param quality each quality rule's counts so far (cumulative, all nodes)

@@ -91,7 +91,8 @@ final class TenantReporter {
     private void measure(boolean last) {
       measuring = true;
       TenantMeter.Interval interval = meter.takeInterval();
-      CompletionStage<Long> backlog = deps.topology().lag(tenantId);
+      // The queue counts AMQP messages; the report (and the balancer's lag rule) counts records.
+      CompletionStage<Long> backlog = deps.topology().lag(tenantId).thenApply(meter::queuedRecords);
       CompletionStage<Long> batchBacklog = deps.services().batch().jobs().backlogBytes(tenantId).exceptionally(e -> -1L);
       CompletionStage<List<PerformanceReport.QualityCount>> quality =
           FunctionService.qualityCounts(deps.services().functionStore(), tenantId).exceptionally(e -> List.of());

@@ -42,7 +42,7 @@ import java.util.function.Supplier;
  *       {@code _bytes_in_total}, {@code _records_stored_total}, {@code _errors_total} (monotonic
  *       since the tenant started on this node), {@code mysimbdp_tenant_throughput_records_per_second}
  *       (stored, last 10 s), and from the tenant's last report {@code _demand_records_per_second},
- *       {@code _backlog_messages}, {@code _batch_backlog_bytes} and
+ *       {@code _backlog_records}, {@code _batch_backlog_bytes} and
  *       {@code mysimbdp_tenant_latency_seconds{quantile="0.5"|"0.99"}} (over that report's interval).
  *   <li>{@code mysimbdp_node_tenants}: tenants hosted here.
  *   <li>Only on the node that runs the load balancer (so that summing over nodes counts each once):
@@ -111,7 +111,7 @@ final class PlatformMetrics {
     CounterSnapshot.Builder errors = counter("mysimbdp_tenant_errors", "Records that failed for good (dead-lettered)");
     GaugeSnapshot.Builder throughput = gauge("mysimbdp_tenant_throughput_records_per_second", "Records stored per second over the last 10 s");
     GaugeSnapshot.Builder demand = gauge("mysimbdp_tenant_demand_records_per_second", "Records per second the tenant asks for (last report)");
-    GaugeSnapshot.Builder backlog = gauge("mysimbdp_tenant_backlog_messages", "Messages waiting in the tenant's queue (last report)");
+    GaugeSnapshot.Builder backlog = gauge("mysimbdp_tenant_backlog_records", "Records waiting in the tenant's queue (last report; messages times records per message lately consumed)");
     GaugeSnapshot.Builder batchBacklog = gauge("mysimbdp_tenant_batch_backlog_bytes", "Bytes of staged files still to ingest (last report)");
     GaugeSnapshot.Builder latency = gauge("mysimbdp_tenant_latency_seconds", "Arrival-to-stored latency quantile over the last report interval");
     int hosted = 0;

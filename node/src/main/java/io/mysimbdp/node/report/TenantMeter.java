@@ -19,6 +19,8 @@ public final class TenantMeter {
   /** Latencies above an hour are recorded as an hour. */
   private static final long MAX_LATENCY_MILLIS = 3_600_000L;
   private static final int MAX_COLLECTIONS_PER_INTERVAL = 64;
+  /** Weight of the newest batch of deliveries in the records-per-message average. */
+  private static final double DELIVERY_WEIGHT = 0.2;
 
   /** Where records came from. */
   public enum Source {
@@ -40,6 +42,8 @@ public final class TenantMeter {
   private final Histogram totalLatency = new Histogram(MAX_LATENCY_MILLIS, 2);
   private final SecondBuckets storedPerSecond = new SecondBuckets(60);
   private volatile PerformanceReport lastReport;
+  /** Records per AMQP message lately consumed (a batched envelope carries many); 0 until one is. */
+  private volatile double recordsPerMessage;
   private Histogram recycled;
   private long intervalStartMillis = System.currentTimeMillis();
   private Totals atLastInterval = Totals.ZERO;
@@ -57,6 +61,30 @@ public final class TenantMeter {
     recordsIn.add(records);
     bytesIn.add(bytes);
     (source == Source.STREAM ? streamRecords : batchRecords).add(records);
+  }
+
+  /**
+   * {@code messages} AMQP messages consumed, carrying {@code records} records: the queue's length
+   * in messages times their recent average is its length in records ({@link #queuedRecords}).
+   */
+  public synchronized void recordDelivered(int messages, long records) {
+    if (messages <= 0) {
+      return;
+    }
+    double perMessage = records / (double) messages;
+    recordsPerMessage = recordsPerMessage == 0 ? perMessage : DELIVERY_WEIGHT * perMessage + (1 - DELIVERY_WEIGHT) * recordsPerMessage;
+  }
+
+  /**
+   * Records waiting in a queue of {@code messages} AMQP messages, estimated from the records per
+   * message lately consumed (one each before any was); -1 when the length is unknown (-1).
+   */
+  public long queuedRecords(long messages) {
+    if (messages < 0) {
+      return -1;
+    }
+    double perMessage = recordsPerMessage;
+    return Math.round(messages * (perMessage == 0 ? 1.0 : perMessage));
   }
 
   /** Records written to one of the tenant's collections. */

@@ -210,6 +210,7 @@ final class StreamPipeline {
                           metrics.stored.addAndGet(written.stored);
                           metrics.duplicates.addAndGet(written.duplicates);
                           meter.recordIn(TenantMeter.Source.STREAM, consumed, bytesIn);
+                          meter.recordDelivered(batch.size(), consumed);
                           meter.recordErrors(letters.size());
                           long now = System.currentTimeMillis();
                           for (StreamMessages.Item item : items) {

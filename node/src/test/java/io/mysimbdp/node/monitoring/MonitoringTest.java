@@ -149,6 +149,44 @@ class MonitoringTest {
   }
 
   @Test
+  void theBacklogCountsTheRecordsInTheQueueNotItsAmqpMessages() throws Exception {
+    String id = "gamma-" + UUID.randomUUID().toString().substring(0, 6);
+    String key = api.createTenant(id);
+    assertEquals(200, api.postJson("/v1/tenants/" + id + "/stream/start", key, "").status());
+    assertEquals(202, publishRecords(id, key, 0, 100).status()); // one AMQP message of 100 records
+    awaitTrue(() -> api.get("/v1/tenants/" + id + "/stream", key).json().path("stored").asLong() == 100, "the first 100 records stored");
+    assertEquals(200, api.postJson("/v1/tenants/" + id + "/stream/stop", key, "").status());
+    for (int request = 1; request <= 10; request++) {
+      assertEquals(202, publishRecords(id, key, request * 100, 100).status());
+    }
+    assertEquals(10, api.get("/v1/tenants/" + id + "/stream", key).json().path("lag").asLong(), "the queue holds ten messages");
+    JsonNode body = awaitJson("/platform/tenants", t -> {
+      JsonNode row = findOrNull(t.path("tenants"), "tenant", id);
+      return row != null && row.path("backlog").asLong() == 1_000;
+    }, "the stopped tenant's backlog reported as the 1,000 records its ten messages carry");
+    assertEquals(1_000, find(body.path("tenants"), "tenant", id).path("backlog").asLong());
+  }
+
+  private static Reply publishRecords(String tenant, String key, int from, int count) {
+    StringBuilder lines = new StringBuilder();
+    for (int i = from; i < from + count; i++) {
+      lines.append("{\"n\":").append(i).append("}\n");
+    }
+    return api.send("POST", "/v1/tenants/" + tenant + "/messages", key, "application/x-ndjson", lines.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (condition.getAsBoolean()) {
+        return;
+      }
+      Thread.sleep(100);
+    }
+    throw new AssertionError(what + " within " + WAIT);
+  }
+
+  @Test
   void placementShowsWhichNodeRunsEachTenantsShard() throws Exception {
     JsonNode body = awaitJson("/platform/placement", p -> tenants.stream().allMatch(t -> {
       JsonNode row = findOrNull(p.path("tenants"), "tenant", t[0]);
@@ -205,7 +243,7 @@ class MonitoringTest {
       assertTrue(value(metrics, "mysimbdp_tenant_bytes_in_total", id, null) > 0, () -> id + " bytes:\n" + metrics);
       assertEquals(0, value(metrics, "mysimbdp_tenant_errors_total", id, null), () -> id + " errors:\n" + metrics);
       assertTrue(value(metrics, "mysimbdp_tenant_throughput_records_per_second", id, null) >= 0, () -> id + " throughput:\n" + metrics);
-      assertTrue(value(metrics, "mysimbdp_tenant_backlog_messages", id, null) >= 0, () -> id + " backlog:\n" + metrics);
+      assertTrue(value(metrics, "mysimbdp_tenant_backlog_records", id, null) >= 0, () -> id + " backlog:\n" + metrics);
       assertTrue(value(metrics, "mysimbdp_tenant_latency_seconds", id, "quantile=\"0.99\"") >= 0, () -> id + " p99:\n" + metrics);
     }
     assertTrue(metrics.contains("# TYPE mysimbdp_tenant_records_stored_total counter"), metrics);
