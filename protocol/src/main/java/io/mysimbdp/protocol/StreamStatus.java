@@ -12,7 +12,8 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  *     {@code duplicates} as well)
  * @param duplicates messages found stored already (redeliveries, or ids sent twice)
  * @param failed messages sent to the tenant's dead-letter store
- * @param lag messages ready in the tenant's queue now, or -1 when the broker did not answer
+ * @param lag records waiting in the tenant's queue now (its AMQP messages times the records each lately
+ *     carried: an HTTP request's records travel up to 200 to a message), or -1 when the broker did not answer
  * @param latencyP50Millis median time from a message's {@code sentAt} to its record being stored
  * @param latencyP99Millis 99th percentile of the same
  */

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mysimbdp.node.NodeSettings;
 import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.report.TenantMeter;
 import io.mysimbdp.node.stream.StreamMessages;
 import io.mysimbdp.node.stream.StreamIngestor;
 import io.mysimbdp.node.stream.StreamPublisher;
@@ -52,7 +53,7 @@ import java.util.function.Supplier;
  *                                    or for NDJSON the prefix of "&lt;prefix&gt;-&lt;line&gt;"), ?category=
  * POST /stream/start         tenant  start consuming (remembered: restarts with the entity)
  * POST /stream/stop          tenant  stop, after the in-flight messages are stored and acked
- * GET  /stream               tenant  state, consumed, stored, duplicates, failed, lag, latency
+ * GET  /stream               tenant  state, consumed, stored, duplicates, failed, lag (records waiting), latency
  * POST /stream/credentials   admin   a new password for the tenant's broker user
  * </pre>
  */
@@ -329,9 +330,10 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
         status -> withLag(tenantId, status));
   }
 
+  /** The status with the queue's length in records (its messages times the records each lately carried). */
   private Route withLag(String tenantId, StreamIngestor.Status s) {
     return onSuccess(
-        topology.lag(tenantId),
+        topology.lag(tenantId).thenApply(messages -> TenantMeter.queuedRecords(messages, s.recordsPerMessage())),
         lag ->
             completeJson(
                 StatusCodes.OK,

@@ -80,11 +80,20 @@ public final class TenantMeter {
    * message lately consumed (one each before any was); -1 when the length is unknown (-1).
    */
   public long queuedRecords(long messages) {
+    return queuedRecords(messages, recordsPerMessage);
+  }
+
+  /** Records per AMQP message lately consumed, or 0 before any was. */
+  public double recordsPerMessage() {
+    return recordsPerMessage;
+  }
+
+  /** {@link #queuedRecords(long)} with a {@link #recordsPerMessage} read elsewhere (0: unknown, one each). */
+  public static long queuedRecords(long messages, double recordsPerMessage) {
     if (messages < 0) {
       return -1;
     }
-    double perMessage = recordsPerMessage;
-    return Math.round(messages * (perMessage == 0 ? 1.0 : perMessage));
+    return Math.round(messages * (recordsPerMessage == 0 ? 1.0 : recordsPerMessage));
   }
 
   /** Records written to one of the tenant's collections. */

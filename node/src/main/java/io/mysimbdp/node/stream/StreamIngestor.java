@@ -20,6 +20,7 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.balance.LoadBalancer;
+import io.mysimbdp.node.report.TenantMeters;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -64,7 +65,17 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
 
   /** The consumer's state and counters on this node (since the entity started here). */
   public record Status(
-      String state, String node, long consumed, long stored, long duplicates, long failed, Long latencyP50Millis, Long latencyP99Millis, String lastError)
+      String state,
+      String node,
+      long consumed,
+      long stored,
+      long duplicates,
+      long failed,
+      Long latencyP50Millis,
+      Long latencyP99Millis,
+      String lastError,
+      /** Records per AMQP message lately consumed (0: none yet): turns the queue's length into records. */
+      double recordsPerMessage)
       implements CborSerializable {}
 
   private record Loaded(Optional<Boolean> started, String failure) implements Command {}
@@ -356,6 +367,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
         metrics.failed.get(),
         metrics.percentile(50),
         metrics.percentile(99),
-        metrics.lastError);
+        metrics.lastError,
+        TenantMeters.get(getContext().getSystem()).forTenant(tenantId).recordsPerMessage());
   }
 }

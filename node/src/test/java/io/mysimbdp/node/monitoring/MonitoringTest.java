@@ -159,7 +159,7 @@ class MonitoringTest {
     for (int request = 1; request <= 10; request++) {
       assertEquals(202, publishRecords(id, key, request * 100, 100).status());
     }
-    assertEquals(10, api.get("/v1/tenants/" + id + "/stream", key).json().path("lag").asLong(), "the queue holds ten messages");
+    assertEquals(1_000, api.get("/v1/tenants/" + id + "/stream", key).json().path("lag").asLong(), "ten messages of 100 records wait");
     JsonNode body = awaitJson("/platform/tenants", t -> {
       JsonNode row = findOrNull(t.path("tenants"), "tenant", id);
       return row != null && row.path("backlog").asLong() == 1_000;
