@@ -103,6 +103,9 @@ final class StreamPipeline {
     }
   }
 
+  /** How long a finished stream's source has to release its connection before it is closed for it. */
+  private static final Duration CONNECTION_RELEASE_GRACE = Duration.ofSeconds(2);
+
   private final ActorSystem<?> system;
   private final String tenantId;
   private final StreamSettings settings;
@@ -159,7 +162,11 @@ final class StreamPipeline {
                       topology.forget(tenantId);
                       log.warn("the stream of tenant {} failed, restarting with backoff: {}", tenantId, failure.toString());
                     }
-                    provider.close();
+                    // The source (its own async island) closes its channel and releases the
+                    // connection in its postStop, which runs after this: closing the connection
+                    // now would fail that channel close (logged at ERROR). This only catches a
+                    // connection the source never released.
+                    system.scheduler().scheduleOnce(CONNECTION_RELEASE_GRACE, provider::close, system.executionContext());
                   });
               return mat;
             });
