@@ -69,7 +69,11 @@ public final class RateLimiter {
     this.settings = settings;
     this.nanoClock = nanoClock;
     this.interval = Math.max(1, (long) (TimeUnit.MINUTES.toNanos(1) / settings.perMinute()));
-    this.capacity = interval * settings.burst();
+    try {
+      this.capacity = Math.multiplyExact(interval, (long) settings.burst());
+    } catch (ArithmeticException e) {
+      throw new IllegalArgumentException("a rate limit whose bucket takes centuries to fill: " + settings, e);
+    }
   }
 
   public Settings settings() {

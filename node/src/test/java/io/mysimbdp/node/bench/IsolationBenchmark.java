@@ -238,6 +238,8 @@ public final class IsolationBenchmark {
     long notDisabled;
     long superseded;
     String lastStatus = "";
+    /** The function's state and reason once B's run is over. */
+    String endStatus = "";
     // after finish
     final Map<String, Long> reasons = new TreeMap<>();
     long lettersRead;
@@ -286,6 +288,8 @@ public final class IsolationBenchmark {
       stopping = true;
       pacer.join();
       watcher.join();
+      JsonNode status = functionStatus();
+      endStatus = status.path("state").asText() + (status.path("reason").isTextual() ? ": " + status.path("reason").asText() : "");
     }
 
     private void pace() {
@@ -499,6 +503,10 @@ public final class IsolationBenchmark {
               + "%d not disabled within %d s, %d superseded%n",
           spread(h.disabledAfterMs, "%.0f"), spread(h.seenAfterMs, "%.0f"), h.disabledAfterMs.size(), h.resetsOk,
           h.notDisabled, DISABLE_WAIT.toSeconds(), h.superseded);
+      System.out.println("          status at the end: " + h.endStatus + "; dead letters by reason: " + h.reasons);
+      if (h.notDisabled > 0) {
+        System.out.println("          " + h.lastStatus);
+      }
       if (h.jobsFailed + benign.b().jobsFailed > 0) {
         System.out.println("          B jobs FAILED: " + h.jobsFailed + " hostile, " + benign.b().jobsFailed + " benign");
       }
@@ -511,6 +519,7 @@ public final class IsolationBenchmark {
         + "B a file every " + intervalMs + " ms, reset before each ==");
     double worstDisable = 0;
     long missed = 0;
+    long observed = 0;
     for (var e : results.entrySet()) {
       List<Measurement> ms = e.getValue();
       List<Double> hb = ms.stream().map(Measurement::hostileOverBenign).toList();
@@ -547,23 +556,29 @@ public final class IsolationBenchmark {
         seen.addAll(h.seenAfterMs);
         notDisabled += h.notDisabled;
         h.reasons.forEach((k, v) -> reasons.merge(k, v, Long::sum));
-        status = h.lastStatus.isEmpty() ? status : h.lastStatus;
+        status = h.endStatus;
         for (CaseResult r : m.cases.values()) {
           aLost += r.aLost();
         }
       }
       missed += notDisabled;
+      observed += disabled.size();
       worstDisable = Math.max(worstDisable, disabled.stream().mapToDouble(Double::doubleValue).max().orElse(0));
       System.out.printf(Locale.ROOT, "          DISABLED after B's upload (status.since): %s ms over %d resets (%d not within %d s); "
               + "first seen by polling %s ms%n",
           spread(disabled, "%.0f"), disabled.size(), notDisabled, DISABLE_WAIT.toSeconds(), spread(seen, "%.0f"));
-      System.out.println("          status reason: " + status);
+      System.out.println("          status at the end: " + status);
       System.out.println("          B's dead letters by reason: " + reasons);
       System.out.println("          A's records dead-lettered: " + aLost);
     }
     System.out.println("A's records dead-lettered in measured runs: " + LOST.get());
-    System.out.printf(Locale.ROOT, "every hostile function DISABLED within 1 s of B's upload (status.since): %s (slowest %.0f ms, %d not seen)%n",
-        worstDisable <= 1000 && missed == 0 ? "yes" : "NO", worstDisable, missed);
+    if (observed == 0 && missed == 0) {
+      System.out.println("DISABLED within 1 s of B's upload: not measured (no reset went through while B ran; more rows make A's runs longer)");
+    } else {
+      System.out.printf(Locale.ROOT, "every DISABLE after a reset within 1 s of B's upload (status.since): %s "
+              + "(%d observed, slowest %.0f ms; %d not disabled within %d s)%n",
+          worstDisable <= 1000 && missed == 0 ? "yes" : "NO", observed, worstDisable, missed, DISABLE_WAIT.toSeconds());
+    }
   }
 
   static String ratio(List<Double> values) {
