@@ -25,6 +25,7 @@ import io.mysimbdp.node.functions.FunctionService;
 import io.mysimbdp.node.http.BatchRoutes;
 import io.mysimbdp.node.http.StreamRoutes;
 import io.mysimbdp.node.http.FunctionRoutes;
+import io.mysimbdp.node.http.RateLimiter;
 import io.mysimbdp.node.http.TenantRoutes;
 import io.mysimbdp.node.http.ReportRoutes;
 import io.mysimbdp.node.http.TusRoutes;
@@ -96,7 +97,8 @@ public final class Node {
     FunctionRoutes functionRoutes =
         new FunctionRoutes(
             system, authenticator, functionsConfig.getBytes("max-body"), tenants,
-            new FunctionService(ingestion.functionStore(), ingestion.categories(), functionsConfig.getInt("test-max-records")));
+            new FunctionService(ingestion.functionStore(), ingestion.categories(), functionsConfig.getInt("test-max-records")),
+            new RateLimiter(RateLimiter.Settings.fromConfig(functionsConfig.getConfig("rate-limit"))));
     ReportRoutes reportRoutes = new ReportRoutes(system, authenticator, settings, tenants, reportStore);
     return ApiServer.start(
         system,

@@ -7,6 +7,7 @@ import akka.http.javadsl.model.StatusCode;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.model.headers.Authorization;
 import akka.http.javadsl.model.headers.HttpChallenge;
+import akka.http.javadsl.model.headers.RawHeader;
 import akka.http.javadsl.model.headers.WWWAuthenticate;
 import akka.http.javadsl.server.AllDirectives;
 import akka.http.javadsl.server.Directives;
@@ -19,6 +20,7 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.mysimbdp.protocol.ProtocolJson;
 import io.mysimbdp.protocol.TenantId;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -49,6 +51,39 @@ public abstract class ApiDirectives extends AllDirectives {
 
   protected static Route error(StatusCode status, String code, String message, Map<String, Object> details) {
     return Directives.complete(ApiErrors.response(status, code, message, details));
+  }
+
+  /**
+   * 429 or 503 with {@code Retry-After} (seconds) and the error body's {@code details.retryAfterSeconds}
+   * (with {@code details} besides).
+   */
+  protected static Route retryLater(
+      StatusCode status, String code, String message, long retryAfterSeconds, Map<String, Object> details) {
+    Map<String, Object> all = new LinkedHashMap<>();
+    all.put("retryAfterSeconds", retryAfterSeconds);
+    all.putAll(details);
+    return Directives.respondWithHeader(
+        RawHeader.create("Retry-After", Long.toString(retryAfterSeconds)), () -> error(status, code, message, all));
+  }
+
+  /**
+   * {@code inner} if {@code limiter} has a token for {@code key}; otherwise 429 {@code rate_limited}
+   * with Retry-After, the message naming {@code what} is limited. Nothing of the request is read.
+   */
+  protected static Route rateLimited(RateLimiter limiter, String key, String what, Supplier<Route> inner) {
+    RateLimiter.Decision decision = limiter.tryAcquire(key);
+    if (decision.allowed()) {
+      return inner.get();
+    }
+    RateLimiter.Settings limit = limiter.settings();
+    Number perMinute = limit.perMinute() == Math.rint(limit.perMinute()) ? (Number) (long) limit.perMinute() : limit.perMinute();
+    return retryLater(
+        StatusCodes.TOO_MANY_REQUESTS,
+        "rate_limited",
+        "too many " + what + " for tenant '" + key + "': at most " + limit.burst() + " at once and " + perMinute
+            + " a minute on this node; retry in " + decision.retryAfterSeconds() + " s",
+        decision.retryAfterSeconds(),
+        Map.of("perMinute", perMinute, "burst", limit.burst()));
   }
 
   protected static Route completeJson(StatusCode status, Object body) {

@@ -18,12 +18,12 @@ import java.util.function.Function;
  * <pre>
  * GET    functions                    the tenant's functions
  * PUT    functions/{name}             a new version, made active ({"jsonata"|"cel"|"builtin", "config"}, or a raw
- *                                     application/x-jsonata body); 422 with line/column when it does not compile
+ *                                     application/x-jsonata body); 422 with line/column when it does not compile [limited]
  * GET    functions/{name}             versions, the active one, runtime status (ACTIVE/DISABLED, reason, counts)
  * DELETE functions/{name}             the function and all its versions
- * PUT|POST functions/{name}/active    {"version": n}: roll back (or forward) to version n
- * POST   functions/{name}/reset       re-enable a DISABLED function
- * POST   functions/{name}/test        dry run on sample records (JSON array or NDJSON): outputs and errors per record
+ * PUT|POST functions/{name}/active    {"version": n}: roll back (or forward) to version n [limited]
+ * POST   functions/{name}/reset       re-enable a DISABLED function [limited]
+ * POST   functions/{name}/test        dry run on sample records (JSON array or NDJSON): outputs and errors per record [limited]
  * GET    categories                   the mappings
  * PUT    categories/{category}        {"function": name, "collection": coll}; category "*" applies to unmapped ones
  * GET    categories/{category}        one mapping
@@ -35,18 +35,27 @@ import java.util.function.Function;
  * </pre>
  *
  * Bodies of these routes may be {@code mysimbdp.functions.max-body} (256 KiB) long.
+ *
+ * <p>[limited]: the calls that run or re-enable tenant code (compile, evaluate, clear a disable)
+ * share one token bucket per tenant on each node ({@code mysimbdp.functions.rate-limit}: 10 at
+ * once, 30 a minute by default). A call beyond it is refused before its body is read or anything
+ * changes: 429 {@code rate_limited} with {@code Retry-After} (seconds) and
+ * {@code details.retryAfterSeconds}. A call that fails later (422, 404) has still used its token.
  */
 public final class FunctionRoutes extends ApiDirectives implements TenantSubRoutes {
   private final TenantRepository tenants;
   private final FunctionService service;
   /** Dry runs evaluate on the tenant's share of the function threads, like ingestion. */
   private final io.mysimbdp.node.ingest.FunctionExecutor functions;
+  /** Uploads, roll-backs, resets and dry runs: one bucket per tenant. */
+  private final RateLimiter limiter;
 
   public FunctionRoutes(ActorSystem<?> system, Authenticator authenticator, long maxBodyBytes, TenantRepository tenants,
-      FunctionService service) {
+      FunctionService service, RateLimiter limiter) {
     super(authenticator, maxBodyBytes);
     this.tenants = tenants;
     this.service = service;
+    this.limiter = limiter;
     // Dry runs evaluate tenant code (bounded, but up to seconds): never on the HTTP threads.
     this.functions = io.mysimbdp.node.ingest.IngestionServices.get(system).functionExecutor();
   }
@@ -64,13 +73,20 @@ public final class FunctionRoutes extends ApiDirectives implements TenantSubRout
         pathEndOrSingleSlash(() -> get(() -> onSuccess(service.list(tenantId), this::ok))),
         pathPrefix(PathMatchers.segment(), name -> concat(
             pathEndOrSingleSlash(() -> concat(
-                put(() -> functionBody(spec -> onSuccess(service.upload(tenantId, name, spec),
-                    created -> completeJson(StatusCodes.CREATED, created)))),
+                put(() -> limited(tenantId, () -> functionBody(spec -> onSuccess(service.upload(tenantId, name, spec),
+                    created -> completeJson(StatusCodes.CREATED, created))))),
                 get(() -> onSuccess(service.describe(tenantId, name), this::ok)),
                 delete(() -> onSuccess(service.delete(tenantId, name), this::ok)))),
-            path("active", () -> concat(put(() -> activate(tenantId, name)), post(() -> activate(tenantId, name)))),
-            path("reset", () -> post(() -> onSuccess(service.reset(tenantId, name), this::ok))),
-            path("test", () -> post(() -> dryRun(tenantId, name))))));
+            path("active", () -> concat(
+                put(() -> limited(tenantId, () -> activate(tenantId, name))),
+                post(() -> limited(tenantId, () -> activate(tenantId, name))))),
+            path("reset", () -> post(() -> limited(tenantId, () -> onSuccess(service.reset(tenantId, name), this::ok)))),
+            path("test", () -> post(() -> limited(tenantId, () -> dryRun(tenantId, name)))))));
+  }
+
+  /** The tenant's token bucket for the calls that run or re-enable its code (see the class comment). */
+  private Route limited(String tenantId, java.util.function.Supplier<Route> inner) {
+    return rateLimited(limiter, tenantId, "uploads, roll-backs, resets and dry runs of functions", inner);
   }
 
   private Route dryRun(String tenantId, String name) {

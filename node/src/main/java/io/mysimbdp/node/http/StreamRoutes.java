@@ -5,7 +5,6 @@ import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.EntityRef;
 import akka.http.javadsl.model.StatusCode;
 import akka.http.javadsl.model.StatusCodes;
-import akka.http.javadsl.model.headers.RawHeader;
 import akka.http.javadsl.server.Route;
 import akka.pattern.StatusReply;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -179,9 +178,7 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
   }
 
   private Route retryLater(StatusCode status, String code, String message) {
-    return respondWithHeader(
-        RawHeader.create("Retry-After", Integer.toString(settings.retryAfterSeconds())),
-        () -> error(status, code, message, Map.of("retryAfterSeconds", settings.retryAfterSeconds())));
+    return retryLater(status, code, message, settings.retryAfterSeconds(), Map.of());
   }
 
   /** Whether the tenant exists; its topology declared on this node first. */

@@ -50,7 +50,9 @@ class FunctionsTest {
   static void start() throws Exception {
     // The platform's bounds (100 ms of CPU per record, 500 ms of wall clock): CPU time is not charged
     // for a loaded build machine, so a legitimate record does not need a larger bound here.
-    node = TestNode.start(dataDir);
+    // This class tests what the routes do, not their rate limit (FunctionRateLimitTest does): a
+    // bucket large enough for its tenants' dozens of uploads and dry runs.
+    node = TestNode.start(dataDir, com.typesafe.config.ConfigFactory.parseString("mysimbdp.functions.rate-limit.burst = 1000"));
     api = node.api;
     mongo = MongoClients.create(node.embedded.mongo().orElseThrow().connectionString());
     Path data = Path.of("/work/shared/data/water-quality-10k.csv");
