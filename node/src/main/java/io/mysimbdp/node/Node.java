@@ -89,10 +89,15 @@ public final class Node {
         new BatchRoutes(
             system, authenticator, settings.maxControlBodyBytes(), tenants,
             new FileUploads(system, ingestion.staging(), tenants), ingestion);
-    TusRoutes tusRoutes =
-        new TusRoutes(
-            authenticator, settings.maxControlBodyBytes(), tenants,
-            new ResumableUploads(system, coreDms, ingestion.staging(), tenants));
+    ResumableUploads resumableUploads = new ResumableUploads(system, coreDms, ingestion.staging(), tenants, settings.uploadExpiry());
+    // Every node sweeps every tenant's expired uploads: they live in the shared store, and the sweep
+    // claims each one atomically, so concurrent sweeps on several nodes remove it once.
+    akka.actor.Cancellable uploadSweeps = resumableUploads.sweepEvery(settings.uploadSweepInterval());
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceUnbind(), "stop-upload-sweeps", () -> {
+      uploadSweeps.cancel();
+      return java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
+    });
+    TusRoutes tusRoutes = new TusRoutes(authenticator, settings.maxControlBodyBytes(), tenants, resumableUploads);
     com.typesafe.config.Config functionsConfig = system.settings().config().getConfig("mysimbdp.functions");
     FunctionRoutes functionRoutes =
         new FunctionRoutes(

@@ -21,6 +21,8 @@ public record NodeSettings(
     long maxControlBodyBytes,
     String clusterJoin,
     Duration wakeInterval,
+    Duration uploadExpiry,
+    Duration uploadSweepInterval,
     TenantConstraints defaultConstraints) {
 
   public static NodeSettings from(Config root) {
@@ -40,6 +42,8 @@ public record NodeSettings(
         c.getBytes("http.max-control-body"),
         c.getString("cluster.join"),
         c.getDuration("ingestion.wake-interval"),
+        c.getDuration("batch.upload-expiry"),
+        c.getDuration("batch.upload-sweep-interval"),
         new TenantConstraints(
             defaults.getInt("max-files"),
             defaults.getLong("max-file-size-megabytes"),

@@ -1,5 +1,6 @@
 package io.mysimbdp.node.batch;
 
+import akka.actor.Cancellable;
 import akka.actor.typed.ActorSystem;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Sink;
@@ -9,6 +10,7 @@ import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.FindOneAndUpdateOptions;
 import com.mongodb.client.model.ReturnDocument;
 import com.mongodb.client.model.Updates;
+import com.mongodb.client.result.UpdateResult;
 import com.mongodb.reactivestreams.client.MongoCollection;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.http.ApiException;
@@ -24,8 +26,11 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.bson.Document;
+import org.bson.conversions.Bson;
 import org.bson.types.Binary;
 import org.bson.types.ObjectId;
 import org.slf4j.Logger;
@@ -37,25 +42,44 @@ import org.slf4j.LoggerFactory;
  * the server's offset counts every byte it holds, even from a PATCH whose connection dropped. A
  * PATCH holds a short lease, so two PATCHes never write the same upload at once. When the last
  * byte arrives the file is checked (encoding, format) and becomes a staged file.
+ *
+ * <p>An unfinished upload not appended to for {@code expiry} expires (tus expiration): from then on
+ * it is answered 410 Gone and never completed, and {@link #sweep} removes its chunks, gives its file
+ * slot back and leaves a tombstone (the upload document with {@code expired}) for one more expiry
+ * period, so a client learns why the upload is gone before it becomes a plain 404.
  */
 public final class ResumableUploads {
   private static final Logger log = LoggerFactory.getLogger(ResumableUploads.class);
   public static final String COLLECTION = "uploads";
   private static final Duration LEASE = Duration.ofSeconds(30);
 
-  /** An upload's state as the tus routes report it. */
-  public record Status(String id, long length, long offset, Optional<String> fileId) {}
+  /**
+   * An upload's state as the tus routes report it: {@code expires} while it is unfinished and can
+   * still expire, {@code expired} once it has (it is then answered 410 Gone).
+   */
+  public record Status(String id, long length, long offset, Optional<String> fileId, Optional<Instant> expires, boolean expired) {
+    static Status open(String id, long length, long offset, Instant expires) {
+      return new Status(id, length, offset, Optional.empty(), Optional.of(expires), false);
+    }
+
+    static Status completed(String id, long length) {
+      return new Status(id, length, length, Optional.of(id), Optional.empty(), false);
+    }
+  }
 
   private final ActorSystem<?> system;
   private final CoreDms coreDms;
   private final StagingStore staging;
   private final TenantRepository tenants;
+  private final Duration expiry;
+  private final AtomicBoolean sweeping = new AtomicBoolean();
 
-  public ResumableUploads(ActorSystem<?> system, CoreDms coreDms, StagingStore staging, TenantRepository tenants) {
+  public ResumableUploads(ActorSystem<?> system, CoreDms coreDms, StagingStore staging, TenantRepository tenants, Duration expiry) {
     this.system = system;
     this.coreDms = coreDms;
     this.staging = staging;
     this.tenants = tenants;
+    this.expiry = expiry;
   }
 
   private MongoCollection<Document> uploads(String tenantId) {
@@ -73,6 +97,7 @@ public final class ResumableUploads {
             "tenant '" + tenantId + "' already has its maximum of " + maxFiles + " files; delete one first");
       }
       String id = new ObjectId().toHexString();
+      Instant expires = Instant.now().plus(expiry);
       Document doc = new Document("_id", id)
           .append("length", length)
           .append("nextChunk", 0)
@@ -81,19 +106,63 @@ public final class ResumableUploads {
           .append("category", upload.category())
           .append("format", upload.format().id())
           .append("createdAt", new Date())
+          .append("expiresAt", Date.from(expires))
           .append("leaseUntil", new Date(0));
       return staging.ensureIndexes(tenantId)
           .thenCompose(i -> coreDms.first(uploads(tenantId).insertOne(doc)))
-          .thenApply(r -> new Status(id, length, 0, Optional.empty()));
+          .thenApply(r -> Status.open(id, length, 0, expires));
     });
   }
 
   public CompletionStage<Optional<Status>> status(String tenantId, String uploadId) {
-    return coreDms.first(uploads(tenantId).find(Filters.eq("_id", uploadId)).first()).thenApply(d -> d.map(ResumableUploads::statusOf));
+    return coreDms.first(uploads(tenantId).find(Filters.eq("_id", uploadId)).first()).thenApply(d -> d.map(this::statusOf));
   }
 
-  private static Status statusOf(Document d) {
-    return new Status(d.getString("_id"), d.getLong("length"), offsetOf(d), Optional.ofNullable(d.getString("fileId")));
+  private Status statusOf(Document d) {
+    Optional<String> fileId = Optional.ofNullable(d.getString("fileId"));
+    if (fileId.isPresent()) {
+      return new Status(d.getString("_id"), d.getLong("length"), offsetOf(d), fileId, Optional.empty(), false);
+    }
+    Instant expires = expiresOf(d);
+    boolean expired = d.containsKey("expired") || !expires.isAfter(Instant.now());
+    return new Status(d.getString("_id"), d.getLong("length"), offsetOf(d), fileId, Optional.of(expires), expired);
+  }
+
+  /**
+   * When an unfinished upload expires: {@code expiresAt}, or for an upload created before uploads
+   * expired (no {@code expiresAt}), one expiry after its last write. Same rule as {@link #expiredBy}.
+   */
+  private Instant expiresOf(Document d) {
+    Date expiresAt = d.getDate("expiresAt");
+    if (expiresAt != null) {
+      return expiresAt.toInstant();
+    }
+    Date created = d.getDate("createdAt");
+    Date updated = d.getDate("updatedAt");
+    Date last = updated != null && (created == null || updated.after(created)) ? updated : created;
+    return (last == null ? Instant.EPOCH : last.toInstant()).plus(expiry);
+  }
+
+  /** The unfinished uploads that have expired by {@code now} (swept or not): {@link #expiresOf} as a filter. */
+  private Bson expiredBy(Instant now) {
+    Date cutoff = Date.from(now.minus(expiry));
+    return Filters.and(Filters.exists("fileId", false), Filters.or(
+        Filters.exists("expired", true),
+        Filters.lte("expiresAt", Date.from(now)),
+        Filters.and(Filters.exists("expiresAt", false), Filters.lte("createdAt", cutoff),
+            Filters.or(Filters.exists("updatedAt", false), Filters.lte("updatedAt", cutoff)))));
+  }
+
+  /** The uploads still open at {@code now}: unfinished and not expired (the complement of {@link #expiredBy}). */
+  private Bson openAt(Instant now) {
+    Date cutoff = Date.from(now.minus(expiry));
+    return Filters.and(Filters.exists("fileId", false), Filters.exists("expired", false), Filters.or(
+        Filters.gt("expiresAt", Date.from(now)),
+        Filters.and(Filters.exists("expiresAt", false), Filters.or(Filters.gt("createdAt", cutoff), Filters.gt("updatedAt", cutoff)))));
+  }
+
+  private static ApiException expiredError(String uploadId) {
+    return new ApiException(410, "upload_expired", "upload '" + uploadId + "' expired (it was not appended to in time); start a new one");
   }
 
   private static long offsetOf(Document d) {
@@ -105,16 +174,19 @@ public final class ResumableUploads {
    * PATCH holds the upload), 413 when the body would go past the declared length.
    */
   public CompletionStage<Status> append(String tenantId, String uploadId, long offset, Source<ByteString, ?> body) {
-    Date now = new Date();
+    Instant now = Instant.now();
     return coreDms
         .first(uploads(tenantId).findOneAndUpdate(
-            Filters.and(Filters.eq("_id", uploadId), Filters.lt("leaseUntil", now), Filters.exists("fileId", false)),
-            Updates.set("leaseUntil", Date.from(now.toInstant().plus(LEASE))),
+            Filters.and(Filters.eq("_id", uploadId), Filters.lt("leaseUntil", Date.from(now)), openAt(now)),
+            Updates.set("leaseUntil", Date.from(now.plus(LEASE))),
             new FindOneAndUpdateOptions().returnDocument(ReturnDocument.AFTER)))
         .thenCompose(leased -> {
           if (leased.isEmpty()) {
             return status(tenantId, uploadId).thenApply(existing -> {
               Status s = existing.orElseThrow(() -> new ApiException(404, "upload_not_found", "there is no upload '" + uploadId + "'"));
+              if (s.expired()) {
+                throw expiredError(uploadId);
+              }
               if (s.fileId().isPresent()) {
                 throw new ApiException(409, "upload_complete", "upload '" + uploadId + "' is complete", Map.of("offset", s.offset()));
               }
@@ -181,15 +253,22 @@ public final class ResumableUploads {
         log.debug("tenant {}: PATCH of upload {} ended early ({}); kept {} bytes", tenantId, uploadId, cause.toString(),
             (long) nextChunk * StagingStore.CHUNK_SIZE + tail.size());
       }
-      return saveProgress(tenantId, uploadId, nextChunk, tail).thenCompose(saved -> {
-        long offset = (long) nextChunk * StagingStore.CHUNK_SIZE + tail.size();
+      long offset = (long) nextChunk * StagingStore.CHUNK_SIZE + tail.size();
+      Instant expires = Instant.now().plus(expiry);
+      return saveProgress(tenantId, uploadId, nextChunk, tail, expires, offset == length).thenCompose(saved -> {
+        if (!saved) {
+          // Swept while this PATCH stalled past its lease and the expiry: what it wrote since goes too.
+          return staging.delete(tenantId, uploadId, 0).thenApply(d -> {
+            throw expiredError(uploadId);
+          });
+        }
         if (offset == length) {
           return complete(tenantId, upload, nextChunk, tail);
         }
         if (cause != null) {
           throw new CompletionException(cause);
         }
-        return CompletableFuture.completedFuture(new Status(uploadId, length, offset, Optional.empty()));
+        return CompletableFuture.completedFuture(Status.open(uploadId, length, offset, expires));
       });
     }));
   }
@@ -215,12 +294,25 @@ public final class ResumableUploads {
               .append("upload", uploadId);
           return staging.putFile(tenantId, uploadId, inspection.bytes(), metadata);
         })
-        .thenCompose(put -> coreDms.first(uploads(tenantId).updateOne(Filters.eq("_id", uploadId),
+        .thenCompose(put -> coreDms.first(uploads(tenantId).updateOne(
+            Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
             Updates.combine(Updates.set("fileId", uploadId), Updates.set("tail", new Binary(new byte[0])),
-                Updates.set("nextChunk", nextChunk + (tail.isEmpty() ? 0 : 1)), Updates.set("completedAt", new Date())))))
-        .thenApply(done -> new Status(uploadId, length, length, Optional.of(uploadId)))
+                Updates.set("nextChunk", nextChunk + (tail.isEmpty() ? 0 : 1)), Updates.set("completedAt", new Date()),
+                Updates.set("leaseUntil", new Date(0)), Updates.unset("expiresAt")))))
+        .thenCompose(done -> {
+          if (done.map(UpdateResult::getMatchedCount).orElse(0L) == 0) {
+            // Swept while being checked (the check outlasted the lease and the expiry): never staged.
+            return staging.delete(tenantId, uploadId, 0).thenApply(d -> {
+              throw expiredError(uploadId);
+            });
+          }
+          return CompletableFuture.completedFuture(Status.completed(uploadId, length));
+        })
         .exceptionallyCompose(failure -> {
           Throwable cause = FileUploads.unwrap(failure);
+          if (cause instanceof ApiException e && e.status() == 410) {
+            throw new CompletionException(cause);
+          }
           if (cause instanceof ContentInspector.ContentRejected) {
             // Not what it claimed: nothing is kept, and the upload is gone.
             return terminate(tenantId, uploadId).thenApply(t -> {
@@ -233,11 +325,17 @@ public final class ResumableUploads {
         });
   }
 
-  /** Removes an upload (tus termination); a completed upload's staged file stays. */
+  /**
+   * Removes an upload (tus termination); a completed upload's staged file stays. An expired one is
+   * answered 410: the sweep removes it.
+   */
   public CompletionStage<Boolean> terminate(String tenantId, String uploadId) {
     return status(tenantId, uploadId).thenCompose(existing -> {
       if (existing.isEmpty()) {
         return CompletableFuture.completedFuture(false);
+      }
+      if (existing.get().expired()) {
+        throw expiredError(uploadId);
       }
       CompletionStage<Void> files = existing.get().fileId().isPresent()
           ? CompletableFuture.completedFuture(null)
@@ -246,18 +344,117 @@ public final class ResumableUploads {
     });
   }
 
-  private CompletionStage<Void> saveProgress(String tenantId, String uploadId, int nextChunk, ByteString tail) {
-    return coreDms.first(uploads(tenantId).updateOne(Filters.eq("_id", uploadId), Updates.combine(
-            Updates.set("nextChunk", nextChunk),
-            Updates.set("tail", new Binary(tail.toArray())),
-            Updates.set("leaseUntil", new Date(0)),
-            Updates.set("updatedAt", new Date()))))
-        .thenApply(r -> null);
+  /**
+   * Sweeps every {@code interval} (the first after a random part of it, so nodes started together do
+   * not sweep in step) until the system stops; a sweep still running when the next is due is not
+   * doubled.
+   */
+  public Cancellable sweepEvery(Duration interval) {
+    Duration first = Duration.ofMillis(ThreadLocalRandom.current().nextLong(Math.max(1, interval.toMillis())));
+    return system.scheduler().scheduleWithFixedDelay(first, interval, () -> {
+      if (sweeping.compareAndSet(false, true)) {
+        sweep().whenComplete((removed, failure) -> sweeping.set(false));
+      }
+    }, system.executionContext());
   }
 
+  /**
+   * Removes every tenant's expired uploads: their chunks, their file slot, and (one expiry after
+   * that) their tombstone. Answers how many uploads it removed.
+   *
+   * <p>Partial uploads live in the shared store (the tenant's database), not on a node, and every
+   * node runs this sweep over every tenant. It is safe to run anywhere, concurrently: an upload is
+   * claimed by taking its PATCH lease in one conditional update (so no PATCH writes it meanwhile and
+   * no other sweep takes it), and the slot is given back only by the sweep whose update turns the
+   * upload into a tombstone. A sweep that dies half-way leaves the lease to lapse; the next sweep,
+   * on any node, takes the upload again (deleting chunks is idempotent). Nothing here blocks: every
+   * step is an asynchronous store call, and there are no files on the node's disk to remove.
+   */
+  public CompletionStage<Integer> sweep() {
+    return tenants.ids()
+        .thenCompose(ids -> Source.from(ids)
+            .mapAsync(1, tenantId -> sweep(tenantId).exceptionally(failure -> {
+              log.warn("tenant {}: could not sweep expired uploads (the next sweep retries): {}", tenantId,
+                  FileUploads.unwrap(failure).toString());
+              return 0;
+            }))
+            .runWith(Sink.fold(0, Integer::sum), system))
+        .exceptionally(failure -> {
+          log.warn("could not list the tenants to sweep expired uploads (the next sweep retries): {}", FileUploads.unwrap(failure).toString());
+          return 0;
+        });
+  }
+
+  private CompletionStage<Integer> sweep(String tenantId) {
+    Instant now = Instant.now();
+    Bson claimable = Filters.and(expiredBy(now), Filters.lt("leaseUntil", Date.from(now)));
+    CompletionStage<Integer> removed = coreDms
+        .all(uploads(tenantId).find(Filters.and(claimable, Filters.exists("expired", false))).projection(new Document("_id", 1)))
+        .thenCompose(candidates -> Source.from(candidates)
+            .mapAsync(1, candidate -> expire(tenantId, candidate.getString("_id"), claimable, now))
+            .runWith(Sink.fold(0, (sum, one) -> sum + (one ? 1 : 0)), system));
+    Date forgetBefore = Date.from(now.minus(expiry));
+    return removed.thenCompose(count -> coreDms
+        .first(uploads(tenantId).deleteMany(Filters.and(Filters.eq("expired", true), Filters.lt("expiredAt", forgetBefore))))
+        .thenApply(r -> count));
+  }
+
+  /** Claims one expired upload and removes it; false when another sweep or a PATCH has it. */
+  private CompletionStage<Boolean> expire(String tenantId, String uploadId, Bson claimable, Instant now) {
+    return coreDms
+        .first(uploads(tenantId).findOneAndUpdate(
+            Filters.and(Filters.eq("_id", uploadId), claimable, Filters.exists("expired", false)),
+            Updates.set("leaseUntil", Date.from(now.plus(LEASE)))))
+        .thenCompose(claimed -> {
+          if (claimed.isEmpty()) {
+            return CompletableFuture.completedFuture(false);
+          }
+          Document upload = claimed.get();
+          return staging.delete(tenantId, uploadId, 0)
+              .thenCompose(d -> coreDms.first(uploads(tenantId).updateOne(
+                  Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
+                  Updates.combine(
+                      Updates.set("expired", true),
+                      Updates.set("expiredAt", new Date()),
+                      Updates.set("nextChunk", 0),
+                      Updates.set("tail", new Binary(new byte[0])),
+                      Updates.set("leaseUntil", new Date(0))))))
+              .thenCompose(marked -> {
+                if (marked.map(UpdateResult::getModifiedCount).orElse(0L) == 0) {
+                  return CompletableFuture.completedFuture(false);
+                }
+                log.info("tenant {}: upload {} expired (not appended to since {}; {} of {} bytes); removed it and gave its file slot back",
+                    tenantId, uploadId, expiresOf(upload).minus(expiry), offsetOf(upload), upload.getLong("length"));
+                return tenants.releaseFileSlot(tenantId).thenApply(r -> true);
+              });
+        });
+  }
+
+  /**
+   * Records a PATCH's progress and pushes the expiry back; false when the upload was swept in the
+   * meantime. The last byte's PATCH keeps its lease while the file is checked ({@code finishing}),
+   * so neither another PATCH nor the sweep takes the upload then.
+   */
+  private CompletionStage<Boolean> saveProgress(
+      String tenantId, String uploadId, int nextChunk, ByteString tail, Instant expires, boolean finishing) {
+    Date now = new Date();
+    return coreDms.first(uploads(tenantId).updateOne(
+            Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
+            Updates.combine(
+                Updates.set("nextChunk", nextChunk),
+                Updates.set("tail", new Binary(tail.toArray())),
+                Updates.set("leaseUntil", finishing ? Date.from(now.toInstant().plus(LEASE)) : new Date(0)),
+                Updates.set("expiresAt", Date.from(expires)),
+                Updates.set("updatedAt", now))))
+        .thenApply(r -> r.map(UpdateResult::getMatchedCount).orElse(0L) > 0);
+  }
+
+  /** Each chunk a PATCH writes renews its lease and counts as an append (the expiry moves too). */
   private CompletionStage<Void> renewLease(String tenantId, String uploadId) {
-    return coreDms.first(uploads(tenantId).updateOne(Filters.eq("_id", uploadId),
-            Updates.set("leaseUntil", Date.from(Instant.now().plus(LEASE)))))
+    Instant now = Instant.now();
+    return coreDms.first(uploads(tenantId).updateOne(
+            Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
+            Updates.combine(Updates.set("leaseUntil", Date.from(now.plus(LEASE))), Updates.set("expiresAt", Date.from(now.plus(expiry))))))
         .thenApply(r -> null);
   }
 

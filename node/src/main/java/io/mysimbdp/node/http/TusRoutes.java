@@ -15,6 +15,9 @@ import io.mysimbdp.protocol.DataFormat;
 import io.mysimbdp.protocol.Tenant;
 import io.mysimbdp.protocol.Tus;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -26,22 +29,32 @@ import java.util.function.Function;
 
 /**
  * Resumable uploads under {@code /v1/tenants/{id}/uploads}, following tus 1.0 (core, creation,
- * termination) so existing tus clients work. Upload-Metadata keys read: {@code filename},
+ * termination, expiration) so existing tus clients work. Upload-Metadata keys read: {@code filename},
  * {@code category}, {@code contentType} (or the format from the file name's extension). The same
  * constraints as a plain upload apply: the declared length up front, the real one as it streams.
  *
  * <pre>
  * OPTIONS uploads             tenant  the server's tus capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)
- * POST    uploads             tenant  create an upload (Upload-Length, Upload-Metadata): 201 with its Location
- * HEAD    uploads/{upload}    tenant  the upload's offset (Upload-Offset, Upload-Length)
+ * POST    uploads             tenant  create an upload (Upload-Length, Upload-Metadata): 201 with its Location and Upload-Expires
+ * HEAD    uploads/{upload}    tenant  the upload's offset (Upload-Offset, Upload-Length; Upload-Expires while unfinished)
  * GET     uploads/{upload}    tenant  the same, for clients that cannot send HEAD
- * PATCH   uploads/{upload}    tenant  append at Upload-Offset (409 at a wrong offset, 413 past the declared length)
+ * PATCH   uploads/{upload}    tenant  append at Upload-Offset (409 at a wrong offset, 413 past the declared length);
+ *                                     answers the new Upload-Expires until the last byte
  * DELETE  uploads/{upload}    tenant  terminate: the partial upload is removed
  * </pre>
+ *
+ * <p>Expiration: an unfinished upload not appended to for {@code mysimbdp.batch.upload-expiry}
+ * ({@code UPLOAD_EXPIRY}, 24 h) expires at its {@code Upload-Expires} (an RFC 7231 HTTP-date). From
+ * then on every request on it is answered 410 Gone ({@code upload_expired}) and it is never
+ * completed; a periodic sweep removes its bytes and gives its file slot back, and one expiry later
+ * it is forgotten (404, as for an upload that never existed).
  */
 public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
   private static final long MEGABYTE = 1024L * 1024L;
   private static final HttpHeader RESUMABLE = RawHeader.create(Tus.RESUMABLE, Tus.VERSION);
+  /** RFC 7231's IMF-fixdate (RFC_1123_DATE_TIME would write a one-digit day of month). */
+  private static final DateTimeFormatter HTTP_DATE =
+      DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US).withZone(ZoneOffset.UTC);
   private static final scala.concurrent.duration.FiniteDuration PATCH_TIMEOUT =
       scala.concurrent.duration.FiniteDuration.create(1, java.util.concurrent.TimeUnit.HOURS);
 
@@ -61,7 +74,7 @@ public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
             options(() -> withTenant(tenantId, tenant -> complete(HttpResponse.create()
                 .withStatus(StatusCodes.NO_CONTENT)
                 .addHeader(RawHeader.create("Tus-Version", Tus.VERSION))
-                .addHeader(RawHeader.create("Tus-Extension", "creation,termination"))
+                .addHeader(RawHeader.create("Tus-Extension", "creation,termination,expiration"))
                 .addHeader(RawHeader.create("Tus-Max-Size", Long.toString(maxBytes(tenant))))))),
             post(() -> tusVersion(() -> create(tenantId))))),
         path(PathMatchers.segment("uploads").slash(PathMatchers.segment()), uploadId -> concat(
@@ -75,7 +88,7 @@ public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
 
   private Route uploadStatus(String tenantId, String uploadId) {
     return tusVersion(() -> onSuccess(uploads.status(tenantId, uploadId), status -> status
-        .map(s -> complete(offsetResponse(StatusCodes.OK, s)))
+        .map(s -> s.expired() ? uploadExpired(uploadId) : complete(offsetResponse(StatusCodes.OK, s)))
         .orElseGet(() -> noSuchUpload(uploadId))));
   }
 
@@ -101,7 +114,8 @@ public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
               status -> complete(HttpResponse.create()
                   .withStatus(StatusCodes.CREATED)
                   .addHeader(RawHeader.create("Location", "/v1/tenants/" + tenantId + "/uploads/" + status.id()))
-                  .addHeader(RawHeader.create(Tus.UPLOAD_OFFSET, "0"))));
+                  .addHeader(RawHeader.create(Tus.UPLOAD_OFFSET, "0"))
+                  .addHeaders(expiresHeader(status))));
         })));
   }
 
@@ -125,7 +139,17 @@ public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
         RawHeader.create(Tus.UPLOAD_LENGTH, Long.toString(upload.length())),
         RawHeader.create("Cache-Control", "no-store")));
     upload.fileId().ifPresent(id -> headers.add(RawHeader.create(Tus.FILE_ID, id)));
+    headers.addAll(expiresHeader(upload));
     return HttpResponse.create().withStatus(status).addHeaders(headers);
+  }
+
+  /** {@code Upload-Expires} for an upload that can still expire (none once it is complete). */
+  private static List<HttpHeader> expiresHeader(ResumableUploads.Status upload) {
+    return upload.expires().<List<HttpHeader>>map(at -> List.of(RawHeader.create(Tus.UPLOAD_EXPIRES, httpDate(at)))).orElse(List.of());
+  }
+
+  static String httpDate(Instant instant) {
+    return HTTP_DATE.format(instant);
   }
 
   /** Requires {@code Tus-Resumable: 1.0.0}: 412 otherwise, naming the version spoken here. */
@@ -203,6 +227,10 @@ public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
   private Route withTenant(String tenantId, Function<Tenant, Route> inner) {
     return onSuccess(tenants.find(tenantId), tenant -> tenant.map(inner).orElseGet(() ->
         error(StatusCodes.NOT_FOUND, "tenant_not_found", "there is no tenant '" + tenantId + "'")));
+  }
+
+  private static Route uploadExpired(String uploadId) {
+    return error(StatusCodes.GONE, "upload_expired", "upload '" + uploadId + "' expired (it was not appended to in time); start a new one");
   }
 
   private static Route noSuchUpload(String uploadId) {

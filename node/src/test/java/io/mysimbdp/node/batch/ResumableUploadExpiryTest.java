@@ -1,0 +1,255 @@
+package io.mysimbdp.node.batch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import akka.actor.Address;
+import akka.cluster.MemberStatus;
+import akka.cluster.typed.Cluster;
+import com.mongodb.client.MongoClient;
+import com.mongodb.client.MongoClients;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.mysimbdp.node.testing.TestNode;
+import io.mysimbdp.protocol.Tus;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
+import java.util.function.BooleanSupplier;
+import org.bson.Document;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * tus expiration against two nodes sharing one store, both sweeping: an upload not appended to for
+ * {@value #EXPIRY_SECONDS} s is answered 410, its chunks are removed and its file slot comes back
+ * exactly once; an upload that keeps being appended to outlives its first Upload-Expires and
+ * completes and ingests.
+ */
+class ResumableUploadExpiryTest {
+  static final int EXPIRY_SECONDS = 3;
+  static final Duration EXPIRY = Duration.ofSeconds(EXPIRY_SECONDS);
+  /** IMF-fixdate, the HTTP-date form a server must send (RFC 7231 7.1.1.1). */
+  static final String IMF_FIXDATE = "[A-Z][a-z]{2}, \\d{2} [A-Z][a-z]{2} \\d{4} \\d{2}:\\d{2}:\\d{2} GMT";
+  static final HttpClient HTTP = HttpClient.newHttpClient();
+
+  @TempDir static Path dataDir1;
+  @TempDir static Path dataDir2;
+  static TestNode node1;
+  static TestNode node2;
+  static MongoClient store;
+
+  static Config expiring() {
+    return ConfigFactory.parseString(
+        "mysimbdp.batch.upload-expiry = " + EXPIRY_SECONDS + "s\n" + "mysimbdp.batch.upload-sweep-interval = 250ms\n");
+  }
+
+  @BeforeAll
+  static void startTwoNodes() throws Exception {
+    node1 = TestNode.start(dataDir1, expiring());
+    Address seed = Cluster.get(node1.testKit.system()).selfMember().address();
+    node2 =
+        TestNode.start(
+            dataDir2,
+            ConfigFactory.parseString(
+                    "mysimbdp.cluster.join = seed-nodes\n"
+                        + "akka.cluster.seed-nodes = [\"" + seed + "\"]\n"
+                        + "mysimbdp.mongodb.uri = \"" + node1.embedded.mongo().orElseThrow().connectionString() + "\"\n"
+                        + "mysimbdp.amqp.uri = \"" + node1.embedded.broker().orElseThrow().uri() + "\"\n")
+                .withFallback(expiring()));
+    node1.testKit.createTestProbe().awaitAssert(
+        Duration.ofSeconds(30),
+        () -> {
+          assertEquals(2, Cluster.get(node1.testKit.system()).state().members().size());
+          Cluster.get(node1.testKit.system()).state().getMembers()
+              .forEach(m -> assertEquals(MemberStatus.up(), m.status()));
+          return null;
+        });
+    store = MongoClients.create(node1.embedded.mongo().orElseThrow().connectionString());
+  }
+
+  @AfterAll
+  static void stop() {
+    store.close();
+    // One after the other: two systems in one JVM stopping at once can time out.
+    node2.close();
+    node1.close();
+  }
+
+  static HttpResponse<String> tus(TestNode node, String method, String path, String key, long length) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(node.api.baseUrl + path))
+        .header("Authorization", "Bearer " + key).header(Tus.RESUMABLE, Tus.VERSION)
+        .method(method, HttpRequest.BodyPublishers.noBody());
+    if (length >= 0) {
+      b.header(Tus.UPLOAD_LENGTH, Long.toString(length))
+          .header(Tus.UPLOAD_METADATA, ResumableUploadTest.metadata("wq.csv", "text/csv"));
+    }
+    return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  static HttpResponse<String> create(String tenant, String key, long length) throws Exception {
+    HttpResponse<String> created = tus(node1, "POST", "/v1/tenants/" + tenant + "/uploads", key, length);
+    assertEquals(201, created.statusCode(), created::body);
+    return created;
+  }
+
+  static HttpResponse<String> patch(TestNode node, String location, String key, long offset, byte[] body) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(node.api.baseUrl + location))
+        .header("Authorization", "Bearer " + key).header(Tus.RESUMABLE, Tus.VERSION)
+        .header("Content-Type", Tus.OFFSET_CONTENT_TYPE).header(Tus.UPLOAD_OFFSET, Long.toString(offset))
+        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The response's Upload-Expires: an IMF-fixdate, parsed. */
+  static Instant uploadExpires(HttpResponse<String> response) {
+    String value = response.headers().firstValue(Tus.UPLOAD_EXPIRES)
+        .orElseThrow(() -> new AssertionError("no " + Tus.UPLOAD_EXPIRES + " in " + response.headers().map()));
+    assertTrue(value.matches(IMF_FIXDATE), "an IMF-fixdate HTTP-date: " + value);
+    return ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+  }
+
+  static String uploadId(String location) {
+    return location.substring(location.lastIndexOf('/') + 1);
+  }
+
+  static long chunksOf(String tenant, String uploadId) {
+    return store.getDatabase("tenant_" + tenant).getCollection(StagingStore.BUCKET + ".chunks")
+        .countDocuments(new Document("files_id", uploadId));
+  }
+
+  static Document uploadDocument(String tenant, String uploadId) {
+    return store.getDatabase("tenant_" + tenant).getCollection(ResumableUploads.COLLECTION)
+        .find(new Document("_id", uploadId)).first();
+  }
+
+  static int fileCount(String tenant) {
+    Document t = store.getDatabase("mysimbdp").getCollection("tenants").find(new Document("_id", tenant)).first();
+    return t.get("fileCount") instanceof Number n ? n.intValue() : 0;
+  }
+
+  static void await(Duration within, String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + within.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("not within " + within + ": " + what);
+      }
+      Thread.sleep(100);
+    }
+  }
+
+  @Test
+  void creationPatchAndHeadAnswerUploadExpiresAsAnHttpDateInTheFuture() throws Exception {
+    String key = node1.api.createTenant("exp-headers");
+    HttpResponse<String> options = tus(node1, "OPTIONS", "/v1/tenants/exp-headers/uploads", key, -1);
+    assertEquals(204, options.statusCode());
+    assertTrue(Arrays.asList(options.headers().firstValue("Tus-Extension").orElseThrow().split(",")).contains("expiration"),
+        options.headers().map()::toString);
+
+    byte[] csv = "a,b\n1,2\n".getBytes();
+    Instant sent = Instant.now();
+    HttpResponse<String> created = create("exp-headers", key, csv.length);
+    Instant atCreation = uploadExpires(created);
+    assertTrue(atCreation.isAfter(sent), "in the future: " + atCreation + " vs " + sent);
+    assertFalse(atCreation.isAfter(sent.plus(EXPIRY).plusSeconds(1)), "one expiry from now: " + atCreation + " vs " + sent);
+    String location = created.headers().firstValue("Location").orElseThrow();
+
+    // An append pushes the expiry back (the HTTP-date has whole seconds: wait past one).
+    Thread.sleep(1_100);
+    HttpResponse<String> appended = patch(node1, location, key, 0, Arrays.copyOf(csv, 4));
+    assertEquals(204, appended.statusCode(), appended::body);
+    Instant afterAppend = uploadExpires(appended);
+    assertTrue(afterAppend.isAfter(atCreation), afterAppend + " after " + atCreation);
+    assertTrue(afterAppend.isAfter(Instant.now()), "in the future: " + afterAppend);
+    assertEquals(afterAppend, uploadExpires(tus(node2, "HEAD", location, key, -1)), "HEAD on either node answers it too");
+
+    HttpResponse<String> last = patch(node1, location, key, 4, Arrays.copyOfRange(csv, 4, csv.length));
+    assertEquals(204, last.statusCode(), last::body);
+    assertTrue(last.headers().firstValue(Tus.FILE_ID).isPresent(), last.headers().map()::toString);
+    assertTrue(last.headers().firstValue(Tus.UPLOAD_EXPIRES).isEmpty(), "a complete upload no longer expires");
+  }
+
+  @Test
+  void anIdleUploadExpiresAndIsSweptWhileAnotherTenantsBusyUploadCompletesAndIngests() throws Exception {
+    byte[] csv = FileUploadTest.waterQuality();
+
+    // The idle tenant: one staged file, and an upload left after one full chunk and a tail.
+    String idleKey = node1.api.createTenant("exp-idle");
+    node1.api.constraints("exp-idle", "{\"maxFiles\":2}");
+    assertEquals(201, node1.api.upload("exp-idle", idleKey, "kept.csv", "water", "text/csv", "a,b\n1,2\n".getBytes()).status());
+    HttpResponse<String> idleCreated = create("exp-idle", idleKey, csv.length);
+    String idle = idleCreated.headers().firstValue("Location").orElseThrow();
+    int partial = StagingStore.CHUNK_SIZE + 100_000;
+    HttpResponse<String> idlePatched = patch(node1, idle, idleKey, 0, Arrays.copyOf(csv, partial));
+    assertEquals(204, idlePatched.statusCode(), idlePatched::body);
+    Instant idleExpires = uploadExpires(idlePatched);
+    assertEquals(1, chunksOf("exp-idle", uploadId(idle)), "the partial upload's full chunk is in the store");
+    assertEquals(2, fileCount("exp-idle"));
+
+    // The busy tenant appends a slice about every expiry/4 until well past the first expiry.
+    String busyKey = node1.api.createTenant("exp-busy");
+    HttpResponse<String> busyCreated = create("exp-busy", busyKey, csv.length);
+    Instant busyFirstExpires = uploadExpires(busyCreated);
+    String busy = busyCreated.headers().firstValue("Location").orElseThrow();
+    int slice = csv.length / 60;
+    int sent = 0;
+    Instant lastExpires = busyFirstExpires;
+    String idleId = uploadId(idle);
+    boolean idleChecked = false;
+    long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+    while (!idleChecked || Instant.now().isBefore(busyFirstExpires.plus(EXPIRY))) {
+      assertTrue(System.nanoTime() < deadline, "the idle upload was not swept within 40 s");
+      assertTrue(sent + slice < csv.length, "slices left to keep the busy upload alive");
+      HttpResponse<String> kept = patch(node2, busy, busyKey, sent, Arrays.copyOfRange(csv, sent, sent + slice));
+      assertEquals(204, kept.statusCode(), kept::body);
+      sent += slice;
+      Instant expires = uploadExpires(kept);
+      assertFalse(expires.isBefore(lastExpires), "each append moves the expiry on: " + expires + " after " + lastExpires);
+      lastExpires = expires;
+      if (!idleChecked && uploadDocument("exp-idle", idleId).containsKey("expired")) {
+        // Swept: known to have expired (410 for one more expiry, with the error body), its bytes and slot gone.
+        assertTrue(Instant.now().isAfter(idleExpires));
+        assertEquals(410, tus(node1, "HEAD", idle, idleKey, -1).statusCode());
+        HttpResponse<String> status = tus(node2, "GET", idle, idleKey, -1);
+        assertEquals(410, status.statusCode(), status::body);
+        assertTrue(status.body().contains("\"upload_expired\""), "the project's error body: " + status.body());
+        HttpResponse<String> rest = patch(node1, idle, idleKey, partial, Arrays.copyOfRange(csv, partial, csv.length));
+        assertEquals(410, rest.statusCode(), "an expired upload is never completed: " + rest.body());
+        assertEquals(410, tus(node2, "DELETE", idle, idleKey, -1).statusCode());
+        idleChecked = true;
+      }
+      Thread.sleep(EXPIRY.toMillis() / 4);
+    }
+    assertTrue(Instant.now().isAfter(busyFirstExpires), "the busy upload outlived its first Upload-Expires");
+
+    assertEquals(0, chunksOf("exp-idle", idleId), "the idle upload's chunks are removed from the store");
+    assertEquals(1, node1.api.get("/v1/tenants/exp-idle/files", idleKey).json().path("count").asInt(), "only the staged file is left");
+    assertEquals(1, fileCount("exp-idle"), "two nodes sweeping gave the slot back exactly once");
+    assertEquals(201, tus(node1, "POST", "/v1/tenants/exp-idle/uploads", idleKey, 8).statusCode(), "the freed slot is usable");
+    assertEquals(409, tus(node1, "POST", "/v1/tenants/exp-idle/uploads", idleKey, 8).statusCode(), "and only one was freed");
+
+    // The busy upload was never touched: it completes and ingests.
+    HttpResponse<String> head = tus(node1, "HEAD", busy, busyKey, -1);
+    assertEquals(200, head.statusCode(), head::body);
+    assertEquals(sent, Long.parseLong(head.headers().firstValue(Tus.UPLOAD_OFFSET).orElseThrow()));
+    HttpResponse<String> last = patch(node1, busy, busyKey, sent, Arrays.copyOfRange(csv, sent, csv.length));
+    assertEquals(204, last.statusCode(), last::body);
+    String fileId = last.headers().firstValue(Tus.FILE_ID).orElseThrow();
+    assertEquals(FileUploadTest.sha256(csv), node1.api.get("/v1/tenants/exp-busy/files/" + fileId, busyKey).json().path("sha256").asText());
+    assertEquals(9_999, node1.api.ingestAndWait("exp-busy", busyKey, java.util.List.of(fileId), Duration.ofMinutes(2))
+        .path("records").path("written").asLong());
+
+    // One expiry after the sweep the tombstone is forgotten: then the upload is simply unknown.
+    await(Duration.ofSeconds(20), "the tombstone is removed", () -> uploadDocument("exp-idle", idleId) == null);
+    assertEquals(404, tus(node1, "HEAD", idle, idleKey, -1).statusCode());
+  }
+}
