@@ -563,8 +563,11 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   }
 
   private void wake(Iterable<String> ids) {
-    if (Cluster.get(getContext().getSystem()).selfMember().status() != MemberStatus.up()) {
-      // This node is leaving: starting entities now would only hold up its shutdown.
+    if (Cluster.get(getContext().getSystem()).selfMember().status() != MemberStatus.up()
+        || akka.actor.CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent()) {
+      // This node is leaving (its member is still Up while its shard region hands off): a message
+      // to an entity now waits in the region for a coordinator that is stopping, and holds up the
+      // region's shutdown until its timeout.
       return;
     }
     for (String id : ids) {

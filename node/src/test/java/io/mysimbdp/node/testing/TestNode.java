@@ -42,8 +42,9 @@ public final class TestNode implements AutoCloseable {
         ConfigFactory.parseString(
                 "akka.remote.artery.canonical.port = 0\n"
                     + "akka.coordinated-shutdown.exit-jvm = off\n"
-                    // A node's shutdown hands its tenants off (drained) first: 10 s is too short on a busy machine.
-                    + "akka.actor.testkit.typed.system-shutdown-default = 60s\n"
+                    // A node's shutdown hands its tenants off (drained) first: 10 s is too short on a busy
+                    // machine, and the shard region's phase alone may take its 60 s timeout.
+                    + "akka.actor.testkit.typed.system-shutdown-default = 120s\n"
                     + "akka.management.http.port = " + managementPort + "\n"
                     + "mysimbdp.http.host = \"127.0.0.1\"\n"
                     + "mysimbdp.http.port = " + httpPort + "\n"
