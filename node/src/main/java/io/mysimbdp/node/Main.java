@@ -15,6 +15,10 @@ import org.slf4j.LoggerFactory;
 
 /** Starts a node: the embedded store and broker when no URIs are given, then the actor system. */
 public final class Main {
+  static {
+    CommonPoolParallelism.ensure(); // before anything starts the common pool
+  }
+
   private static final Logger log = LoggerFactory.getLogger(Main.class);
   private static final Duration EMBEDDED_STOP_WAIT = Duration.ofSeconds(90);
 

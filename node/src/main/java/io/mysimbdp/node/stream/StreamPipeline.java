@@ -141,7 +141,8 @@ final class StreamPipeline {
   }
 
   private Source<Done, ?> incarnation(SharedKillSwitch drainSwitch, AtomicReference<TrackedConnectionProvider> current) {
-    TrackedConnectionProvider provider = new TrackedConnectionProvider(factory, "mysimbdp-stream-" + tenantId);
+    TrackedConnectionProvider provider =
+        new TrackedConnectionProvider(factory, "mysimbdp-stream-" + tenantId, system.dispatchers().lookup(akka.actor.typed.DispatcherSelector.blocking()));
     current.set(provider);
     NamedQueueSourceSettings source = NamedQueueSourceSettings.create(provider, settings.queue(tenantId));
     Source<Done, ?> pipeline =
@@ -368,11 +369,14 @@ final class StreamPipeline {
     private final ConnectionFactory factory;
     private final String name;
     private final AtomicReference<Connection> connection = new AtomicReference<>();
+    /** Where a close waits for the broker's answer. */
+    private final java.util.concurrent.Executor blocking;
     private volatile boolean closed;
 
-    TrackedConnectionProvider(ConnectionFactory factory, String name) {
+    TrackedConnectionProvider(ConnectionFactory factory, String name, java.util.concurrent.Executor blocking) {
       this.factory = factory;
       this.name = name;
+      this.blocking = blocking;
     }
 
     @Override
@@ -402,7 +406,7 @@ final class StreamPipeline {
       closed = true;
       Connection c = connection.getAndSet(null);
       if (c != null) {
-        CompletableFuture.runAsync(() -> closeQuietly(c));
+        CompletableFuture.runAsync(() -> closeQuietly(c), blocking);
       }
     }
 

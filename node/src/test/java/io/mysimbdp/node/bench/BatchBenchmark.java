@@ -44,6 +44,10 @@ import org.bson.Document;
  * <p>Run: {@code scripts/bench-batch.sh [records]}. Prints one summary block.
  */
 public final class BatchBenchmark {
+  static {
+    io.mysimbdp.node.CommonPoolParallelism.ensure(); // a main that embeds a node: before anything starts the common pool
+  }
+
   private static final int BATCH = 1000;
   private static final int PARALLELISM = 4;
 

@@ -30,6 +30,10 @@ import java.util.Map;
  * <p>Run: {@code scripts/big-upload.sh [bytes]}.
  */
 public final class BigUploadDemo {
+  static {
+    io.mysimbdp.node.CommonPoolParallelism.ensure(); // a main that embeds a node: before anything starts the common pool
+  }
+
 
   public static void main(String[] args) throws Exception {
     long target = args.length > 0 ? Long.parseLong(args[0]) : 2L << 30;

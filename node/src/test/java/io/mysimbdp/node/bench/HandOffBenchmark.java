@@ -28,6 +28,10 @@ import org.bson.Document;
  * <p>Usage: {@code scripts/bench-handoff.sh [moves (20)] [records per 100 ms (50)] [nodes (3)]}
  */
 public final class HandOffBenchmark {
+  static {
+    io.mysimbdp.node.CommonPoolParallelism.ensure(); // a main that embeds a node: before anything starts the common pool
+  }
+
   public static void main(String[] args) throws Exception {
     int moves = args.length > 0 ? Integer.parseInt(args[0]) : 20;
     int perRequest = args.length > 1 ? Integer.parseInt(args[1]) : 50;

@@ -62,6 +62,10 @@ import java.util.concurrent.locks.LockSupport;
  * rate limit comes from the node's config, e.g. {@code FUNCTIONS_RATE_LIMIT_PER_MINUTE}).
  */
 public final class IsolationBenchmark {
+  static {
+    io.mysimbdp.node.CommonPoolParallelism.ensure(); // a main that embeds a node: before anything starts the common pool
+  }
+
   static final Duration JOB_TIMEOUT = Duration.ofMinutes(10);
   /** How often B's watcher reads its jobs and, after a reset, its function's status. */
   static final Duration POLL = Duration.ofMillis(100);

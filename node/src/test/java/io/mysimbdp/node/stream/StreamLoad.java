@@ -47,6 +47,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * count must equal it exactly.
  */
 public final class StreamLoad {
+  static {
+    io.mysimbdp.node.CommonPoolParallelism.ensure(); // a main that embeds a node: before anything starts the common pool
+  }
+
   static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   static final String ADMIN = "load-admin-token-0123456789abcdef";
 
