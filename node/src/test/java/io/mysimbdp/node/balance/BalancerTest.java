@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.Address;
-import akka.cluster.MemberStatus;
 import akka.cluster.typed.Cluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.mongodb.client.MongoClient;
@@ -57,22 +56,8 @@ class BalancerTest {
   @BeforeAll
   static void startTwoNodes() throws Exception {
     node1 = TestNode.start(dataDir1, fastReports());
-    Address seed = address(node1);
-    node2 =
-        TestNode.start(
-            dataDir2,
-            ConfigFactory.parseString(
-                    "mysimbdp.cluster.join = seed-nodes\n"
-                        + "akka.cluster.seed-nodes = [\"" + seed + "\"]\n"
-                        + "mysimbdp.mongodb.uri = \"" + node1.embedded.mongo().orElseThrow().connectionString() + "\"\n"
-                        + "mysimbdp.amqp.uri = \"" + node1.embedded.broker().orElseThrow().uri() + "\"\n")
-                .withFallback(fastReports()));
+    node2 = TestNode.startJoining(node1, dataDir2, fastReports());
     mongo = MongoClients.create(node1.embedded.mongo().orElseThrow().connectionString());
-    node1.testKit.createTestProbe().awaitAssert(WAIT, () -> {
-      assertEquals(2, Cluster.get(node1.testKit.system()).state().members().size());
-      Cluster.get(node1.testKit.system()).state().getMembers().forEach(m -> assertEquals(MemberStatus.up(), m.status()));
-      return null;
-    });
   }
 
   @AfterAll

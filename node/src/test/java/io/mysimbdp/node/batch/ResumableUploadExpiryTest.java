@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import akka.actor.Address;
-import akka.cluster.MemberStatus;
-import akka.cluster.typed.Cluster;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.typesafe.config.Config;
@@ -58,24 +55,7 @@ class ResumableUploadExpiryTest {
   @BeforeAll
   static void startTwoNodes() throws Exception {
     node1 = TestNode.start(dataDir1, expiring());
-    Address seed = Cluster.get(node1.testKit.system()).selfMember().address();
-    node2 =
-        TestNode.start(
-            dataDir2,
-            ConfigFactory.parseString(
-                    "mysimbdp.cluster.join = seed-nodes\n"
-                        + "akka.cluster.seed-nodes = [\"" + seed + "\"]\n"
-                        + "mysimbdp.mongodb.uri = \"" + node1.embedded.mongo().orElseThrow().connectionString() + "\"\n"
-                        + "mysimbdp.amqp.uri = \"" + node1.embedded.broker().orElseThrow().uri() + "\"\n")
-                .withFallback(expiring()));
-    node1.testKit.createTestProbe().awaitAssert(
-        Duration.ofSeconds(30),
-        () -> {
-          assertEquals(2, Cluster.get(node1.testKit.system()).state().members().size());
-          Cluster.get(node1.testKit.system()).state().getMembers()
-              .forEach(m -> assertEquals(MemberStatus.up(), m.status()));
-          return null;
-        });
+    node2 = TestNode.startJoining(node1, dataDir2, expiring());
     store = MongoClients.create(node1.embedded.mongo().orElseThrow().connectionString());
   }
 

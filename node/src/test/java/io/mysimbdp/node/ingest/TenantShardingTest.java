@@ -3,7 +3,6 @@ package io.mysimbdp.node.ingest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import akka.actor.Address;
-import akka.cluster.MemberStatus;
 import akka.cluster.sharding.external.javadsl.ExternalShardAllocationClient;
 import akka.cluster.sharding.external.ExternalShardAllocation;
 import akka.cluster.typed.Cluster;
@@ -34,23 +33,7 @@ class TenantShardingTest {
   @BeforeAll
   static void startTwoNodes() throws Exception {
     node1 = TestNode.start(dataDir1);
-    Address seed = Cluster.get(node1.testKit.system()).selfMember().address();
-    node2 =
-        TestNode.start(
-            dataDir2,
-            ConfigFactory.parseString(
-                "mysimbdp.cluster.join = seed-nodes\n"
-                    + "akka.cluster.seed-nodes = [\"" + seed + "\"]\n"
-                    + "mysimbdp.mongodb.uri = \"" + node1.embedded.mongo().orElseThrow().connectionString() + "\"\n"
-                    + "mysimbdp.amqp.uri = \"" + node1.embedded.broker().orElseThrow().uri() + "\"\n"));
-    node1.testKit.createTestProbe().awaitAssert(
-        Duration.ofSeconds(30),
-        () -> {
-          assertEquals(2, Cluster.get(node1.testKit.system()).state().members().size());
-          Cluster.get(node1.testKit.system()).state().getMembers()
-              .forEach(m -> assertEquals(MemberStatus.up(), m.status()));
-          return null;
-        });
+    node2 = TestNode.startJoining(node1, dataDir2, ConfigFactory.empty());
   }
 
   @AfterAll

@@ -67,6 +67,37 @@ public final class TestNode implements AutoCloseable {
     return new TestNode(embedded, testKit, httpPort, managementPort);
   }
 
+  /**
+   * A second node that joins {@code first}'s cluster and uses its embedded store and broker, once
+   * both are Up in it ({@code overrides} as for {@link #start(Path, Config)}).
+   */
+  public static TestNode startJoining(TestNode first, Path dataDir, Config overrides) throws Exception {
+    akka.cluster.typed.Cluster firstCluster = akka.cluster.typed.Cluster.get(first.testKit.system());
+    TestNode second =
+        start(
+            dataDir,
+            ConfigFactory.parseString(
+                    "mysimbdp.cluster.join = seed-nodes\n"
+                        + "akka.cluster.seed-nodes = [\"" + firstCluster.selfMember().address() + "\"]\n"
+                        + "mysimbdp.mongodb.uri = \"" + first.embedded.mongo().orElseThrow().connectionString() + "\"\n"
+                        + "mysimbdp.amqp.uri = \"" + first.embedded.broker().orElseThrow().uri() + "\"\n")
+                .withFallback(overrides));
+    first.testKit.createTestProbe().awaitAssert(
+        java.time.Duration.ofSeconds(30),
+        () -> {
+          if (firstCluster.state().members().size() != 2) {
+            throw new AssertionError("members: " + firstCluster.state().members());
+          }
+          firstCluster.state().getMembers().forEach(m -> {
+            if (!m.status().equals(akka.cluster.MemberStatus.up())) {
+              throw new AssertionError("not Up: " + m);
+            }
+          });
+          return null;
+        });
+    return second;
+  }
+
   public String managementUrl(String path) {
     return "http://127.0.0.1:" + managementPort + path;
   }
