@@ -32,15 +32,18 @@ final class BalancingPolicy {
   private final Map<String, Instant> nodeLoadAt = new HashMap<>();
   /** Nodes that had a lagging tenant moved off them, and when: not targets for evening out. */
   private final Map<String, Instant> saturatedAt = new HashMap<>();
-  /** Nodes that gave a tenant away, and nodes that took one, for load: load flows one way. */
-  private final Map<String, Instant> sentAt = new HashMap<>();
-  private final Map<String, Instant> receivedAt = new HashMap<>();
+  /** When load last moved from one node to another ({@link #pair}): it does not flow back. */
+  private final Map<String, Instant> movedBetween = new HashMap<>();
+  /** How long a tenant's last demand weighs on the node it is placed on when it stopped reporting. */
+  private final Duration placementMemory;
 
   BalancingPolicy(BalancerSettings settings, Set<String> upNodes, Set<String> inFlight, Map<String, String> placedOn) {
     this.settings = settings;
     this.upNodes = upNodes;
     this.inFlight = inFlight;
     this.placedOn = placedOn;
+    Duration threeReports = settings.reportInterval().multipliedBy(3);
+    this.placementMemory = threeReports.compareTo(Duration.ofMinutes(1)) > 0 ? threeReports : Duration.ofMinutes(1);
   }
 
   void report(PerformanceReport report, Instant receivedAt) {
@@ -57,12 +60,15 @@ final class BalancingPolicy {
     nodeLoadAt.remove(node);
   }
 
-  /** A load move was made: within the cool-down {@code from} receives and {@code to} gives away none to even out. */
+  /** A load move was made: within the cool-down no tenant goes from {@code to} to {@code from} to even out. */
   void moved(String from, String to, Instant at) {
     if (from != null) {
-      sentAt.put(from, at);
+      movedBetween.put(pair(from, to), at);
     }
-    receivedAt.put(to, at);
+  }
+
+  private static String pair(String from, String to) {
+    return from + " -> " + to;
   }
 
   TenantState tenant(String id) {
@@ -96,51 +102,57 @@ final class BalancingPolicy {
     saturatedAt.put(from.node, now);
     PerformanceReport last = tenant.last();
     String reason = String.format(Locale.ROOT,
-        "lagging on a saturated node: backlog %d messages, growing %.0f/s while it stores %.0f/s (sent %.0f/s) over the last %d reports; "
+        "lagging on a saturated node: backlog %d records, growing %.0f/s while it stores %.0f/s (sent %.0f/s) over the last %d reports; "
             + "node %s: %d lagging tenant(s), cpu %.0f%%; node %s: demand %.0f records/s, cpu %.0f%%",
         last.backlog(), tenant.backlogGrowth(), last.throughput(), last.demand(), settings.lagReports(),
         from.node, from.lagging, from.cpu * 100, to.get().node, to.get().demand, to.get().cpu * 100);
     return Optional.of(LoadBalancer.decision(tenant.tenant, "relieve", from.node, to.get().node, reason));
   }
 
-  /** The busiest node's heaviest tenant that narrows the spread, to the least loaded node. */
+  /**
+   * The busiest node's heaviest tenant that narrows the spread, to the least loaded node: the busiest
+   * pair of nodes for which such a tenant exists, busiest source first.
+   */
   Optional<BalancerDecision> evenOut(Map<String, NodeState> nodes, Instant now) {
-    if (nodes.size() < 2 || nodes.values().stream().anyMatch(n -> n.saturated(settings))) {
-      return Optional.empty();
-    }
-    // Load flows one way within a cool-down: a node that took tenants gives none away, a node that
-    // gave some takes none back, so noisy measurements cannot swap tenants back and forth.
-    Optional<NodeState> source = nodes.values().stream().filter(n -> !within(receivedAt, n.node, now)).max(Comparator.comparingDouble(n -> n.demand));
-    if (source.isEmpty()) {
-      return Optional.empty();
-    }
-    NodeState busiest = source.get();
-    Optional<NodeState> idlest =
-        nodes.values().stream()
-            .filter(n -> !recentlySaturated(n.node, now) && !within(sentAt, n.node, now))
-            .min(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants));
-    if (idlest.isEmpty() || idlest.get() == busiest) {
+    // A lagging tenant that relieve could not place: moving others by demand would not help it. A
+    // node merely busy (its CPU high, e.g. a node that just joined and compiles) blocks nothing; it
+    // is not a target.
+    if (nodes.size() < 2 || nodes.values().stream().anyMatch(n -> n.lagging > 0)) {
       return Optional.empty();
     }
     double mean = nodes.values().stream().mapToDouble(n -> n.demand).average().orElse(0);
-    double spread = busiest.demand - idlest.get().demand;
-    if (spread < settings.minDemand() || busiest.demand <= mean * (1 + settings.imbalance())) {
-      return Optional.empty();
+    List<NodeState> sources = nodes.values().stream()
+        .filter(n -> n.demand > mean * (1 + settings.imbalance()))
+        .sorted(Comparator.comparingDouble((NodeState n) -> n.demand).reversed())
+        .toList();
+    List<NodeState> targets = nodes.values().stream()
+        .filter(n -> !n.saturated(settings) && !recentlySaturated(n.node, now))
+        .sorted(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants))
+        .toList();
+    for (NodeState busiest : sources) {
+      for (NodeState idlest : targets) {
+        double spread = busiest.demand - idlest.demand;
+        // Load does not flow back within a cool-down: noisy measurements cannot swap tenants
+        // between two nodes.
+        if (spread < settings.minDemand() || within(movedBetween, pair(idlest.node, busiest.node), now)) {
+          continue;
+        }
+        Optional<TenantState> candidate =
+            tenants.values().stream()
+                .filter(t -> isFresh(t, now) && busiest.node.equals(t.node()) && movable(t, now))
+                .filter(t -> Math.abs((busiest.demand - t.demand()) - (idlest.demand + t.demand())) <= spread * (1 - settings.hysteresis()))
+                .max(Comparator.comparingDouble(TenantState::demand));
+        if (candidate.isPresent()) {
+          TenantState tenant = candidate.get();
+          String reason = String.format(Locale.ROOT,
+              "uneven load: node %s carries %.0f records/s (mean %.0f over %d nodes), node %s %.0f; moving this tenant's %.0f records/s narrows the spread from %.0f to %.0f",
+              busiest.node, busiest.demand, mean, nodes.size(), idlest.node, idlest.demand, tenant.demand(), spread,
+              Math.abs((busiest.demand - tenant.demand()) - (idlest.demand + tenant.demand())));
+          return Optional.of(LoadBalancer.decision(tenant.tenant, "even-out", busiest.node, idlest.node, reason));
+        }
+      }
     }
-    Optional<TenantState> candidate =
-        tenants.values().stream()
-            .filter(t -> isFresh(t, now) && busiest.node.equals(t.node()) && movable(t, now))
-            .filter(t -> Math.abs((busiest.demand - t.demand()) - (idlest.get().demand + t.demand())) <= spread * (1 - settings.hysteresis()))
-            .max(Comparator.comparingDouble(TenantState::demand));
-    if (candidate.isEmpty()) {
-      return Optional.empty();
-    }
-    TenantState tenant = candidate.get();
-    String reason = String.format(Locale.ROOT,
-        "uneven load: node %s carries %.0f records/s (mean %.0f over %d nodes), node %s %.0f; moving this tenant's %.0f records/s narrows the spread from %.0f to %.0f",
-        busiest.node, busiest.demand, mean, nodes.size(), idlest.get().node, idlest.get().demand, tenant.demand(), spread,
-        Math.abs((busiest.demand - tenant.demand()) - (idlest.get().demand + tenant.demand())));
-    return Optional.of(LoadBalancer.decision(tenant.tenant, "even-out", busiest.node, idlest.get().node, reason));
+    return Optional.empty();
   }
 
   private boolean movable(TenantState tenant, Instant now) {
@@ -183,9 +195,26 @@ final class BalancingPolicy {
     return nodes;
   }
 
-  /** The Up node (not excluded) with the least demand, then the fewest tenants placed on it. */
+  /**
+   * The Up node (not excluded) with the least demand, then the fewest tenants placed on it. A tenant
+   * placed elsewhere than it reports from (moving, or its node lost) weighs on its new node already,
+   * so that several placed at once (a lost node's) spread rather than all go to one node. A lost
+   * node's tenants stopped reporting when it crashed, some seconds before it is downed: their last
+   * demand counts for {@link #placementMemory}.
+   */
   Optional<String> leastLoaded(Set<String> excluded, Instant now) {
     Map<String, NodeState> nodes = nodeStates(now);
+    for (TenantState t : tenants.values()) {
+      String placed = placedOn.get(t.tenant);
+      NodeState to = placed == null ? null : nodes.get(placed);
+      if (to != null && !placed.equals(t.node()) && t.lastReportAt != null && Duration.between(t.lastReportAt, now).compareTo(placementMemory) <= 0) {
+        to.demand += t.demand();
+        NodeState from = nodes.get(t.node());
+        if (from != null && isFresh(t, now)) {
+          from.demand -= t.demand();
+        }
+      }
+    }
     Map<String, Integer> placed = new HashMap<>();
     placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
     return nodes.values().stream()

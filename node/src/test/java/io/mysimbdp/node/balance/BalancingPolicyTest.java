@@ -99,6 +99,26 @@ class BalancingPolicyTest {
   }
 
   @Test
+  void aBusyNodeDoesNotStopTheOthersEvenOutButTakesNoTenant() {
+    upNodes.add(C);
+    reports("t1", A, 300, 0, 0, 0);
+    reports("t2", A, 200, 0, 0, 0);
+    reports("t3", B, 300, 0, 0, 0);
+    reports("t4", B, 200, 0, 0, 0);
+    // C just joined and is compiling: not a target, and A and B are even: no move until C calms down.
+    nodeCpu(C, 0.95);
+    assertEquals(Optional.empty(), policy.nextMove(now));
+    nodeCpu(C, 0.40);
+    assertEquals(C, policy.nextMove(now).orElseThrow().to());
+
+    // A node busy with what it carries (high CPU, nothing lagging) still gives load away.
+    nodeCpu(A, 0.95);
+    BalancerDecision move = policy.nextMove(now).orElseThrow();
+    assertEquals(A, move.from());
+    assertEquals(C, move.to());
+  }
+
+  @Test
   void aTenantInItsCoolDownOrMovingAlreadyStaysPut() {
     reports("slow", A, 100, 1_000, 3_000, 6_000);
     policy.tenant("slow").lastMovedAt = now.minus(settings.coolDown()).plusSeconds(30);
@@ -142,14 +162,27 @@ class BalancingPolicyTest {
     reports("t1", A, 100, 0, 0, 0);
     reports("t2", B, 300, 0, 0, 0);
     reports("t3", C, 50, 0, 0, 0);
-    // B gave a tenant to C a moment ago; now noise makes C look busier than A: nothing goes back
-    // from C (it took one) or to B (it gave one); only A to ... nothing qualifies: no move.
+    // B gave a tenant to C a moment ago; now noise makes C look busiest: nothing goes back from C to
+    // B within the cool-down, and C's one tenant moved to A would only mirror the spread: no move.
     policy.moved(B, C, now);
     roundStart = now;
     reports("t1", A, 50, 0, 0, 0);
     reports("t2", B, 100, 0, 0, 0);
     reports("t3", C, 400, 0, 0, 0);
     assertEquals(Optional.empty(), policy.nextMove(now));
+  }
+
+  @Test
+  void aNodeThatTookATenantMayGiveOneOnToAThirdNode() {
+    upNodes.add(C);
+    reports("t1", A, 100, 0, 0, 0);
+    reports("t2", B, 100, 0, 0, 0);
+    reports("t3", B, 100, 0, 0, 0);
+    reports("t4", B, 100, 0, 0, 0);
+    policy.moved(A, B, now); // B took t4 from A a moment ago; C joined since and carries nothing
+    BalancerDecision move = policy.nextMove(now).orElseThrow();
+    assertEquals(B, move.from());
+    assertEquals(C, move.to());
   }
 
   @Test
@@ -189,6 +222,28 @@ class BalancingPolicyTest {
     placedOn.put("z", B);
     assertEquals(Optional.of(B), policy.leastLoaded(Set.of(), now));
     assertEquals(Optional.of(A), policy.leastLoaded(Set.of(B), now));
+  }
+
+  @Test
+  void aLostNodesTenantsSpreadOverTheOthersByTheirDemand() {
+    upNodes.add(C);
+    reports("lost-1", C, 100, 0, 0, 0);
+    reports("lost-2", C, 100, 0, 0, 0);
+    reports("a", A, 50, 0, 0, 0);
+    reports("b", B, 60, 0, 0, 0);
+    placedOn.putAll(Map.of("lost-1", C, "lost-2", C, "a", A, "b", B));
+    upNodes.remove(C);
+    // As the balancer reassigns a lost node's tenants when it is downed, their reports some seconds
+    // old (the others' fresh): one at a time, each placement counted.
+    now = now.plus(settings.reportInterval().multipliedBy(4));
+    roundStart = now.minus(settings.reportInterval().multipliedBy(3));
+    reports("a", A, 50, 0, 0, 0);
+    reports("b", B, 60, 0, 0, 0);
+    String first = policy.leastLoaded(Set.of(C), now).orElseThrow();
+    placedOn.put("lost-1", first);
+    String second = policy.leastLoaded(Set.of(C), now).orElseThrow();
+    assertEquals(A, first);
+    assertEquals(B, second, "lost-1's 100/s already weighs on A");
   }
 
   @Test

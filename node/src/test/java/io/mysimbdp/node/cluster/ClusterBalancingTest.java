@@ -37,6 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClusterBalancingTest {
   static final Duration WAIT = Duration.ofSeconds(120);
+  /** How long the tenants are watched after a fourth node joined (the suite: 15 s). */
+  static final Duration OBSERVE = Duration.ofSeconds(Long.getLong("mysimbdp.balance.observe-seconds", 15));
   /** Fast reports and a quick split-brain resolver, so that each scenario takes a minute, not ten. */
   static final Map<String, String> FAST =
       Map.of("REPORT_INTERVAL", "1s", "WAKE_INTERVAL", "3s", "BALANCER_MIN_BACKLOG", "200", "SBR_STABLE_AFTER", "5s");
@@ -116,10 +118,21 @@ class ClusterBalancingTest {
       LocalCluster.Member fourth = cluster.add();
       urls.add(fourth.apiUrl());
       awaitTrue("the new node receives tenants", () -> placements(admin, keys).values().stream().anyMatch(fourth.akkaAddress()::equals));
-      Thread.sleep(15_000);
+      // Watched for OBSERVE after the join (scripts/balance-demo.sh join: 5 minutes, the cool-down).
+      Instant observeUntil = joined.plus(OBSERVE).isAfter(Instant.now().plusSeconds(15)) ? joined.plus(OBSERVE) : Instant.now().plusSeconds(15);
       Map<String, Long> perNode = new HashMap<>();
-      placements(admin, keys).values().forEach(n -> perNode.merge(n, 1L, Long::sum));
-      System.out.printf("  %.1f s after the 4th node joined, tenants per node: %s%n", Duration.between(joined, Instant.now()).toMillis() / 1000.0, perNode);
+      do {
+        Thread.sleep(Math.min(30_000, Math.max(0, Duration.between(Instant.now(), observeUntil).toMillis())));
+        perNode.clear();
+        placements(admin, keys).values().forEach(n -> perNode.merge(n, 1L, Long::sum));
+        System.out.printf("  %.1f s after the 4th node joined, tenants per node: %s; moves per tenant since: %s%n",
+            Duration.between(joined, Instant.now()).toMillis() / 1000.0, perNode, loadMovesPerTenant(mongo, joined));
+      } while (Instant.now().isBefore(observeUntil));
+      mongo.getDatabase("mysimbdp").getCollection(ReportStore.DECISIONS).find(Filters.gte("decided_at", java.util.Date.from(joined)))
+          .sort(new Document("decided_at", 1))
+          .forEach(d -> System.out.printf("  move at +%.1f s: %s %s -> %s (%s)%n",
+              Duration.between(joined, d.getDate("decided_at").toInstant()).toMillis() / 1000.0,
+              d.getString("tenant"), d.getString("from"), d.getString("to"), d.getString("kind")));
       assertTrue(perNode.getOrDefault(fourth.akkaAddress(), 0L) >= 1, "the new node runs tenants: " + perNode);
       assertTrue(perNode.values().stream().allMatch(n -> n <= 3), "8 tenants on 4 nodes: none left with more than 3, " + perNode);
       Map<String, Long> moves = loadMovesPerTenant(mongo, joined);
@@ -139,7 +152,11 @@ class ClusterBalancingTest {
         Map<String, String> now = placements(admin, keys);
         return onKilled.stream().allMatch(t -> now.containsKey(t) && !now.get(t).equals(killed.akkaAddress()));
       });
-      System.out.printf("  after SIGKILL of %s: %s resumed on %s%n", killed.akkaAddress(), onKilled, placements(admin, keys));
+      Map<String, String> afterKill = placements(admin, keys);
+      System.out.printf("  after SIGKILL of %s: %s resumed on %s%n", killed.akkaAddress(), onKilled, afterKill);
+      Map<String, Long> perNodeAfterKill = new HashMap<>();
+      afterKill.values().forEach(n -> perNodeAfterKill.merge(n, 1L, Long::sum));
+      assertTrue(perNodeAfterKill.values().stream().allMatch(n -> n <= 3), "the lost node's tenants spread: " + perNodeAfterKill);
       Map<String, List<SteadyPublisher>> byTenant = new LinkedHashMap<>();
       int i = 0;
       for (String tenant : keys.keySet()) {
