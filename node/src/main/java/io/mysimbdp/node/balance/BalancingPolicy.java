@@ -32,8 +32,8 @@ final class BalancingPolicy {
   private final Map<String, Instant> nodeLoadAt = new HashMap<>();
   /** Nodes that had a lagging tenant moved off them, and when: not targets for evening out. */
   private final Map<String, Instant> saturatedAt = new HashMap<>();
-  /** When load last moved from one node to another ({@link #pair}): it does not flow back. */
-  private final Map<String, Instant> movedBetween = new HashMap<>();
+  /** Nodes that gave a tenant away for load, and when: within the cool-down they take none. */
+  private final Map<String, Instant> gaveAt = new HashMap<>();
   /** How long a tenant's last demand weighs on the node it is placed on when it stopped reporting. */
   private final Duration placementMemory;
 
@@ -60,15 +60,11 @@ final class BalancingPolicy {
     nodeLoadAt.remove(node);
   }
 
-  /** A load move was made: within the cool-down no tenant goes from {@code to} to {@code from} to even out. */
+  /** A load move was made: within the cool-down {@code from} takes no tenant to even out. */
   void moved(String from, String to, Instant at) {
     if (from != null) {
-      movedBetween.put(pair(from, to), at);
+      gaveAt.put(from, at);
     }
-  }
-
-  private static String pair(String from, String to) {
-    return from + " -> " + to;
   }
 
   TenantState tenant(String id) {
@@ -125,16 +121,17 @@ final class BalancingPolicy {
         .filter(n -> n.demand > mean * (1 + settings.imbalance()))
         .sorted(Comparator.comparingDouble((NodeState n) -> n.demand).reversed())
         .toList();
+    // Load flows one way within a cool-down: a node that gave a tenant away takes none, so noisy
+    // measurements can neither swap tenants between two nodes nor send them round a cycle. A node
+    // that took one may pass one on (to a node that joined since, say).
     List<NodeState> targets = nodes.values().stream()
-        .filter(n -> !n.saturated(settings) && !recentlySaturated(n.node, now))
+        .filter(n -> !n.saturated(settings) && !recentlySaturated(n.node, now) && !within(gaveAt, n.node, now))
         .sorted(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants))
         .toList();
     for (NodeState busiest : sources) {
       for (NodeState idlest : targets) {
         double spread = busiest.demand - idlest.demand;
-        // Load does not flow back within a cool-down: noisy measurements cannot swap tenants
-        // between two nodes.
-        if (spread < settings.minDemand() || within(movedBetween, pair(idlest.node, busiest.node), now)) {
+        if (spread < settings.minDemand()) {
           continue;
         }
         Optional<TenantState> candidate =
