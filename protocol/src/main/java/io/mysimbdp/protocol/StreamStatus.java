@@ -16,6 +16,9 @@ import com.fasterxml.jackson.annotation.JsonInclude;
  *     carried: an HTTP request's records travel up to 200 to a message), or -1 when the broker did not answer
  * @param latencyP50Millis median time from a message's {@code sentAt} to its record being stored
  * @param latencyP99Millis 99th percentile of the same
+ * @param prefetch AMQP messages the broker sends the consumer ahead now: as many as carry about
+ *     {@code mysimbdp.stream.consume.prefetch-records} records, within the configured bounds; absent
+ *     when nothing consumes
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record StreamStatus(
@@ -30,4 +33,5 @@ public record StreamStatus(
     long lag,
     Long latencyP50Millis,
     Long latencyP99Millis,
-    String lastError) {}
+    String lastError,
+    Integer prefetch) {}

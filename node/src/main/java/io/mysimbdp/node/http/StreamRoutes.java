@@ -52,7 +52,8 @@ import java.util.function.Supplier;
  *                                    or for NDJSON the prefix of "&lt;prefix&gt;-&lt;line&gt;"), ?category=
  * POST /stream/start         tenant  start consuming (remembered: restarts with the entity)
  * POST /stream/stop          tenant  stop, after the in-flight messages are stored and acked
- * GET  /stream               tenant  state, consumed, stored, duplicates, failed, lag (records waiting), latency
+ * GET  /stream               tenant  state, consumed, stored, duplicates, failed, lag (records waiting), latency,
+ *                                    prefetch (messages the consumer takes ahead now)
  * POST /stream/credentials   admin   a new password for the tenant's broker user
  * </pre>
  */
@@ -336,7 +337,7 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
                 StatusCodes.OK,
                 new StreamStatus(
                     tenantId, s.state(), s.node(), settings.queue(tenantId), s.consumed(), s.stored(), s.duplicates(), s.failed(), lag,
-                    s.latencyP50Millis(), s.latencyP99Millis(), s.lastError())));
+                    s.latencyP50Millis(), s.latencyP99Millis(), s.lastError(), s.prefetch() == 0 ? null : s.prefetch())));
   }
 
   private Route existing(String tenantId, Supplier<Route> inner) {

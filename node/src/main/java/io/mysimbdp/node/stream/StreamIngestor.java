@@ -14,20 +14,25 @@ import akka.actor.typed.javadsl.TimerScheduler;
 import akka.cluster.typed.Cluster;
 import akka.pattern.StatusReply;
 import com.mongodb.client.model.Filters;
-import com.mongodb.client.model.ReplaceOptions;
+import com.mongodb.client.model.UpdateOptions;
+import com.mongodb.client.model.Updates;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.balance.LoadBalancer;
+import io.mysimbdp.node.report.TenantMeter;
 import io.mysimbdp.node.report.TenantMeters;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
-import org.bson.Document;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletionStage;
+import org.bson.conversions.Bson;
 
 /**
  * The tenant's stream consumer, a worker of the tenant's {@code TenantIngestor}. Whether the
@@ -35,6 +40,12 @@ import org.bson.Document;
  * stream starts again on its own wherever and whenever the entity starts. Stop and hand-off
  * ({@link Drain}) both drain: no new messages, the in-flight ones stored and acked, then the
  * connection closes; whatever is not acked goes back to the queue for the next consumer.
+ *
+ * <p>The consumer's prefetch (messages the broker sends ahead) follows the records its messages
+ * carry ({@link PrefetchPolicy}): checked every {@code prefetch-check-interval}; a new prefetch
+ * drains the consumer the same way and starts another with it. The records per message behind the
+ * last change are kept in the stream state, so the next start (here or on another node, whose
+ * meter knows nothing yet) begins with the prefetch they call for.
  */
 public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Command> {
   public static final String STATE_COLLECTION = "stream_state";
@@ -75,10 +86,16 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
       Long latencyP99Millis,
       String lastError,
       /** Records per AMQP message lately consumed (0: none yet): turns the queue's length into records. */
-      double recordsPerMessage)
+      double recordsPerMessage,
+      /** Messages the broker sends the consumer ahead now (0: not consuming). */
+      int prefetch)
       implements CborSerializable {}
 
-  private record Loaded(Optional<Boolean> started, String failure) implements Command {}
+  /**
+   * @param recordsPerMessage what the tenant's messages carried when its prefetch last changed (0:
+   *     never measured)
+   */
+  private record Loaded(Optional<Boolean> started, double recordsPerMessage, String failure) implements Command {}
 
   private record Persisted(boolean started, ActorRef<StatusReply<Status>> replyTo, String failure) implements Command {}
 
@@ -89,6 +106,12 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   }
 
   private record DrainTimedOut(long generation) implements Command {}
+
+  private enum CheckPrefetch implements Command {
+    INSTANCE
+  }
+
+  private record PrefetchSaved(String failure) implements Command {}
 
   private record FirstConsumed(Instant at, long backlog) implements Command {}
 
@@ -114,6 +137,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   private final StashBuffer<Command> stash;
   private final CoreDms coreDms;
   private final StreamSettings settings;
+  private final PrefetchPolicy prefetchPolicy;
   private final StreamMetrics metrics = new StreamMetrics();
   private final List<ActorRef<StatusReply<Status>>> stopReplies = new ArrayList<>();
   private State state = State.LOADING;
@@ -122,15 +146,26 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   private long generation;
   /** Whether the load balancer was told this consumer took its first message on this node. */
   private boolean toldConsuming;
+  /** Records per message from the stream state (the last change, maybe on another node); 0: unknown. */
+  private double savedRecordsPerMessage;
+  /** The prefetch the consumer being drained is to start again with (null: no change under way). */
+  private Integer nextPrefetch;
+  /** When this worker last changed the prefetch (null: never). */
+  private Instant lastPrefetchChange;
 
   private StreamIngestor(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash, String tenantId) {
     super(context);
+    // Akka names an actor's logger after the class on the stack of its first log call; the periodic
+    // prefetch timer's interceptor may make that call first, and the logger is then akka.actor.ActorCell.
+    context.setLoggerName(StreamIngestor.class);
     this.tenantId = tenantId;
     this.timers = timers;
     this.stash = stash;
     this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
     this.coreDms = CoreDms.get(context.getSystem());
     this.settings = StreamTopology.get(context.getSystem()).settings();
+    this.prefetchPolicy = PrefetchPolicy.from(settings);
+    timers.startTimerWithFixedDelay(CheckPrefetch.INSTANCE, settings.prefetchCheckInterval());
     load();
   }
 
@@ -146,6 +181,13 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
         .onMessage(Persisted.class, this::onPersisted)
         .onMessage(Ended.class, this::onEnded)
         .onMessage(DrainTimedOut.class, this::onDrainTimedOut)
+        .onMessageEquals(CheckPrefetch.INSTANCE, this::onCheckPrefetch)
+        .onMessage(PrefetchSaved.class, saved -> {
+          if (saved.failure() != null) {
+            getContext().getLog().warn("tenant {}: could not save the records per message in the stream state: {}", tenantId, saved.failure());
+          }
+          return this;
+        })
         .onMessage(FirstConsumed.class, first -> {
           LoadBalancer.proxy(getContext().getSystem()).tell(new LoadBalancer.Consuming(tenantId, node, first.at(), first.backlog()));
           return this;
@@ -170,8 +212,11 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
             coreDms.first(coreDms.tenantDatabase(tenantId).getCollection(STATE_COLLECTION).find(Filters.eq("_id", STATE_ID)).first()),
             (doc, failure) ->
                 failure != null
-                    ? new Loaded(Optional.empty(), failure.toString())
-                    : new Loaded(Optional.of(doc.map(d -> "started".equals(d.getString("state"))).orElse(false)), null));
+                    ? new Loaded(Optional.empty(), 0, failure.toString())
+                    : new Loaded(
+                        Optional.of(doc.map(d -> "started".equals(d.getString("state"))).orElse(false)),
+                        doc.map(d -> d.get("recordsPerMessage") instanceof Number n ? n.doubleValue() : 0.0).orElse(0.0),
+                        null));
   }
 
   private Behavior<Command> onLoaded(Loaded loaded) {
@@ -180,6 +225,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
       timers.startSingleTimer(Retry.INSTANCE, RETRY);
       return this;
     }
+    savedRecordsPerMessage = loaded.recordsPerMessage();
     if (loaded.started().orElse(false)) {
       getContext().getLog().info("tenant {}: the stream was started, resuming it on {}", tenantId, node);
       startStream();
@@ -223,12 +269,19 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   }
 
   private void persist(boolean started, ActorRef<StatusReply<Status>> replyTo) {
-    Document doc = new Document("_id", STATE_ID).append("state", started ? "started" : "stopped").append("updatedAt", new Date());
     getContext()
         .pipeToSelf(
-            coreDms.first(
-                coreDms.tenantDatabase(tenantId).getCollection(STATE_COLLECTION).replaceOne(Filters.eq("_id", STATE_ID), doc, new ReplaceOptions().upsert(true))),
+            updateState(Updates.combine(Updates.set("state", started ? "started" : "stopped"), Updates.set("updatedAt", new Date()))),
             (ok, failure) -> new Persisted(started, replyTo, failure == null ? null : failure.toString()));
+  }
+
+  /**
+   * Sets fields of the stream state ({@code state}; {@code recordsPerMessage} with the
+   * {@code prefetch} it called for), leaving the others as they are.
+   */
+  private CompletionStage<?> updateState(Bson update) {
+    return coreDms.first(
+        coreDms.tenantDatabase(tenantId).getCollection(STATE_COLLECTION).updateOne(Filters.eq("_id", STATE_ID), update, new UpdateOptions().upsert(true)));
   }
 
   private Behavior<Command> onPersisted(Persisted persisted) {
@@ -259,10 +312,24 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   }
 
   private void startStream() {
+    startStream(prefetchPolicy.prefetchFor(knownRecordsPerMessage()));
+  }
+
+  /** Records per message lately consumed here, else those saved with the stream state; 0: unknown. */
+  private double knownRecordsPerMessage() {
+    double measured = meter().recordsPerMessage();
+    return measured > 0 ? measured : savedRecordsPerMessage;
+  }
+
+  private TenantMeter meter() {
+    return TenantMeters.get(getContext().getSystem()).forTenant(tenantId);
+  }
+
+  private void startStream(int prefetch) {
     state = State.STARTED;
     long gen = ++generation;
     try {
-      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics).run();
+      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics, prefetch).run();
     } catch (RuntimeException e) {
       getContext().getLog().warn("tenant {}: could not start the stream, retrying in {}: {}", tenantId, RETRY, e.toString());
       metrics.lastError = e.toString();
@@ -278,7 +345,39 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
           running.firstConsumed.thenCompose(at -> topology.lag(tenantId).thenApply(backlog -> new FirstConsumed(at, backlog))),
           (first, failure) -> first != null ? first : new FirstConsumed(Instant.now(), -1));
     }
-    getContext().getLog().info("tenant {}: consuming {} on {}", tenantId, settings.queue(tenantId), node);
+    getContext().getLog().info("tenant {}: consuming {} on {} (prefetch {} messages)", tenantId, settings.queue(tenantId), node, prefetch);
+  }
+
+  /**
+   * Whether the records per message lately consumed call for another prefetch; if so, drains the
+   * consumer (in-flight messages stored and acked, the rest returned to the queue) and, once it
+   * ended ({@link #onEnded}), starts one with the new prefetch.
+   */
+  private Behavior<Command> onCheckPrefetch() {
+    if (state != State.STARTED || running == null || nextPrefetch != null || handingOff) {
+      return this;
+    }
+    double perMessage = meter().recordsPerMessage();
+    Instant now = Instant.now();
+    Duration sinceChange = lastPrefetchChange == null ? PrefetchPolicy.NEVER_CHANGED : Duration.between(lastPrefetchChange, now);
+    OptionalInt revised = prefetchPolicy.revise(running.prefetch, perMessage, sinceChange);
+    if (revised.isEmpty()) {
+      return this;
+    }
+    int next = revised.getAsInt();
+    getContext().getLog().info(
+        "tenant {}: message prefetch {} -> {} ({} records per message lately: up to {} records held instead of {}); starting a new consumer",
+        tenantId, running.prefetch, next, String.format(Locale.ROOT, "%.1f", perMessage),
+        Math.round(next * perMessage), Math.round(running.prefetch * perMessage));
+    nextPrefetch = next;
+    lastPrefetchChange = now;
+    savedRecordsPerMessage = perMessage;
+    getContext()
+        .pipeToSelf(
+            updateState(Updates.combine(Updates.set("recordsPerMessage", perMessage), Updates.set("prefetch", next), Updates.set("prefetchChangedAt", new Date()))),
+            (ok, failure) -> new PrefetchSaved(failure == null ? null : failure.toString()));
+    drainStream();
+    return this;
   }
 
   private void drainStream() {
@@ -306,6 +405,8 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     if (ended.generation() != generation) {
       return this;
     }
+    Integer prefetch = nextPrefetch;
+    nextPrefetch = null;
     running = null;
     timers.cancel(new DrainTimedOut(ended.generation()));
     if (ended.failure() != null) {
@@ -320,6 +421,8 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
       state = State.STOPPED;
       getContext().getLog().info("tenant {}: stream stopped", tenantId);
       replyStopped();
+    } else if (state == State.STARTED && prefetch != null) {
+      startStream(prefetch);
     } else if (state == State.STARTED) {
       // The source ended without being asked (e.g. the broker cancelled the consumer): start again.
       getContext().getLog().warn("tenant {}: the stream ended on its own ({}); starting it again in {}", tenantId, ended.failure(), RETRY);
@@ -368,6 +471,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
         metrics.percentile(50),
         metrics.percentile(99),
         metrics.lastError,
-        TenantMeters.get(getContext().getSystem()).forTenant(tenantId).recordsPerMessage());
+        meter().recordsPerMessage(),
+        running == null ? 0 : running.prefetch);
   }
 }

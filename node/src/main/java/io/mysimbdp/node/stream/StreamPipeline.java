@@ -54,7 +54,8 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * RestartSource.onFailuresWithBackoff(
- *   committableSource(tenant's queue, prefetch)       its own connection, per incarnation
+ *   committableSource(tenant's queue, prefetch)       its own connection, per incarnation; the
+ *                                                      prefetch is fixed for the run (a new one: a new run)
  *   → drain switch                                     stop/hand-off: no new messages, finish the rest
  *   → parse                                            envelope, batch or bare record
  *   → batch (by messages, within a window)
@@ -77,13 +78,16 @@ final class StreamPipeline {
     private final SharedKillSwitch drainSwitch;
     private final UniqueKillSwitch hardSwitch;
     private final AtomicReference<TrackedConnectionProvider> current;
+    /** Messages the broker sends ahead to this run's consumer (basic.qos). */
+    final int prefetch;
     final CompletionStage<Done> done;
     /** When the stream took its first message (how a move's hand-off time is measured). */
     final CompletionStage<Instant> firstConsumed;
 
-    Running(SharedKillSwitch drainSwitch, UniqueKillSwitch hardSwitch, AtomicReference<TrackedConnectionProvider> current, CompletionStage<Done> done,
-        CompletionStage<Instant> firstConsumed) {
+    Running(SharedKillSwitch drainSwitch, UniqueKillSwitch hardSwitch, AtomicReference<TrackedConnectionProvider> current, int prefetch,
+        CompletionStage<Done> done, CompletionStage<Instant> firstConsumed) {
       this.firstConsumed = firstConsumed;
+      this.prefetch = prefetch;
       this.drainSwitch = drainSwitch;
       this.hardSwitch = hardSwitch;
       this.current = current;
@@ -114,10 +118,13 @@ final class StreamPipeline {
   private final ConnectionFactory factory;
   private final StreamMetrics metrics;
   private final TenantMeter meter;
+  private final int prefetch;
   private final CompletableFuture<Instant> firstConsumed = new CompletableFuture<>();
 
-  StreamPipeline(ActorSystem<?> system, String tenantId, StreamMetrics metrics) {
+  /** A stream whose consumer takes up to {@code prefetch} unacknowledged messages. */
+  StreamPipeline(ActorSystem<?> system, String tenantId, StreamMetrics metrics, int prefetch) {
     this.system = system;
+    this.prefetch = prefetch;
     this.tenantId = tenantId;
     this.topology = StreamTopology.get(system);
     this.settings = topology.settings();
@@ -137,7 +144,7 @@ final class StreamPipeline {
             .viaMat(KillSwitches.single(), Keep.right())
             .toMat(Sink.ignore(), Keep.both())
             .run(system);
-    return new Running(drainSwitch, materialized.first(), current, materialized.second(), firstConsumed);
+    return new Running(drainSwitch, materialized.first(), current, prefetch, materialized.second(), firstConsumed);
   }
 
   private Source<Done, ?> incarnation(SharedKillSwitch drainSwitch, AtomicReference<TrackedConnectionProvider> current) {
@@ -146,7 +153,7 @@ final class StreamPipeline {
     current.set(provider);
     NamedQueueSourceSettings source = NamedQueueSourceSettings.create(provider, settings.queue(tenantId));
     Source<Done, ?> pipeline =
-        AmqpSource.committableSource(source, settings.prefetch())
+        AmqpSource.committableSource(source, prefetch)
             .withAttributes(ActorAttributes.dispatcher("akka.actor.default-blocking-io-dispatcher"))
             .via(drainSwitch.flow())
             .map(this::parse)

@@ -20,6 +20,10 @@ public record StreamSettings(
     long maxPublishBody,
     int retryAfterSeconds,
     int prefetch,
+    int minPrefetch,
+    int prefetchRecords,
+    Duration prefetchCheckInterval,
+    Duration prefetchMinInterval,
     int consumeBatchSize,
     Duration consumeBatchWindow,
     int writeParallelism,
@@ -35,7 +39,7 @@ public record StreamSettings(
     Config amqp = root.getConfig("mysimbdp.amqp");
     Config publish = s.getConfig("publish");
     Config consume = s.getConfig("consume");
-    return new StreamSettings(
+    StreamSettings settings = new StreamSettings(
         s.getString("name-prefix"),
         s.getInt("max-queue-length"),
         optional(amqp, "management-uri"),
@@ -50,6 +54,10 @@ public record StreamSettings(
         publish.getBytes("max-body"),
         publish.getInt("retry-after"),
         consume.getInt("prefetch"),
+        consume.getInt("min-prefetch"),
+        consume.getInt("prefetch-records"),
+        consume.getDuration("prefetch-check-interval"),
+        consume.getDuration("prefetch-min-interval"),
         consume.getInt("batch-size"),
         consume.getDuration("batch-window"),
         consume.getInt("write-parallelism"),
@@ -59,6 +67,8 @@ public record StreamSettings(
         consume.getDuration("drain-timeout"),
         consume.getDuration("restart-min-backoff"),
         consume.getDuration("restart-max-backoff"));
+    PrefetchPolicy.from(settings); // prefetch bounds out of range fail at start-up, not on the first stream
+    return settings;
   }
 
   private static Optional<String> optional(Config c, String path) {

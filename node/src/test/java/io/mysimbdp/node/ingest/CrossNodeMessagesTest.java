@@ -46,7 +46,7 @@ class CrossNodeMessagesTest {
         TenantIngestor.HandOff.INSTANCE,
         new TenantIngestor.GetStats(testKit.<TenantIngestor.Stats>createTestProbe().getRef()),
         new TenantIngestor.Stats(new TenantStats("t", "n", Instant.now(), 1, 2, 3, 4, 5, 6, 7.5, 8.5, 9, 10, report())),
-        new StreamIngestor.Status("started", "n", 1, 2, 3, 4, 5L, 6L, null, 200.0))) {
+        new StreamIngestor.Status("started", "n", 1, 2, 3, 4, 5L, 6L, null, 200.0, 100))) {
       assertEquals(message, serialization.verifySerialization(message, false));
     }
   }

@@ -3,7 +3,6 @@ package io.mysimbdp.node.stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
 import io.mysimbdp.node.testing.HttpApi.Reply;
 import io.mysimbdp.node.testing.RabbitMq;
 import java.nio.file.Path;
@@ -24,11 +23,7 @@ class StreamBackPressureTest extends StreamContract {
   static void startNode() throws Exception {
     var rabbit = RabbitMq.get();
     Assumptions.assumeTrue(rabbit.isPresent(), RabbitMq::whyMissing);
-    startNode(
-        dataDir,
-        ConfigFactory.parseString("mysimbdp.stream.max-queue-length = 20")
-            .withValue("mysimbdp.amqp.uri", ConfigValueFactory.fromAnyRef(rabbit.get().amqp()))
-            .withValue("mysimbdp.amqp.management-uri", ConfigValueFactory.fromAnyRef(rabbit.get().management())));
+    startNode(dataDir, ConfigFactory.parseString("mysimbdp.stream.max-queue-length = 20").withFallback(rabbitMq(rabbit.get())));
   }
 
   @AfterAll

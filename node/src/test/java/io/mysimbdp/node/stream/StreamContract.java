@@ -13,10 +13,12 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
 import io.mysimbdp.functions.spi.FunctionException;
 import io.mysimbdp.node.ingest.IngestionServices;
 import io.mysimbdp.node.testing.HttpApi;
 import io.mysimbdp.node.testing.HttpApi.Reply;
+import io.mysimbdp.node.testing.RabbitMq;
 import io.mysimbdp.node.testing.TestNode;
 import io.mysimbdp.protocol.MessageBatch;
 import io.mysimbdp.protocol.MessageEnvelope;
@@ -87,6 +89,24 @@ abstract class StreamContract {
 
   /** The URI a test publishes to the broker with directly, for this tenant. */
   abstract String directUri(Tenant tenant);
+
+  /** The embedded broker's URI: it has a single user, tests publish directly with it. */
+  static String embeddedBrokerUri() {
+    return node.embedded.broker().orElseThrow().uri().toString();
+  }
+
+  /** A real RabbitMQ as the node's broker, with its management API (a broker user per tenant). */
+  static Config rabbitMq(RabbitMq.Uris rabbit) {
+    return ConfigFactory.empty()
+        .withValue("mysimbdp.amqp.uri", ConfigValueFactory.fromAnyRef(rabbit.amqp()))
+        .withValue("mysimbdp.amqp.management-uri", ConfigValueFactory.fromAnyRef(rabbit.management()));
+  }
+
+  /** The tenant's own RabbitMQ credentials, as the tenant would publish with them. */
+  static String tenantBrokerUri(Tenant t) {
+    return "amqp://" + t.broker().path("username").asText() + ":" + t.broker().path("password").asText()
+        + "@" + t.broker().path("host").asText() + ":" + t.broker().path("port").asInt() + "/%2F";
+  }
 
   record Tenant(String id, String key, JsonNode broker) {
     String exchange() {

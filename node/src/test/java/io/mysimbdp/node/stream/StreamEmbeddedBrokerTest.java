@@ -25,8 +25,7 @@ class StreamEmbeddedBrokerTest extends StreamSuite {
 
   @Override
   String directUri(Tenant tenant) {
-    // The embedded broker has a single user: tests publish directly with it.
-    return node.embedded.broker().orElseThrow().uri().toString();
+    return embeddedBrokerUri();
   }
 
   @Test

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.rabbitmq.client.ShutdownSignalException;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
 import io.mysimbdp.node.testing.RabbitMq;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mysimbdp.protocol.ProtocolJson;
@@ -43,11 +41,7 @@ class StreamRabbitMqTest extends StreamSuite {
     var rabbit = RabbitMq.get();
     Assumptions.assumeTrue(rabbit.isPresent(), RabbitMq::whyMissing);
     StreamRabbitMqTest.rabbit = rabbit.get();
-    startNode(
-        dataDir,
-        ConfigFactory.empty()
-            .withValue("mysimbdp.amqp.uri", ConfigValueFactory.fromAnyRef(rabbit.get().amqp()))
-            .withValue("mysimbdp.amqp.management-uri", ConfigValueFactory.fromAnyRef(rabbit.get().management())));
+    startNode(dataDir, rabbitMq(rabbit.get()));
   }
 
   @AfterAll
@@ -57,9 +51,7 @@ class StreamRabbitMqTest extends StreamSuite {
 
   @Override
   String directUri(Tenant t) {
-    // The tenant's own credentials, as the tenant would.
-    return "amqp://" + t.broker().path("username").asText() + ":" + t.broker().path("password").asText()
-        + "@" + t.broker().path("host").asText() + ":" + t.broker().path("port").asInt() + "/%2F";
+    return tenantBrokerUri(t);
   }
 
   @Test

@@ -1,0 +1,68 @@
+package io.mysimbdp.node.stream;
+
+import java.time.Duration;
+import java.util.OptionalInt;
+
+/**
+ * How many AMQP messages a tenant's consumer takes ahead (its prefetch, {@code basic.qos}): as many
+ * as carry about {@code prefetchRecords} records, within {@code [minPrefetch, maxPrefetch]}. An HTTP
+ * request's records travel up to {@code publish.batch-size} to a message, a tenant publishing straight
+ * to the broker usually sends one, so a prefetch in messages alone holds anywhere from a few hundred
+ * to hundreds of thousands of records per tenant.
+ *
+ * <p>The broker fixes the prefetch when a consumer starts, so a new prefetch means draining the
+ * consumer and starting another: {@link #revise} asks for one only when the current prefetch holds
+ * more than {@value #TOO_MUCH}× the records wanted (memory) or, below the upper bound, less than
+ * {@value #TOO_LITTLE} of them (throughput), and not twice within {@code minInterval}.
+ *
+ * @param assumedRecordsPerMessage what a message is taken to carry before any was measured: the most
+ *     an HTTP request puts into one, so a consumer that starts without knowing holds no more than
+ *     {@code prefetchRecords} (a tenant sending one record a message is slower until it was measured)
+ */
+record PrefetchPolicy(int prefetchRecords, int minPrefetch, int maxPrefetch, int assumedRecordsPerMessage, Duration minInterval) {
+  /** Above this many times {@code prefetchRecords} held, the prefetch is lowered. */
+  static final double TOO_MUCH = 2.0;
+  /** Below this share of {@code prefetchRecords} held (and under the bound), the prefetch is raised. */
+  static final double TOO_LITTLE = 0.25;
+  /** For {@link #revise}: the consumer's prefetch has not changed since it started. */
+  static final Duration NEVER_CHANGED = Duration.ofSeconds(Long.MAX_VALUE);
+
+  PrefetchPolicy {
+    if (prefetchRecords < 1 || minPrefetch < 1 || maxPrefetch < minPrefetch || assumedRecordsPerMessage < 1) {
+      throw new IllegalArgumentException(
+          "prefetch settings out of range: prefetch-records " + prefetchRecords + ", min-prefetch " + minPrefetch + ", prefetch "
+              + maxPrefetch + ", batch-size " + assumedRecordsPerMessage);
+    }
+  }
+
+  static PrefetchPolicy from(StreamSettings settings) {
+    return new PrefetchPolicy(
+        settings.prefetchRecords(), settings.minPrefetch(), settings.prefetch(), settings.publishBatchSize(), settings.prefetchMinInterval());
+  }
+
+  /**
+   * The prefetch for messages carrying {@code recordsPerMessage} records each (0 or less: not
+   * measured, {@link #assumedRecordsPerMessage} each).
+   */
+  int prefetchFor(double recordsPerMessage) {
+    double perMessage = recordsPerMessage > 0 ? recordsPerMessage : assumedRecordsPerMessage;
+    double wanted = Math.floor(prefetchRecords / perMessage);
+    return (int) Math.max(minPrefetch, Math.min(maxPrefetch, wanted));
+  }
+
+  /**
+   * The prefetch a consumer running with {@code current} should start again with, given the records
+   * per message lately measured (0 or less: none yet, no change) and the time since its prefetch last
+   * changed ({@link #NEVER_CHANGED} if it did not); empty when it should keep what it has.
+   */
+  OptionalInt revise(int current, double recordsPerMessage, Duration sinceLastChange) {
+    if (!(recordsPerMessage > 0) || sinceLastChange.compareTo(minInterval) < 0) {
+      return OptionalInt.empty();
+    }
+    double held = current * recordsPerMessage;
+    int wanted = prefetchFor(recordsPerMessage);
+    boolean tooMuch = held > TOO_MUCH * prefetchRecords && wanted < current;
+    boolean tooLittle = held < TOO_LITTLE * prefetchRecords && wanted > current;
+    return tooMuch || tooLittle ? OptionalInt.of(wanted) : OptionalInt.empty();
+  }
+}
