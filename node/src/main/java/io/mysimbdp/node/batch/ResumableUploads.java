@@ -119,13 +119,13 @@ public final class ResumableUploads {
   }
 
   private Status statusOf(Document d) {
-    Optional<String> fileId = Optional.ofNullable(d.getString("fileId"));
-    if (fileId.isPresent()) {
-      return new Status(d.getString("_id"), d.getLong("length"), offsetOf(d), fileId, Optional.empty(), false);
+    if (d.containsKey("fileId")) {
+      // Not offsetOf: completing counts the last, short chunk as a whole one.
+      return Status.completed(d.getString("_id"), d.getLong("length"));
     }
     Instant expires = expiresOf(d);
     boolean expired = d.containsKey("expired") || !expires.isAfter(Instant.now());
-    return new Status(d.getString("_id"), d.getLong("length"), offsetOf(d), fileId, Optional.of(expires), expired);
+    return new Status(d.getString("_id"), d.getLong("length"), offsetOf(d), Optional.empty(), Optional.of(expires), expired);
   }
 
   /**
