@@ -58,24 +58,9 @@ public final class Node {
     CoreDms coreDms = CoreDms.get(system);
     Broker.get(system);
     TenantRepository tenants = new TenantRepository(coreDms, settings);
-    tenants
-        .ensureIndexes()
-        .whenComplete(
-            (ok, failure) -> {
-              if (failure != null) {
-                system.log().warn("could not create the tenants indexes (will work without them until the store is back): {}", failure.toString());
-              }
-            });
-
+    ensureIndexes(system, "tenants", tenants.ensureIndexes());
     ReportStore reportStore = new ReportStore(coreDms);
-    reportStore
-        .ensureIndexes()
-        .whenComplete(
-            (ok, failure) -> {
-              if (failure != null) {
-                system.log().warn("could not create the report indexes (will work without them until the store is back): {}", failure.toString());
-              }
-            });
+    ensureIndexes(system, "report", reportStore.ensureIndexes());
     // The balancer places, wakes and moves every tenant; every node tells it its own load.
     NodeLoadReporter.start(system, LoadBalancer.proxy(system));
     evacuateOnShutdown(system);
@@ -90,6 +75,7 @@ public final class Node {
             system, authenticator, settings.maxControlBodyBytes(), tenants,
             new FileUploads(system, ingestion.staging(), tenants), ingestion);
     ResumableUploads resumableUploads = new ResumableUploads(system, coreDms, ingestion.staging(), tenants, settings.uploadExpiry());
+    ensureIndexes(system, "upload sweep", resumableUploads.ensureIndexes());
     // Every node sweeps every tenant's expired uploads: they live in the shared store, and the sweep
     // claims each one atomically, so concurrent sweeps on several nodes remove it once.
     akka.actor.Cancellable uploadSweeps = resumableUploads.sweepEvery(settings.uploadSweepInterval());
@@ -110,6 +96,16 @@ public final class Node {
         settings.httpHost(),
         settings.httpPort(),
         ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes, streamRoutes, functionRoutes, reportRoutes)));
+  }
+
+  /** Index creation at start-up runs in the background: a store not reachable yet is only logged. */
+  private static void ensureIndexes(ActorSystem<?> system, String what, CompletionStage<Void> created) {
+    created.whenComplete(
+        (ok, failure) -> {
+          if (failure != null) {
+            system.log().warn("could not create the {} indexes (will work without them until the store is back): {}", what, failure.toString());
+          }
+        });
   }
 
   /**

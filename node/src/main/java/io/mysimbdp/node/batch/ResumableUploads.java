@@ -8,8 +8,12 @@ import akka.stream.javadsl.Source;
 import akka.util.ByteString;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.FindOneAndUpdateOptions;
+import com.mongodb.client.model.IndexOptions;
+import com.mongodb.client.model.Indexes;
+import com.mongodb.client.model.Projections;
 import com.mongodb.client.model.ReturnDocument;
 import com.mongodb.client.model.Updates;
+import com.mongodb.client.result.DeleteResult;
 import com.mongodb.client.result.UpdateResult;
 import com.mongodb.reactivestreams.client.MongoCollection;
 import io.mysimbdp.node.coredms.CoreDms;
@@ -46,11 +50,20 @@ import org.slf4j.LoggerFactory;
  * <p>An unfinished upload not appended to for {@code expiry} expires (tus expiration): from then on
  * it is answered 410 Gone and never completed, and {@link #sweep} removes its chunks, gives its file
  * slot back and leaves a tombstone (the upload document with {@code expired}) for one more expiry
- * period, so a client learns why the upload is gone before it becomes a plain 404.
+ * period, so a client learns why the upload is gone before it becomes a plain 404. A completed
+ * upload's record (its staged file is separate and stays) is kept for one expiry after the last
+ * byte too, so a client's late HEAD still finds the upload complete; then the sweep removes it.
+ *
+ * <p>Every record carries {@code sweepAt}, indexed: when the sweep next has work on it (an open
+ * upload's {@code expiresAt}; a completed or expired one's end of retention). The sweep asks the
+ * index for the records due, never scans the collection. {@code sweepAt} is a hint never later
+ * than the truth: the claim and removal conditions are on the fields it is computed from.
  */
 public final class ResumableUploads {
   private static final Logger log = LoggerFactory.getLogger(ResumableUploads.class);
   public static final String COLLECTION = "uploads";
+  /** The indexed field the sweep queries, and its index's name. */
+  static final String SWEEP_AT = "sweepAt";
   private static final Duration LEASE = Duration.ofSeconds(30);
 
   /**
@@ -86,6 +99,25 @@ public final class ResumableUploads {
     return coreDms.tenantDatabase(tenantId).getCollection(COLLECTION);
   }
 
+  /**
+   * At start-up: the sweep's index on every tenant's {@code uploads} that exists (a tenant's first
+   * upload creates the collection with it). Asking for the names first creates no collection for
+   * the tenants that never used resumable uploads.
+   */
+  public CompletionStage<Void> ensureIndexes() {
+    return tenants.ids()
+        .thenCompose(ids -> Source.from(ids)
+            .mapAsync(1, tenantId -> coreDms.all(coreDms.tenantDatabase(tenantId).listCollectionNames())
+                .thenCompose(names -> names.contains(COLLECTION) ? ensureSweepIndex(tenantId) : CompletableFuture.completedFuture(null)))
+            .runWith(Sink.ignore(), system))
+        .thenApply(done -> null);
+  }
+
+  private CompletionStage<Void> ensureSweepIndex(String tenantId) {
+    return coreDms.first(uploads(tenantId).createIndex(Indexes.ascending(SWEEP_AT), new IndexOptions().name(SWEEP_AT)))
+        .thenApply(name -> null);
+  }
+
   /** Creates an upload of {@code length} bytes, taking a file slot. */
   public CompletionStage<Status> create(String tenantId, int maxFiles, long length, FileUploads.Upload upload) {
     if (length == 0) {
@@ -107,8 +139,10 @@ public final class ResumableUploads {
           .append("format", upload.format().id())
           .append("createdAt", new Date())
           .append("expiresAt", Date.from(expires))
+          .append(SWEEP_AT, Date.from(expires))
           .append("leaseUntil", new Date(0));
       return staging.ensureIndexes(tenantId)
+          .thenCompose(i -> ensureSweepIndex(tenantId))
           .thenCompose(i -> coreDms.first(uploads(tenantId).insertOne(doc)))
           .thenApply(r -> Status.open(id, length, 0, expires));
     });
@@ -119,13 +153,13 @@ public final class ResumableUploads {
   }
 
   private Status statusOf(Document d) {
-    Optional<String> fileId = Optional.ofNullable(d.getString("fileId"));
-    if (fileId.isPresent()) {
-      return new Status(d.getString("_id"), d.getLong("length"), offsetOf(d), fileId, Optional.empty(), false);
+    if (d.containsKey("fileId")) {
+      // Not offsetOf: completing counts the last, short chunk as a whole one.
+      return Status.completed(d.getString("_id"), d.getLong("length"));
     }
     Instant expires = expiresOf(d);
     boolean expired = d.containsKey("expired") || !expires.isAfter(Instant.now());
-    return new Status(d.getString("_id"), d.getLong("length"), offsetOf(d), fileId, Optional.of(expires), expired);
+    return new Status(d.getString("_id"), d.getLong("length"), offsetOf(d), Optional.empty(), Optional.of(expires), expired);
   }
 
   /**
@@ -159,6 +193,53 @@ public final class ResumableUploads {
     return Filters.and(Filters.exists("fileId", false), Filters.exists("expired", false), Filters.or(
         Filters.gt("expiresAt", Date.from(now)),
         Filters.and(Filters.exists("expiresAt", false), Filters.or(Filters.gt("createdAt", cutoff), Filters.gt("updatedAt", cutoff)))));
+  }
+
+  /**
+   * When the sweep has work on a record, the value {@code sweepAt} holds: an unfinished upload
+   * expires ({@link #expiresOf}); a completed upload's record, or an expired one's tombstone, is
+   * forgotten one expiry after it completed or expired. Same rule as {@link #forgottenBy}.
+   */
+  private Instant dueAt(Document d) {
+    if (d.containsKey("fileId")) {
+      return d.getDate("completedAt").toInstant().plus(expiry);
+    }
+    if (d.containsKey("expired")) {
+      return d.getDate("expiredAt").toInstant().plus(expiry);
+    }
+    return expiresOf(d);
+  }
+
+  /** The completed and expired uploads' records kept long enough by {@code now}: {@link #dueAt} as a filter. */
+  private Bson forgottenBy(Instant now) {
+    Date kept = Date.from(now.minus(expiry));
+    return Filters.or(
+        Filters.and(Filters.exists("fileId", true), Filters.lte("completedAt", kept)),
+        Filters.and(Filters.eq("expired", true), Filters.lte("expiredAt", kept)));
+  }
+
+  /**
+   * The records the sweep may have work on by {@code now}, all found through the {@value #SWEEP_AT}
+   * index: those due, and those without {@code sweepAt} (written before it existed, or by a node
+   * that does not write it yet; a non-sparse index holds them under null).
+   */
+  static Bson dueBy(Instant now) {
+    return Filters.or(Filters.lte(SWEEP_AT, Date.from(now)), Filters.eq(SWEEP_AT, null));
+  }
+
+  /** {@code expiresAt} moved to {@code expires}, and {@code sweepAt} with it. */
+  private static Bson expiresAt(Instant expires) {
+    return Updates.combine(Updates.set("expiresAt", Date.from(expires)), Updates.set(SWEEP_AT, Date.from(expires)));
+  }
+
+  /**
+   * A record's end, completed or expired: {@code field} ({@code completedAt} or {@code expiredAt})
+   * now and forgotten one expiry later; no tail, no lease.
+   */
+  private Bson ended(String field) {
+    Instant now = Instant.now();
+    return Updates.combine(Updates.set(field, Date.from(now)), Updates.set(SWEEP_AT, Date.from(now.plus(expiry))),
+        Updates.set("tail", new Binary(new byte[0])), Updates.set("leaseUntil", new Date(0)));
   }
 
   private static ApiException expiredError(String uploadId) {
@@ -296,9 +377,8 @@ public final class ResumableUploads {
         })
         .thenCompose(put -> coreDms.first(uploads(tenantId).updateOne(
             Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
-            Updates.combine(Updates.set("fileId", uploadId), Updates.set("tail", new Binary(new byte[0])),
-                Updates.set("nextChunk", nextChunk + (tail.isEmpty() ? 0 : 1)), Updates.set("completedAt", new Date()),
-                Updates.set("leaseUntil", new Date(0)), Updates.unset("expiresAt")))))
+            Updates.combine(Updates.set("fileId", uploadId), Updates.set("nextChunk", nextChunk + (tail.isEmpty() ? 0 : 1)),
+                Updates.unset("expiresAt"), ended("completedAt")))))
         .thenCompose(done -> {
           if (done.map(UpdateResult::getMatchedCount).orElse(0L) == 0) {
             // Swept while being checked (the check outlasted the lease and the expiry): never staged.
@@ -359,8 +439,8 @@ public final class ResumableUploads {
   }
 
   /**
-   * Removes every tenant's expired uploads: their chunks, their file slot, and (one expiry after
-   * that) their tombstone. Answers how many uploads it removed.
+   * Removes every tenant's expired uploads (their chunks, their file slot) and, one expiry after an
+   * upload completed or expired, its record. Answers how many uploads it expired or forgot.
    *
    * <p>Partial uploads live in the shared store (the tenant's database), not on a node, and every
    * node runs this sweep over every tenant. It is safe to run anywhere, concurrently: an upload is
@@ -385,18 +465,40 @@ public final class ResumableUploads {
         });
   }
 
+  /**
+   * One tenant: the records {@link #dueBy} finds (the index, not a scan; without the tail, up to a
+   * chunk each), one at a time. A record not due after all (no {@code sweepAt} yet, or one a node
+   * without it left behind) gets its {@code sweepAt}; a due one is expired or forgotten.
+   */
   private CompletionStage<Integer> sweep(String tenantId) {
     Instant now = Instant.now();
     Bson claimable = Filters.and(expiredBy(now), Filters.lt("leaseUntil", Date.from(now)));
-    CompletionStage<Integer> removed = coreDms
-        .all(uploads(tenantId).find(Filters.and(claimable, Filters.exists("expired", false))).projection(new Document("_id", 1)))
-        .thenCompose(candidates -> Source.from(candidates)
-            .mapAsync(1, candidate -> expire(tenantId, candidate.getString("_id"), claimable, now))
-            .runWith(Sink.fold(0, (sum, one) -> sum + (one ? 1 : 0)), system));
-    Date forgetBefore = Date.from(now.minus(expiry));
-    return removed.thenCompose(count -> coreDms
-        .first(uploads(tenantId).deleteMany(Filters.and(Filters.eq("expired", true), Filters.lt("expiredAt", forgetBefore))))
-        .thenApply(r -> count));
+    return Source.fromPublisher(uploads(tenantId).find(dueBy(now)).projection(Projections.exclude("tail")))
+        .mapAsync(1, record -> {
+          String uploadId = record.getString("_id");
+          Instant due = dueAt(record);
+          if (due.isAfter(now)) {
+            return reschedule(tenantId, record, due).thenApply(r -> false);
+          }
+          return record.containsKey("fileId") || record.containsKey("expired")
+              ? forget(tenantId, uploadId, now)
+              : expire(tenantId, uploadId, claimable, now);
+        })
+        .runWith(Sink.fold(0, (sum, one) -> sum + (one ? 1 : 0)), system);
+  }
+
+  /** Sets a record's {@code sweepAt} to when it is due, unless someone changed it since it was read. */
+  private CompletionStage<Void> reschedule(String tenantId, Document record, Instant due) {
+    return coreDms.first(uploads(tenantId).updateOne(
+            Filters.and(Filters.eq("_id", record.getString("_id")), Filters.eq(SWEEP_AT, record.getDate(SWEEP_AT))),
+            Updates.set(SWEEP_AT, Date.from(due))))
+        .thenApply(r -> null);
+  }
+
+  /** Removes a completed upload's record or an expired one's tombstone once kept for its retention. */
+  private CompletionStage<Boolean> forget(String tenantId, String uploadId, Instant now) {
+    return coreDms.first(uploads(tenantId).deleteOne(Filters.and(Filters.eq("_id", uploadId), forgottenBy(now))))
+        .thenApply(r -> r.map(DeleteResult::getDeletedCount).orElse(0L) > 0);
   }
 
   /** Claims one expired upload and removes it; false when another sweep or a PATCH has it. */
@@ -413,12 +515,7 @@ public final class ResumableUploads {
           return staging.delete(tenantId, uploadId, 0)
               .thenCompose(d -> coreDms.first(uploads(tenantId).updateOne(
                   Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
-                  Updates.combine(
-                      Updates.set("expired", true),
-                      Updates.set("expiredAt", new Date()),
-                      Updates.set("nextChunk", 0),
-                      Updates.set("tail", new Binary(new byte[0])),
-                      Updates.set("leaseUntil", new Date(0))))))
+                  Updates.combine(Updates.set("expired", true), Updates.set("nextChunk", 0), ended("expiredAt")))))
               .thenCompose(marked -> {
                 if (marked.map(UpdateResult::getModifiedCount).orElse(0L) == 0) {
                   return CompletableFuture.completedFuture(false);
@@ -444,7 +541,7 @@ public final class ResumableUploads {
                 Updates.set("nextChunk", nextChunk),
                 Updates.set("tail", new Binary(tail.toArray())),
                 Updates.set("leaseUntil", finishing ? Date.from(now.toInstant().plus(LEASE)) : new Date(0)),
-                Updates.set("expiresAt", Date.from(expires)),
+                expiresAt(expires),
                 Updates.set("updatedAt", now))))
         .thenApply(r -> r.map(UpdateResult::getMatchedCount).orElse(0L) > 0);
   }
@@ -454,7 +551,7 @@ public final class ResumableUploads {
     Instant now = Instant.now();
     return coreDms.first(uploads(tenantId).updateOne(
             Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
-            Updates.combine(Updates.set("leaseUntil", Date.from(now.plus(LEASE))), Updates.set("expiresAt", Date.from(now.plus(expiry))))))
+            Updates.combine(Updates.set("leaseUntil", Date.from(now.plus(LEASE))), expiresAt(now.plus(expiry)))))
         .thenApply(r -> null);
   }
 

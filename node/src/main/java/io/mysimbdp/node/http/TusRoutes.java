@@ -47,7 +47,9 @@ import java.util.function.Function;
  * ({@code UPLOAD_EXPIRY}, 24 h) expires at its {@code Upload-Expires} (an RFC 7231 HTTP-date). From
  * then on every request on it is answered 410 Gone ({@code upload_expired}) and it is never
  * completed; a periodic sweep removes its bytes and gives its file slot back, and one expiry later
- * it is forgotten (404, as for an upload that never existed).
+ * it is forgotten (404, as for an upload that never existed). A completed upload is answered (its
+ * full offset and file id) for one expiry after its last byte, then forgotten the same way; its
+ * staged file stays.
  */
 public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
   private static final long MEGABYTE = 1024L * 1024L;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
+import com.mongodb.client.MongoCollection;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.mysimbdp.node.testing.TestNode;
@@ -19,9 +20,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Date;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 import java.util.function.BooleanSupplier;
+import org.bson.BsonValue;
 import org.bson.Document;
+import org.bson.types.Binary;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -31,7 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
  * tus expiration against two nodes sharing one store, both sweeping: an upload not appended to for
  * {@value #EXPIRY_SECONDS} s is answered 410, its chunks are removed and its file slot comes back
  * exactly once; an upload that keeps being appended to outlives its first Upload-Expires and
- * completes and ingests.
+ * completes and ingests. A completed upload's record and an expired one's tombstone are forgotten
+ * one expiry later; the sweep finds what is due through an index, records written before it too.
  */
 class ResumableUploadExpiryTest {
   // Long enough that a busy machine stalling the appending client for seconds does not expire the busy upload.
@@ -52,11 +61,19 @@ class ResumableUploadExpiryTest {
         "mysimbdp.batch.upload-expiry = " + EXPIRY_SECONDS + "s\n" + "mysimbdp.batch.upload-sweep-interval = 250ms\n");
   }
 
+  /** Whether the legacy tenant's {@code uploads} had the sweep's index before the second node started. */
+  static boolean legacyIndexedBeforeStartUp;
+
   @BeforeAll
   static void startTwoNodes() throws Exception {
     node1 = TestNode.start(dataDir1, expiring());
-    node2 = TestNode.startJoining(node1, dataDir2, expiring());
     store = MongoClients.create(node1.embedded.mongo().orElseThrow().connectionString());
+    // A tenant whose uploads collection predates the sweep's index: the second node's start-up adds it.
+    node1.api.createTenant("exp-legacy");
+    uploads("exp-legacy").insertOne(new Document("_id", "legacy-before-index").append("fileId", "legacy-before-index")
+        .append("length", 8L).append("completedAt", new Date()));
+    legacyIndexedBeforeStartUp = hasSweepIndex("exp-legacy");
+    node2 = TestNode.startJoining(node1, dataDir2, expiring());
   }
 
   @AfterAll
@@ -108,9 +125,18 @@ class ResumableUploadExpiryTest {
         .countDocuments(new Document("files_id", uploadId));
   }
 
+  static MongoCollection<Document> uploads(String tenant) {
+    return store.getDatabase("tenant_" + tenant).getCollection(ResumableUploads.COLLECTION);
+  }
+
   static Document uploadDocument(String tenant, String uploadId) {
-    return store.getDatabase("tenant_" + tenant).getCollection(ResumableUploads.COLLECTION)
-        .find(new Document("_id", uploadId)).first();
+    return uploads(tenant).find(new Document("_id", uploadId)).first();
+  }
+
+  /** Whether the tenant's {@code uploads} lists an index on exactly {@code sweepAt}. */
+  static boolean hasSweepIndex(String tenant) {
+    return uploads(tenant).listIndexes().into(new ArrayList<>()).stream()
+        .anyMatch(index -> new Document(ResumableUploads.SWEEP_AT, 1).equals(index.get("key", Document.class)));
   }
 
   static int fileCount(String tenant) {
@@ -232,5 +258,111 @@ class ResumableUploadExpiryTest {
     // One expiry after the sweep the tombstone is forgotten: then the upload is simply unknown.
     await(Duration.ofSeconds(20), "the tombstone is removed", () -> uploadDocument("exp-idle", idleId) == null);
     assertEquals(404, tus(node1, "HEAD", idle, idleKey, -1).statusCode());
+  }
+
+  @Test
+  void aCompletedUploadsRecordIsKeptForOneExpiryThenForgottenWhileAYoungerOpenUploadSurvivesTheSameSweeps() throws Exception {
+    String key = node1.api.createTenant("exp-done");
+    byte[] csv = "a,b\n1,2\n".getBytes();
+    String done = create("exp-done", key, csv.length).headers().firstValue("Location").orElseThrow();
+    HttpResponse<String> last = patch(node1, done, key, 0, csv);
+    assertEquals(204, last.statusCode(), last::body);
+    String fileId = last.headers().firstValue(Tus.FILE_ID).orElseThrow();
+    Document record = uploadDocument("exp-done", uploadId(done));
+    Instant completed = record.getDate("completedAt").toInstant();
+    assertEquals(completed.plus(EXPIRY), record.getDate(ResumableUploads.SWEEP_AT).toInstant(), "due one expiry after it completed");
+
+    // Meanwhile a late HEAD (on either node) still learns the upload is complete, and where its file is.
+    HttpResponse<String> head = tus(node2, "HEAD", done, key, -1);
+    assertEquals(200, head.statusCode());
+    assertEquals(Long.toString(csv.length), head.headers().firstValue(Tus.UPLOAD_OFFSET).orElseThrow());
+    assertEquals(fileId, head.headers().firstValue(Tus.FILE_ID).orElseThrow());
+
+    // An upload created half an expiry later, never appended to: not due when the record is.
+    Thread.sleep(EXPIRY.toMillis() / 2);
+    String younger = create("exp-done", key, 100).headers().firstValue("Location").orElseThrow();
+    Instant youngerExpires = uploadDocument("exp-done", uploadId(younger)).getDate("expiresAt").toInstant();
+
+    await(EXPIRY.plusSeconds(10), "the completed upload's record is removed", () -> uploadDocument("exp-done", uploadId(done)) == null);
+    Instant forgotten = Instant.now();
+    assertFalse(forgotten.isBefore(completed.plus(EXPIRY)), "kept for one expiry: removed at " + forgotten + ", completed " + completed);
+    assertEquals(404, tus(node1, "HEAD", done, key, -1).statusCode(), "then the upload is unknown");
+    assertEquals(200, node1.api.get("/v1/tenants/exp-done/files/" + fileId, key).status(), "its staged file stays");
+
+    assertTrue(forgotten.isBefore(youngerExpires), "the younger upload was not due yet: " + forgotten + " vs " + youngerExpires);
+    Document open = uploadDocument("exp-done", uploadId(younger));
+    assertFalse(open == null || open.containsKey("expired"), "the sweeps left the open upload alone: " + open);
+    HttpResponse<String> youngerHead = tus(node2, "HEAD", younger, key, -1);
+    assertEquals(200, youngerHead.statusCode(), youngerHead::body);
+    assertEquals(youngerExpires.getEpochSecond(), uploadExpires(youngerHead).getEpochSecond(), "still answered with its first expiry");
+  }
+
+  @Test
+  void theSweepFindsWhatIsDueThroughAnIndexOnSweepAtMadeAtStartUpAndWithATenantsFirstUpload() throws Exception {
+    assertFalse(legacyIndexedBeforeStartUp, "the legacy collection had no sweep index before");
+    await(Duration.ofSeconds(15), "the second node's start-up indexes the existing uploads collection", () -> hasSweepIndex("exp-legacy"));
+
+    String key = node1.api.createTenant("exp-index");
+    assertFalse(hasSweepIndex("exp-index"));
+    create("exp-index", key, 8);
+    assertTrue(hasSweepIndex("exp-index"), "the first upload creates the collection with its index");
+
+    // Every field the sweep's query names is the index's: MongoDB answers it from the index (the
+    // embedded server lists the index but scans; its collections stay small, records being removed).
+    Set<String> fields = new HashSet<>();
+    fieldsOf(ResumableUploads.dueBy(Instant.now()).toBsonDocument(), fields);
+    assertEquals(Set.of(ResumableUploads.SWEEP_AT), fields);
+  }
+
+  /** The field names in a query, not its operators. */
+  static void fieldsOf(BsonValue query, Set<String> fields) {
+    if (query.isDocument()) {
+      query.asDocument().forEach((name, value) -> {
+        if (!name.startsWith("$")) {
+          fields.add(name);
+        }
+        fieldsOf(value, fields);
+      });
+    } else if (query.isArray()) {
+      query.asArray().forEach(element -> fieldsOf(element, fields));
+    }
+  }
+
+  @Test
+  void recordsWrittenWithoutSweepAtAreFoundAndSweptAllTheSame() throws Exception {
+    // As a node before sweepAt wrote them (or one not upgraded yet, in a rolling upgrade).
+    Instant now = Instant.now();
+    Date longAgo = Date.from(now.minus(EXPIRY.multipliedBy(2)));
+    Date soon = Date.from(now.plus(Duration.ofHours(1)));
+    uploads("exp-legacy").insertMany(List.of(
+        legacy("done-long-ago").append("fileId", "done-long-ago").append("completedAt", longAgo),
+        legacy("done-now").append("fileId", "done-now").append("completedAt", Date.from(now)),
+        legacy("tombstone-long-ago").append("expired", true).append("expiredAt", longAgo),
+        legacy("open").append("createdAt", Date.from(now)).append("expiresAt", soon),
+        legacy("idle").append("createdAt", longAgo).append("expiresAt", Date.from(now.minusSeconds(1))),
+        legacy("idle-before-expiresAt").append("createdAt", longAgo)));
+    store.getDatabase("mysimbdp").getCollection("tenants")
+        .updateOne(new Document("_id", "exp-legacy"), new Document("$set", new Document("fileCount", 3)));
+
+    // Those not due are left, with sweepAt set to when they are: the next sweeps pass them by.
+    await(Duration.ofSeconds(5), "the records not due get their sweepAt", () -> uploadDocument("exp-legacy", "done-now").containsKey("sweepAt")
+        && uploadDocument("exp-legacy", "open").containsKey("sweepAt"));
+    assertEquals(Date.from(now.plus(EXPIRY)), uploadDocument("exp-legacy", "done-now").getDate(ResumableUploads.SWEEP_AT));
+    assertEquals(soon, uploadDocument("exp-legacy", "open").getDate(ResumableUploads.SWEEP_AT));
+    assertFalse(uploadDocument("exp-legacy", "open").containsKey("expired"));
+
+    await(Duration.ofSeconds(15), "the due legacy records are swept", () -> uploadDocument("exp-legacy", "done-long-ago") == null
+        && uploadDocument("exp-legacy", "tombstone-long-ago") == null
+        && uploadDocument("exp-legacy", "idle").containsKey("expired")
+        && uploadDocument("exp-legacy", "idle-before-expiresAt").containsKey("expired"));
+    assertEquals(1, fileCount("exp-legacy"), "both expired uploads gave their slot back, once");
+    Document idle = uploadDocument("exp-legacy", "idle");
+    assertEquals(idle.getDate("expiredAt").toInstant().plus(EXPIRY), idle.getDate(ResumableUploads.SWEEP_AT).toInstant(), "a tombstone for one expiry");
+  }
+
+  /** An unfinished upload's record as the code before sweepAt wrote it, its dates left to the caller. */
+  static Document legacy(String id) {
+    return new Document("_id", id).append("length", 100L).append("nextChunk", 0).append("tail", new Binary(new byte[0]))
+        .append("name", id + ".csv").append("category", "water").append("format", "csv").append("leaseUntil", new Date(0));
   }
 }

@@ -146,7 +146,10 @@ class ResumableUploadTest {
     String fileId = rest.headers().firstValue(Tus.FILE_ID).orElseThrow();
     assertEquals(csv.length, Long.parseLong(rest.headers().firstValue(Tus.UPLOAD_OFFSET).orElseThrow()));
     assertEquals(FileUploadTest.sha256(csv), api.get("/v1/tenants/tus-drop/files/" + fileId, key).json().path("sha256").asText());
-    assertEquals(fileId, tus("HEAD", location, key, -1, null).headers().firstValue(Tus.FILE_ID).orElseThrow());
+    HttpResponse<String> completeHead = tus("HEAD", location, key, -1, null);
+    assertEquals(fileId, completeHead.headers().firstValue(Tus.FILE_ID).orElseThrow());
+    assertEquals(csv.length, Long.parseLong(completeHead.headers().firstValue(Tus.UPLOAD_OFFSET).orElseThrow()),
+        "a complete upload's offset is its length, whatever its last chunk's size");
   }
 
   /** The server finishes a broken PATCH asynchronously: wait until its offset stops moving. */
