@@ -116,9 +116,7 @@ final class BalancingPolicy {
     if (nodes.size() < 2 || nodes.values().stream().anyMatch(n -> n.lagging > 0)) {
       return Optional.empty();
     }
-    double mean = nodes.values().stream().mapToDouble(n -> n.demand).average().orElse(0);
     List<NodeState> sources = nodes.values().stream()
-        .filter(n -> n.demand > mean * (1 + settings.imbalance()))
         .sorted(Comparator.comparingDouble((NodeState n) -> n.demand).reversed())
         .toList();
     // Load flows one way within a cool-down: a node that gave a tenant away takes none, so noisy
@@ -129,6 +127,14 @@ final class BalancingPolicy {
         .sorted(Comparator.comparingDouble((NodeState n) -> n.demand).thenComparingInt(n -> n.tenants))
         .toList();
     for (NodeState busiest : sources) {
+      // The level to even out to: the mean over the nodes that can take load now, and this one. A
+      // busy node's small demand (a node that joined and compiles) would make every other node look
+      // above the mean and move tenants among them for nothing.
+      List<NodeState> counted = nodes.values().stream().filter(n -> n == busiest || !n.saturated(settings)).toList();
+      double mean = counted.stream().mapToDouble(n -> n.demand).average().orElse(0);
+      if (busiest.demand <= mean * (1 + settings.imbalance())) {
+        continue;
+      }
       for (NodeState idlest : targets) {
         double spread = busiest.demand - idlest.demand;
         if (spread < settings.minDemand()) {
@@ -142,8 +148,8 @@ final class BalancingPolicy {
         if (candidate.isPresent()) {
           TenantState tenant = candidate.get();
           String reason = String.format(Locale.ROOT,
-              "uneven load: node %s carries %.0f records/s (mean %.0f over %d nodes), node %s %.0f; moving this tenant's %.0f records/s narrows the spread from %.0f to %.0f",
-              busiest.node, busiest.demand, mean, nodes.size(), idlest.node, idlest.demand, tenant.demand(), spread,
+              "uneven load: node %s carries %.0f records/s (mean %.0f over the %d nodes that can take load), node %s %.0f; moving this tenant's %.0f records/s narrows the spread from %.0f to %.0f",
+              busiest.node, busiest.demand, mean, counted.size(), idlest.node, idlest.demand, tenant.demand(), spread,
               Math.abs((busiest.demand - tenant.demand()) - (idlest.demand + tenant.demand())));
           return Optional.of(LoadBalancer.decision(tenant.tenant, "even-out", busiest.node, idlest.node, reason));
         }

@@ -108,6 +108,7 @@ class BalancingPolicyTest {
     // C just joined and is compiling: not a target, and A and B are even: no move until C calms down.
     nodeCpu(C, 0.95);
     assertEquals(Optional.empty(), policy.nextMove(now));
+
     nodeCpu(C, 0.40);
     assertEquals(C, policy.nextMove(now).orElseThrow().to());
 
@@ -170,6 +171,25 @@ class BalancingPolicyTest {
     reports("t2", B, 100, 0, 0, 0);
     reports("t3", C, 400, 0, 0, 0);
     assertEquals(Optional.empty(), policy.nextMove(now));
+  }
+
+  @Test
+  void aBusyNodesLittleDemandIsNotTheLevelToEvenOutTo() {
+    String d = "akka://mysimbdp@127.0.0.1:2554";
+    upNodes.add(C);
+    reports("a1", A, 250, 0, 0, 0);
+    reports("a2", A, 50, 0, 0, 0);
+    reports("b1", B, 300, 0, 0, 0);
+    reports("c1", C, 200, 0, 0, 0);
+    // A 300, B 300, C 200: within the band of their mean (267), nothing moves ...
+    assertEquals(Optional.empty(), policy.nextMove(now));
+    // ... nor when a node joins that cannot take load yet: its 0 would make the mean 200 and A, 50%
+    // above it, give a2 to C.
+    upNodes.add(d);
+    nodeCpu(d, 0.95);
+    assertEquals(Optional.empty(), policy.nextMove(now));
+    nodeCpu(d, 0.10);
+    assertEquals(d, policy.nextMove(now).orElseThrow().to());
   }
 
   @Test

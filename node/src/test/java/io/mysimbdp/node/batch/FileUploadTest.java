@@ -151,6 +151,58 @@ class FileUploadTest {
     assertEquals(0, api.get("/v1/tenants/up-content/files", key).json().path("count").asInt());
   }
 
+  /**
+   * A body that comes after its headers (as most clients send it) and is refused at its first bytes:
+   * the answer comes, and a connection the server closes after it says so, so that no client sends
+   * its next request on a connection about to close. Then the same connection, if kept, still works.
+   */
+  @Test
+  void aStreamedUploadRefusedEarlyIsAnsweredAndItsConnectionClosedOnlyIfSaid() throws Exception {
+    String key = api.createTenant("up-streamed");
+    java.net.URI base = java.net.URI.create(api.baseUrl);
+    byte[] invalidUtf8 = {'a', ',', 'b', '\n', (byte) 0xC3, (byte) 0x28, ',', '1', '\n'};
+    for (int round = 0; round < 5; round++) {
+      try (java.net.Socket socket = new java.net.Socket(base.getHost(), base.getPort())) {
+        socket.setSoTimeout(30_000);
+        var out = socket.getOutputStream();
+        out.write(("POST /v1/tenants/up-streamed/files?name=x.csv HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key
+            + "\r\nContent-Type: text/csv\r\nContent-Length: " + invalidUtf8.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        Thread.sleep(200);
+        out.write(invalidUtf8);
+        out.flush();
+        String response = readResponse(socket.getInputStream());
+        assertTrue(response.startsWith("HTTP/1.1 415"), response);
+        assertTrue(response.contains("invalid_encoding"), response);
+        boolean saidClose = response.toLowerCase(java.util.Locale.ROOT).contains("\r\nconnection: close");
+        // Kept open: a second request on it is answered.
+        if (!saidClose) {
+          out.write(("GET /v1/tenants/up-streamed/files HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          String second = readResponse(socket.getInputStream());
+          assertTrue(second.startsWith("HTTP/1.1 200"), "the connection was kept but the next request on it got: '" + second + "' after " + response);
+        }
+      }
+    }
+  }
+
+  /** One HTTP/1.1 response with a Content-Length body, as text. */
+  private static String readResponse(java.io.InputStream in) throws java.io.IOException {
+    ByteArrayOutputStream head = new ByteArrayOutputStream();
+    while (!head.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
+      int b = in.read();
+      if (b < 0) {
+        return head.toString(StandardCharsets.ISO_8859_1);
+      }
+      head.write(b);
+    }
+    String headers = head.toString(StandardCharsets.ISO_8859_1);
+    java.util.regex.Matcher length = java.util.regex.Pattern.compile("(?i)\r\ncontent-length: *(\\d+)").matcher(headers);
+    int n = length.find() ? Integer.parseInt(length.group(1)) : 0;
+    return headers + new String(in.readNBytes(n), StandardCharsets.UTF_8);
+  }
+
   @Test
   void theFileCountIsEnforcedEvenWhenUploadsRace() throws Exception {
     String key = api.createTenant("up-count");
