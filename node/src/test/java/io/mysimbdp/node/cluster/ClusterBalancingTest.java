@@ -113,6 +113,13 @@ class ClusterBalancingTest {
         publishers.add(new SteadyPublisher(t.getKey(), t.getValue(), () -> List.copyOf(urls), 10, Duration.ofMillis(100)).start());
       }
       awaitTrue("every tenant reports", () -> placements(admin, keys).size() == keys.size());
+      // Under load: every tenant storing at least half its rate over 10 s (fresh JVMs ramp up), so
+      // that the join, not the ramp, is what the balancer answers.
+      awaitTrue("every tenant streams steadily", () -> keys.entrySet().stream().allMatch(t -> {
+        Reply stats = admin.get("/v1/tenants/" + t.getKey() + "/stats", t.getValue());
+        return stats.status() == 200 && stats.json().path("throughput_10s").asDouble() >= 50;
+      }));
+      Thread.sleep(5_000); // the balancer's answer to the ramp, if any, settles
 
       Instant joined = Instant.now();
       LocalCluster.Member fourth = cluster.add();
@@ -130,9 +137,9 @@ class ClusterBalancingTest {
       } while (Instant.now().isBefore(observeUntil));
       mongo.getDatabase("mysimbdp").getCollection(ReportStore.DECISIONS).find(Filters.gte("decided_at", java.util.Date.from(joined)))
           .sort(new Document("decided_at", 1))
-          .forEach(d -> System.out.printf("  move at +%.1f s: %s %s -> %s (%s)%n",
+          .forEach(d -> System.out.printf("  move at +%.1f s: %s %s -> %s (%s: %s)%n",
               Duration.between(joined, d.getDate("decided_at").toInstant()).toMillis() / 1000.0,
-              d.getString("tenant"), d.getString("from"), d.getString("to"), d.getString("kind")));
+              d.getString("tenant"), d.getString("from"), d.getString("to"), d.getString("kind"), d.getString("reason")));
       assertTrue(perNode.getOrDefault(fourth.akkaAddress(), 0L) >= 1, "the new node runs tenants: " + perNode);
       assertTrue(perNode.values().stream().allMatch(n -> n <= 3), "8 tenants on 4 nodes: none left with more than 3, " + perNode);
       Map<String, Long> moves = loadMovesPerTenant(mongo, joined);
