@@ -184,6 +184,9 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       ActorContext<Command> context, TimerScheduler<Command> timers, BalancerSettings settings, TenantRepository tenantRepository,
       ReportStore store) {
     super(context);
+    // Named here: a timer's message may make the first log call, and the logger would be named
+    // after the class on the stack then (akka.actor.ActorCell), below the default level.
+    context.setLoggerName(LoadBalancer.class);
     this.settings = settings;
     this.tenantRepository = tenantRepository;
     this.store = store;

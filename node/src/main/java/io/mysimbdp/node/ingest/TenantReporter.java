@@ -46,6 +46,7 @@ final class TenantReporter {
 
   static Behavior<Command> create(String tenantId, String node, TenantMeter meter, Dependencies deps) {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
+      context.setLoggerName(TenantReporter.class); // not after whichever class a timer's first log call has on the stack
       timers.startTimerWithFixedDelay(Tick.INSTANCE, deps.interval());
       return new TenantReporter.Running(context, tenantId, node, meter, deps).behavior(false);
     }));
