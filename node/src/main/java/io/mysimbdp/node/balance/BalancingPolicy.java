@@ -282,7 +282,7 @@ final class BalancingPolicy {
       return reports.stream().mapToDouble(PerformanceReport::demand).average().orElse(0);
     }
 
-    /** Messages per second its backlog grew by between its last two reports (0 when unknown). */
+    /** Records per second its backlog grew by between its last two reports (0 when unknown). */
     double backlogGrowth() {
       List<PerformanceReport> list = List.copyOf(reports);
       if (list.size() < 2) {

@@ -187,6 +187,35 @@ class FileUploadTest {
     }
   }
 
+  /**
+   * A body refused from its headers alone (a format the tenant may not upload), its bytes arriving
+   * after the answer was sent: they must not meet a closed socket, whose reset would destroy the
+   * answer on its way to the client.
+   */
+  @Test
+  void aBodyArrivingAfterItsRefusalDoesNotDestroyTheAnswer() throws Exception {
+    String key = api.createTenant("up-early");
+    api.constraints("up-early", "{\"formats\":[\"csv\"]}");
+    java.net.URI base = java.net.URI.create(api.baseUrl);
+    byte[] body = "{\"a\":1}\n".getBytes(StandardCharsets.UTF_8);
+    for (int round = 0; round < 3; round++) {
+      try (java.net.Socket socket = new java.net.Socket(base.getHost(), base.getPort())) {
+        socket.setSoTimeout(30_000);
+        var out = socket.getOutputStream();
+        out.write(("POST /v1/tenants/up-early/files?name=x.ndjson HTTP/1.1\r\nHost: " + base.getHost() + "\r\nAuthorization: Bearer " + key
+            + "\r\nContent-Type: application/x-ndjson\r\nContent-Length: " + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        Thread.sleep(500);
+        out.write(body);
+        out.flush();
+        Thread.sleep(200);
+        String response = readResponse(socket.getInputStream());
+        assertTrue(response.startsWith("HTTP/1.1 415"), "round " + round + ": '" + response + "'");
+        assertTrue(response.contains("format_not_allowed"), response);
+      }
+    }
+  }
+
   /** One HTTP/1.1 response with a Content-Length body, as text. */
   private static String readResponse(java.io.InputStream in) throws java.io.IOException {
     ByteArrayOutputStream head = new ByteArrayOutputStream();
