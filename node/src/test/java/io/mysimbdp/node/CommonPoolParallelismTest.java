@@ -30,6 +30,9 @@ class CommonPoolParallelismTest {
     }
     CompletableFuture.allOf(all).join();
     assertTrue(threads.stream().allMatch(name -> name.startsWith("ForkJoinPool.commonPool-worker")), threads::toString);
-    assertTrue(threads.size() <= ForkJoinPool.getCommonPoolParallelism() + 1, threads::toString);
+    // Not a thread each (the JDK's fallback at parallelism 1 names its threads Thread-N, one per
+    // task): a few pool workers. The pool may have added spare workers for tasks elsewhere in this
+    // JVM that block, so the bound is loose.
+    assertTrue(threads.size() < all.length / 4, threads::toString);
   }
 }

@@ -30,6 +30,8 @@ final class BalancingPolicy {
   final Map<String, TenantState> tenants = new HashMap<>();
   private final Map<String, Double> nodeCpu = new HashMap<>();
   private final Map<String, Instant> nodeLoadAt = new HashMap<>();
+  /** Each node's last few CPU readings, newest last: placement looks at more than one. */
+  private final Map<String, Deque<CpuReading>> cpuReadings = new HashMap<>();
   /** Nodes that had a lagging tenant moved off them, and when: not targets for evening out. */
   private final Map<String, Instant> saturatedAt = new HashMap<>();
   /** Nodes that gave a tenant away for load, and when: within the cool-down they take none. */
@@ -53,11 +55,32 @@ final class BalancingPolicy {
   void nodeLoad(String node, double cpu, Instant receivedAt) {
     nodeCpu.put(node, cpu);
     nodeLoadAt.put(node, receivedAt);
+    Deque<CpuReading> readings = cpuReadings.computeIfAbsent(node, n -> new ArrayDeque<>());
+    readings.addLast(new CpuReading(cpu, receivedAt));
+    while (readings.size() > 3) {
+      readings.removeFirst();
+    }
   }
 
   void forgetNode(String node) {
     nodeCpu.remove(node);
     nodeLoadAt.remove(node);
+    cpuReadings.remove(node);
+  }
+
+  private record CpuReading(double cpu, Instant at) {}
+
+  /**
+   * The node's CPU stayed at or above cpu-high over its recent readings (two at least, within three
+   * report intervals). One high reading is noise for placement: a JVM that just started compiles
+   * for a while, and three tenants created one after another would all go to the node that happened
+   * to read lower.
+   */
+  boolean cpuBusy(String node, Instant now) {
+    List<CpuReading> recent = cpuReadings.getOrDefault(node, new ArrayDeque<>()).stream()
+        .filter(r -> Duration.between(r.at(), now).compareTo(settings.reportInterval().multipliedBy(3)) <= 0)
+        .toList();
+    return recent.size() >= 2 && recent.stream().allMatch(r -> r.cpu() >= settings.cpuHigh());
   }
 
   /** A load move was made: within the cool-down {@code from} takes no tenant to even out. */
@@ -199,7 +222,8 @@ final class BalancingPolicy {
   }
 
   /**
-   * The Up node (not excluded) with the least demand, then the fewest tenants placed on it. A tenant
+   * The Up node (not excluded) with the least demand, then the fewest tenants placed on it, then the
+   * lowest CPU; a node with a lagging tenant, or busy ({@link #cpuBusy}), only when all are. A tenant
    * placed elsewhere than it reports from (moving, or its node lost) weighs on its new node already,
    * so that several placed at once (a lost node's) spread rather than all go to one node. A lost
    * node's tenants stopped reporting when it crashed, some seconds before it is downed: their last
@@ -222,10 +246,23 @@ final class BalancingPolicy {
     placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
     return nodes.values().stream()
         .filter(n -> !excluded.contains(n.node))
-        .min(Comparator.comparing((NodeState n) -> n.saturated(settings))
+        .min(Comparator.comparing((NodeState n) -> n.lagging > 0 || cpuBusy(n.node, now))
             .thenComparingDouble(n -> n.demand)
-            .thenComparingInt(n -> placed.getOrDefault(n.node, 0)))
+            .thenComparingInt(n -> placed.getOrDefault(n.node, 0))
+            .thenComparingDouble(n -> n.cpu))
         .map(n -> n.node);
+  }
+
+  /** What placement saw of each node (for the decision's reason): demand, tenants placed, CPU. */
+  String placementView(Instant now) {
+    Map<String, Integer> placed = new HashMap<>();
+    placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
+    StringBuilder view = new StringBuilder();
+    for (NodeState n : nodeStates(now).values()) {
+      view.append(view.length() == 0 ? "" : "; ").append(String.format(Locale.ROOT, "%s: demand %.0f records/s, %d tenant(s) placed, cpu %.0f%%%s%s",
+          n.node, n.demand, placed.getOrDefault(n.node, 0), n.cpu * 100, cpuBusy(n.node, now) ? " (busy)" : "", n.lagging > 0 ? ", " + n.lagging + " lagging" : ""));
+    }
+    return view.toString();
   }
 
 

@@ -124,7 +124,10 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   private record MemberChanged(ClusterEvent.MemberEvent event) implements Command {}
 
-  private record Listed(List<String> ids, Map<String, Address> locations, String failure) implements Command {}
+  private record Listed(List<String> ids, Map<String, Address> locations, long asOfWrite, String failure) implements Command {}
+
+  /** A location this balancer set, and when in its sequence of writes. */
+  private record SetHere(String node, long write) {}
 
   private record Located(String tenant, Optional<Address> location, ActorRef<Placed> replyTo) implements Command {}
 
@@ -171,6 +174,12 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private final Map<String, Address> upNodes = new LinkedHashMap<>();
   /** Where each tenant is placed (its shard location), as last read or set. */
   private final Map<String, String> placedOn = new HashMap<>();
+  /**
+   * When (in locations set so far) each tenant's location was last set here: a listing read before
+   * a placement was written must not undo it (three tenants created at once went to one node).
+   */
+  private final Map<String, SetHere> setHere = new HashMap<>();
+  private long locationWrites;
   private final Map<String, BalancerDecision> inFlight = new LinkedHashMap<>();
   private final BalancingPolicy policy;
   /** Nodes shutting down whose tenants were placed elsewhere already. */
@@ -319,7 +328,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       return this;
     }
     BalancerDecision decision = decision(move.tenant(), "manual", from, move.node(), "moved by an operator");
-    placedOn.put(move.tenant(), move.node());
+    placeOn(move.tenant(), move.node());
     setLocations(Map.of(move.tenant(), upNodes.get(move.node())), List.of(decision), List.of(),
         failure -> move.replyTo().tell(failure == null ? StatusReply.success(new Moved(decision)) : StatusReply.error("the location could not be set: " + failure)));
     return this;
@@ -335,6 +344,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   // ---- placement ----------------------------------------------------------------------------------
 
   private Behavior<Command> onWakeTick() {
+    long asOfWrite = locationWrites;
     getContext()
         .pipeToSelf(
             tenantRepository.ids().thenCombine(
@@ -348,8 +358,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
                     })
                     // A majority read can time out on a busy cluster: go on with what it knows.
                     .exceptionally(e -> Optional.empty()),
-                (ids, placed) -> new Listed(ids, placed.orElse(null), null)),
-            (listed, failure) -> failure == null ? listed : new Listed(List.of(), Map.of(), failure.toString()));
+                (ids, placed) -> new Listed(ids, placed.orElse(null), asOfWrite, null)),
+            (listed, failure) -> failure == null ? listed : new Listed(List.of(), Map.of(), asOfWrite, failure.toString()));
     return this;
   }
 
@@ -361,6 +371,9 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     if (listed.locations() != null) {
       placedOn.clear();
       listed.locations().forEach((tenant, address) -> placedOn.put(tenant, address.toString()));
+      // What was set here after the read began wins over the read; what was set before is in it.
+      setHere.values().removeIf(set -> set.write() <= listed.asOfWrite());
+      setHere.forEach((tenant, set) -> placedOn.put(tenant, set.node()));
     }
     Map<String, Address> moves = new HashMap<>();
     List<BalancerDecision> decisions = new ArrayList<>();
@@ -374,7 +387,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       if (runningOn != null && upNodes.containsKey(runningOn) && location == null) {
         // Running already (placed by sharding before the balancer knew it): keep it where it is.
         moves.put(tenant, upNodes.get(runningOn));
-        placedOn.put(tenant, runningOn);
+        placeOn(tenant, runningOn);
         continue;
       }
       Optional<String> target = policy.leastLoaded(Set.of(), Instant.now());
@@ -382,11 +395,11 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         break;
       }
       String kind = location == null ? "place" : "failover";
-      String reason = location == null
+      String reason = (location == null
           ? "a new tenant goes to the least loaded node"
-          : "its node " + location + " is no longer in the cluster";
+          : "its node " + location + " is no longer in the cluster") + "; nodes: " + policy.placementView(Instant.now());
       moves.put(tenant, upNodes.get(target.get()));
-      placedOn.put(tenant, target.get());
+      placeOn(tenant, target.get());
       decisions.add(decision(tenant, kind, location, target.get(), reason));
     }
     if (moves.isEmpty()) {
@@ -415,10 +428,11 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       located.replyTo().tell(new Placed(located.tenant(), null));
       return this;
     }
-    placedOn.put(located.tenant(), target.get());
+    String reason = "a new tenant goes to the least loaded node; nodes: " + policy.placementView(Instant.now());
+    placeOn(located.tenant(), target.get());
     setLocations(
         Map.of(located.tenant(), upNodes.get(target.get())),
-        List.of(decision(located.tenant(), "place", null, target.get(), "a new tenant goes to the least loaded node")),
+        List.of(decision(located.tenant(), "place", null, target.get(), reason)),
         List.of(located.tenant()),
         failure -> located.replyTo().tell(new Placed(located.tenant(), failure == null ? target.get() : null)));
     return this;
@@ -441,7 +455,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         break;
       }
       moves.put(tenant, upNodes.get(target.get()));
-      placedOn.put(tenant, target.get());
+      placeOn(tenant, target.get());
       decisions.add(decision(tenant, "failover", node, target.get(), why));
     }
     if (moves.isEmpty()) {
@@ -477,7 +491,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     }
     policy.nextMove(now).ifPresent(move -> {
       getContext().getLog().info("moving tenant {} from {} to {} ({}): {}", move.tenant(), move.from(), move.to(), move.kind(), move.reason());
-      placedOn.put(move.tenant(), move.to());
+      placeOn(move.tenant(), move.to());
       setLocations(Map.of(move.tenant(), upNodes.get(move.to())), List.of(move), List.of());
     });
     return this;
@@ -487,6 +501,12 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   static BalancerDecision decision(String tenant, String kind, String from, String to, String reason) {
     return new BalancerDecision(UUID.randomUUID().toString(), tenant, kind, from, to, reason, Instant.now(), null, null, null);
+  }
+
+  /** Places the tenant on the node in this balancer's view; its location is then set (setLocations). */
+  private void placeOn(String tenant, String node) {
+    placedOn.put(tenant, node);
+    setHere.put(tenant, new SetHere(node, ++locationWrites));
   }
 
   private void setLocations(Map<String, Address> moves, List<BalancerDecision> decisions, List<String> wake) {

@@ -245,6 +245,40 @@ class BalancingPolicyTest {
   }
 
   @Test
+  void oneHighCpuReadingDoesNotKeepNewTenantsOffANodeButAHighCpuThatStaysDoes() {
+    upNodes.add(C);
+    // Fresh JVMs: A reads busy once (it compiles), B and C do not.
+    nodeCpu(A, 0.95);
+    nodeCpu(B, 0.40);
+    nodeCpu(C, 0.30);
+    Set<String> chosen = new HashSet<>();
+    for (String tenant : List.of("new-1", "new-2", "new-3")) {
+      String node = policy.leastLoaded(Set.of(), now).orElseThrow();
+      placedOn.put(tenant, node);
+      chosen.add(node);
+    }
+    assertEquals(Set.of(A, B, C), chosen, "three new tenants, one a node: " + placedOn);
+
+    // A stays busy over its next reading: no new tenant goes there while another node can take it.
+    now = now.plus(settings.reportInterval());
+    nodeCpu(A, 0.97);
+    nodeCpu(B, 0.40);
+    nodeCpu(C, 0.30);
+    placedOn.put("new-4", policy.leastLoaded(Set.of(), now).orElseThrow());
+    placedOn.put("new-5", policy.leastLoaded(Set.of(), now).orElseThrow());
+    assertEquals(Set.of(B, C), Set.of(placedOn.get("new-4"), placedOn.get("new-5")), placedOn.toString());
+    // Every node busy: the fewest tenants again.
+    for (int reading = 0; reading < 3; reading++) {
+      now = now.plus(settings.reportInterval());
+      nodeCpu(A, 0.90);
+      nodeCpu(B, 0.90);
+      nodeCpu(C, 0.90);
+    }
+    placedOn.put("new-6", policy.leastLoaded(Set.of(), now).orElseThrow());
+    assertEquals(A, placedOn.get("new-6"));
+  }
+
+  @Test
   void aLostNodesTenantsSpreadOverTheOthersByTheirDemand() {
     upNodes.add(C);
     reports("lost-1", C, 100, 0, 0, 0);
