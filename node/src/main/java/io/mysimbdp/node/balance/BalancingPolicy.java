@@ -8,6 +8,7 @@ import java.util.ArrayDeque;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -30,6 +31,7 @@ final class BalancingPolicy {
   final Map<String, TenantState> tenants = new HashMap<>();
   private final Map<String, Double> nodeCpu = new HashMap<>();
   private final Map<String, Instant> nodeLoadAt = new HashMap<>();
+  private final Set<String> unreachable = new HashSet<>();
   /** Each node's last few CPU readings, newest last: placement looks at more than one. */
   private final Map<String, Deque<CpuReading>> cpuReadings = new HashMap<>();
   /** Nodes that had a lagging tenant moved off them, and when: not targets for evening out. */
@@ -62,7 +64,17 @@ final class BalancingPolicy {
     }
   }
 
+  /** Nodes the cluster sees unreachable now: no source or target of a move, no part of any mean. */
+  void reachable(String node, boolean reachable) {
+    if (reachable) {
+      unreachable.remove(node);
+    } else {
+      unreachable.add(node);
+    }
+  }
+
   void forgetNode(String node) {
+    unreachable.remove(node);
     nodeCpu.remove(node);
     nodeLoadAt.remove(node);
     cpuReadings.remove(node);
@@ -136,7 +148,8 @@ final class BalancingPolicy {
     // A lagging tenant that relieve could not place: moving others by demand would not help it. A
     // node merely busy (its CPU high, e.g. a node that just joined and compiles) blocks nothing; it
     // is not a target.
-    if (nodes.size() < 2 || nodes.values().stream().anyMatch(n -> n.lagging > 0)) {
+    // Nor while a node is unreachable: its tenants will fail over, or carry on where they are.
+    if (nodes.size() < 2 || !unreachable.isEmpty() || nodes.values().stream().anyMatch(n -> n.lagging > 0)) {
       return Optional.empty();
     }
     List<NodeState> sources = nodes.values().stream()
@@ -200,10 +213,13 @@ final class BalancingPolicy {
         && Duration.between(state.lastReportAt, now).compareTo(settings.reportInterval().multipliedBy(3)) <= 0;
   }
 
-  /** Every Up node with the demand and the lag of the tenants that report from it. */
+  /** Every reachable Up node with the demand and the lag of the tenants that report from it. */
   Map<String, NodeState> nodeStates(Instant now) {
     Map<String, NodeState> nodes = new LinkedHashMap<>();
     for (String node : upNodes) {
+      if (unreachable.contains(node)) {
+        continue;
+      }
       Instant at = nodeLoadAt.get(node);
       boolean fresh = at != null && Duration.between(at, now).compareTo(settings.reportInterval().multipliedBy(3)) <= 0;
       nodes.put(node, new NodeState(node, fresh ? nodeCpu.get(node) : 0));

@@ -124,6 +124,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   private record MemberChanged(ClusterEvent.MemberEvent event) implements Command {}
 
+  private record ReachabilityChanged(ClusterEvent.ReachabilityEvent event) implements Command {}
+
   private record Listed(List<String> ids, Map<String, Address> locations, long asOfWrite, String failure) implements Command {}
 
   /** A location this balancer set, and when in its sequence of writes. */
@@ -187,7 +189,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private final Set<String> lastLagging = new HashSet<>();
   private final Map<String, Instant> startedAt = new HashMap<>();
   private final Deque<BalancerDecision> recent = new ArrayDeque<>();
-  private Instant lastLoadMoveSettledAt = Instant.EPOCH;
+  private Instant lastMoveSettledAt = Instant.EPOCH;
 
   private LoadBalancer(
       ActorContext<Command> context, TimerScheduler<Command> timers, BalancerSettings settings, TenantRepository tenantRepository,
@@ -206,6 +208,9 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     Cluster.get(context.getSystem())
         .subscriptions()
         .tell(Subscribe.create(context.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new), ClusterEvent.MemberEvent.class));
+    Cluster.get(context.getSystem())
+        .subscriptions()
+        .tell(Subscribe.create(context.messageAdapter(ClusterEvent.ReachabilityEvent.class, ReachabilityChanged::new), ClusterEvent.ReachabilityEvent.class));
     timers.startTimerWithFixedDelay(Tick.INSTANCE, settings.reportInterval());
     timers.startTimerWithFixedDelay(WakeTick.INSTANCE, Duration.ofSeconds(1), settings.wakeInterval());
     Instant now = Instant.now();
@@ -229,6 +234,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         .onMessage(Located.class, this::onLocated)
         .onMessage(GetOverview.class, this::onGetOverview)
         .onMessage(MemberChanged.class, this::onMemberChanged)
+        .onMessage(ReachabilityChanged.class, this::onReachabilityChanged)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessageEquals(WakeTick.INSTANCE, this::onWakeTick)
         .onMessageEquals(Poke.INSTANCE, this::onPoke)
@@ -280,9 +286,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     BalancerDecision done =
         new BalancerDecision(move.id(), move.tenant(), move.kind(), move.from(), move.to(), move.reason(), move.decidedAt(), consumingAt, millis, backlog);
     remember(done);
-    if (isLoadMove(done)) {
-      lastLoadMoveSettledAt = Instant.now();
-    }
+    lastMoveSettledAt = Instant.now();
     getContext().getLog().info("tenant {} is running on {} {} ms after the decision to move it ({} messages waited)", done.tenant(), done.to(), millis, backlog);
     save(done);
     if (inFlight.isEmpty()) {
@@ -309,6 +313,16 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         evacuated.remove(node);
       }
     }
+    return this;
+  }
+
+  /**
+   * An unreachable node (crashed, or cut off for a moment) is neither a source nor a target while
+   * it is: its tenants fail over when it is downed, or go on where they are when it comes back.
+   */
+  private Behavior<Command> onReachabilityChanged(ReachabilityChanged changed) {
+    String node = changed.event().member().address().toString();
+    policy.reachable(node, changed.event() instanceof ClusterEvent.ReachableMember);
     return this;
   }
 
@@ -478,15 +492,15 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         } else {
           getContext().getLog().warn("tenant {} was not seen running on {} within {} of the decision to move it", move.tenant(), move.to(), settings.handOffTimeout());
           inFlight.remove(move.tenant());
-          if (isLoadMove(move)) {
-            lastLoadMoveSettledAt = now;
-          }
+          lastMoveSettledAt = now;
         }
       }
     }
     logLagChanges(now);
-    if (!settings.enabled() || inFlight.values().stream().anyMatch(LoadBalancer::isLoadMove)
-        || Duration.between(lastLoadMoveSettledAt, now).compareTo(settings.settle()) < 0) {
+    // No load move while any tenant moves (a failed-over tenant counts on no node until it reports
+    // from its new one) nor until the last move's effect shows in the reports.
+    if (!settings.enabled() || !inFlight.isEmpty()
+        || Duration.between(lastMoveSettledAt, now).compareTo(settings.settle()) < 0) {
       return this;
     }
     policy.nextMove(now).ifPresent(move -> {

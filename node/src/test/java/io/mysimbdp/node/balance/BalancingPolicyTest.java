@@ -158,6 +158,27 @@ class BalancingPolicyTest {
   }
 
   @Test
+  void anUnreachableNodeTakesNothingAndNothingEvensOutUntilItIsBackOrGone() {
+    upNodes.add(C);
+    // C crashed: its tenant's reports stopped, so C looks idle; it is Up until it is downed.
+    reports("t1", A, 300, 0, 0, 0);
+    reports("t2", A, 200, 0, 0, 0);
+    reports("t3", B, 250, 0, 0, 0);
+    policy.reachable(C, false);
+
+    assertEquals(Optional.empty(), policy.nextMove(now), "no tenant goes to (or is evened out around) an unreachable node");
+    assertEquals(Optional.of(B), policy.leastLoaded(Set.of(), now));
+
+    policy.reachable(C, true);
+    assertEquals(C, policy.nextMove(now).orElseThrow().to(), "back: it takes load again");
+    policy.reachable(C, false);
+    upNodes.remove(C);
+    policy.forgetNode(C);
+    BalancerDecision between = policy.nextMove(now).orElseThrow();
+    assertEquals(List.of("t2", A, B), List.of(between.tenant(), between.from(), between.to()), "gone: the others even out between them");
+  }
+
+  @Test
   void loadFlowsOneWayWithinTheCoolDown() {
     upNodes.add(C);
     reports("t1", A, 100, 0, 0, 0);

@@ -144,11 +144,7 @@ class ClusterBalancingTest {
         System.out.printf("  %.1f s after the 4th node joined, tenants per node: %s; moves per tenant since: %s%n",
             Duration.between(joined, Instant.now()).toMillis() / 1000.0, perNode, loadMovesPerTenant(mongo, joined));
       } while (Instant.now().isBefore(observeUntil));
-      mongo.getDatabase("mysimbdp").getCollection(ReportStore.DECISIONS).find(Filters.gte("decided_at", java.util.Date.from(joined)))
-          .sort(new Document("decided_at", 1))
-          .forEach(d -> System.out.printf("  move at +%.1f s: %s %s -> %s (%s: %s)%n",
-              Duration.between(joined, d.getDate("decided_at").toInstant()).toMillis() / 1000.0,
-              d.getString("tenant"), d.getString("from"), d.getString("to"), d.getString("kind"), d.getString("reason")));
+      printDecisionsSince(mongo, joined);
       assertTrue(perNode.getOrDefault(fourth.akkaAddress(), 0L) >= 1, "the new node runs tenants: " + perNode);
       assertTrue(perNode.values().stream().allMatch(n -> n <= 3), "8 tenants on 4 nodes: none left with more than 3, " + perNode);
       Map<String, Long> moves = loadMovesPerTenant(mongo, joined);
@@ -163,6 +159,7 @@ class ClusterBalancingTest {
         }
       });
       urls.remove(killed.apiUrl());
+      Instant killedAt = Instant.now();
       cluster.kill(2);
       awaitTrue("the killed node's tenants run elsewhere", () -> {
         Map<String, String> now = placements(admin, keys);
@@ -170,6 +167,7 @@ class ClusterBalancingTest {
       });
       Map<String, String> afterKill = placements(admin, keys);
       System.out.printf("  after SIGKILL of %s: %s resumed on %s%n", killed.akkaAddress(), onKilled, afterKill);
+      printDecisionsSince(mongo, killedAt);
       Map<String, Long> perNodeAfterKill = new HashMap<>();
       afterKill.values().forEach(n -> perNodeAfterKill.merge(n, 1L, Long::sum));
       assertTrue(perNodeAfterKill.values().stream().allMatch(n -> n <= 3), "the lost node's tenants spread: " + perNodeAfterKill);
@@ -192,6 +190,15 @@ class ClusterBalancingTest {
       assertEquals(200, started.status(), started::toString);
     }
     return keys;
+  }
+
+  /** Every decision of the balancer since {@code since}, with its reason. */
+  private static void printDecisionsSince(MongoClient mongo, Instant since) {
+    mongo.getDatabase("mysimbdp").getCollection(ReportStore.DECISIONS).find(Filters.gte("decided_at", java.util.Date.from(since)))
+        .sort(new Document("decided_at", 1))
+        .forEach(d -> System.out.printf("  move at +%.1f s: %s %s -> %s (%s: %s)%n",
+            Duration.between(since, d.getDate("decided_at").toInstant()).toMillis() / 1000.0,
+            d.getString("tenant"), d.getString("from"), d.getString("to"), d.getString("kind"), d.getString("reason")));
   }
 
   /** Where each tenant's ingestor runs now. */
