@@ -308,6 +308,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       policy.forgetNode(node);
       if (!evacuated.contains(node)) {
         reassignFrom(node, "its node " + node + " was " + (changed.event() instanceof ClusterEvent.MemberDowned ? "downed (crashed or unreachable)" : "removed"), failure -> {});
+        // Downed, then removed: its tenants are placed once (a second placement would move them again).
+        evacuated.add(node);
       }
       if (changed.event() instanceof ClusterEvent.MemberRemoved) {
         evacuated.remove(node);
@@ -335,8 +337,11 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       move.replyTo().tell(StatusReply.error("tenant '" + move.tenant() + "' is moving already"));
       return this;
     }
+    // Where it is placed (no move in flight: where sharding runs it, or will as soon as it
+    // rebalances); its last report may come from where it started before its placement took effect.
     BalancingPolicy.TenantState state = policy.tenants.get(move.tenant());
-    String from = state != null && state.node() != null ? state.node() : placedOn.getOrDefault(move.tenant(), "unknown");
+    String placed = placedOn.get(move.tenant());
+    String from = placed != null && upNodes.containsKey(placed) ? placed : state != null && state.node() != null ? state.node() : "unknown";
     if (from.equals(move.node())) {
       move.replyTo().tell(StatusReply.error("tenant '" + move.tenant() + "' runs on " + from + " already"));
       return this;
@@ -462,7 +467,11 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         affected.add(tenant);
       }
     });
-    policy.tenants.values().stream().filter(s -> node.equals(s.node())).forEach(s -> affected.add(s.tenant));
+    // And those that last reported from it, unless placed on another Up node already (moving there).
+    policy.tenants.values().stream()
+        .filter(s -> node.equals(s.node()))
+        .filter(s -> placedOn.get(s.tenant) == null || placedOn.get(s.tenant).equals(node) || !upNodes.containsKey(placedOn.get(s.tenant)))
+        .forEach(s -> affected.add(s.tenant));
     for (String tenant : affected) {
       Optional<String> target = policy.leastLoaded(Set.of(node), Instant.now());
       if (target.isEmpty()) {

@@ -168,6 +168,11 @@ class ClusterBalancingTest {
       Map<String, String> afterKill = placements(admin, keys);
       System.out.printf("  after SIGKILL of %s: %s resumed on %s%n", killed.akkaAddress(), onKilled, afterKill);
       printDecisionsSince(mongo, killedAt);
+      for (String tenant : onKilled) {
+        long failovers = mongo.getDatabase("mysimbdp").getCollection(ReportStore.DECISIONS)
+            .countDocuments(Filters.and(Filters.eq("tenant", tenant), Filters.eq("kind", "failover"), Filters.gte("decided_at", java.util.Date.from(killedAt))));
+        assertEquals(1, failovers, tenant + " is failed over once (downed, then removed: one placement)");
+      }
       Map<String, Long> perNodeAfterKill = new HashMap<>();
       afterKill.values().forEach(n -> perNodeAfterKill.merge(n, 1L, Long::sum));
       assertTrue(perNodeAfterKill.values().stream().allMatch(n -> n <= 3), "the lost node's tenants spread: " + perNodeAfterKill);
