@@ -55,7 +55,7 @@ class ClusterBalancingTest {
     try (LocalCluster cluster = LocalCluster.start(dir, 3, LocalCluster.Broker.EMBEDDED, FAST);
         MongoClient mongo = MongoClients.create(cluster.mongoUri())) {
       HttpApi admin = cluster.admin(1);
-      Map<String, String> keys = createTenants(admin, "slow-a", "slow-b", "slow-c");
+      Map<String, String> keys = createTenants(cluster, admin, "slow-a", "slow-b", "slow-c");
       // Placed one a node at creation; a tenant whose first message reached sharding before its
       // location did starts where it was asked for and moves at the next rebalance (1 s).
       try {
@@ -115,7 +115,7 @@ class ClusterBalancingTest {
     try (LocalCluster cluster = LocalCluster.start(dir, 3, LocalCluster.Broker.EMBEDDED, FAST);
         MongoClient mongo = MongoClients.create(cluster.mongoUri())) {
       HttpApi admin = cluster.admin(1);
-      Map<String, String> keys = createTenants(admin, "even-1", "even-2", "even-3", "even-4", "even-5", "even-6", "even-7", "even-8");
+      Map<String, String> keys = createTenants(cluster, admin, "even-1", "even-2", "even-3", "even-4", "even-5", "even-6", "even-7", "even-8");
       List<SteadyPublisher> publishers = new ArrayList<>();
       List<String> urls = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(cluster.node(1).apiUrl(), cluster.node(2).apiUrl(), cluster.node(3).apiUrl()));
       for (Map.Entry<String, String> t : keys.entrySet()) {
@@ -187,12 +187,23 @@ class ClusterBalancingTest {
 
   // ---- helpers ---------------------------------------------------------------------------------
 
-  private static Map<String, String> createTenants(HttpApi admin, String... ids) {
+  /**
+   * Creates the tenants and starts their streams. A 503 ("did not answer in time; retry later") is
+   * retried as the API asks, at most twice; a start that still fails shows what the nodes logged.
+   */
+  private static Map<String, String> createTenants(LocalCluster cluster, HttpApi admin, String... ids) throws InterruptedException {
     Map<String, String> keys = new LinkedHashMap<>();
     for (String id : ids) {
       keys.put(id, admin.createTenant(id));
       Reply started = admin.postJson("/v1/tenants/" + id + "/stream/start", admin.adminToken, "");
-      assertEquals(200, started.status(), started::toString);
+      for (int retry = 1; retry <= 2 && started.status() == 503; retry++) {
+        System.out.printf("  %s: stream start answered 503, retry %d: %s%n", id, retry, started);
+        Thread.sleep(2_000);
+        started = admin.postJson("/v1/tenants/" + id + "/stream/start", admin.adminToken, "");
+      }
+      if (started.status() != 200) {
+        throw new AssertionError(id + ": stream start answered " + started + cluster.problems(30));
+      }
     }
     return keys;
   }

@@ -225,6 +225,29 @@ public final class LocalCluster implements AutoCloseable {
     return List.copyOf(members);
   }
 
+  /**
+   * The last {@code perNode} WARN and ERROR lines of every node's current log, for a failing test to
+   * say what the nodes saw (their logs go with the test's temporary directory).
+   */
+  public String problems(int perNode) {
+    StringBuilder out = new StringBuilder();
+    for (Member m : members) {
+      Path log = m.log();
+      if (log == null || !java.nio.file.Files.exists(log)) {
+        continue;
+      }
+      try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(log, java.nio.charset.StandardCharsets.UTF_8)) {
+        List<String> bad = lines.filter(l -> l.contains(" WARN ") || l.contains(" ERROR ")).toList();
+        out.append("\n--- node ").append(m.index).append(" (").append(m.akkaAddress()).append("): ")
+            .append(bad.size()).append(" WARN/ERROR line(s), the last ").append(Math.min(perNode, bad.size())).append(':');
+        bad.subList(Math.max(0, bad.size() - perNode), bad.size()).forEach(l -> out.append("\n").append(l));
+      } catch (java.io.IOException | java.io.UncheckedIOException e) {
+        out.append("\n--- node ").append(m.index).append(": log unreadable: ").append(e);
+      }
+    }
+    return out.toString();
+  }
+
   /** The shared store's connection string (for the test's own client). */
   public String mongoUri() {
     return mongo.connectionString();
