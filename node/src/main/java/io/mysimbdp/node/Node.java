@@ -2,7 +2,9 @@ package io.mysimbdp.node;
 
 import akka.Done;
 import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.actor.typed.javadsl.AskPattern;
 import akka.actor.typed.javadsl.Adapter;
 import akka.cluster.typed.Cluster;
@@ -13,6 +15,7 @@ import akka.http.javadsl.ServerBinding;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
 import io.mysimbdp.node.balance.LoadBalancer;
+import io.mysimbdp.node.balance.TenantEntities;
 import io.mysimbdp.node.balance.NodeLoadReporter;
 import io.mysimbdp.node.batch.FileUploads;
 import io.mysimbdp.node.report.ReportStore;
@@ -29,8 +32,8 @@ import io.mysimbdp.node.http.RateLimiter;
 import io.mysimbdp.node.http.TenantRoutes;
 import io.mysimbdp.node.http.ReportRoutes;
 import io.mysimbdp.node.http.TusRoutes;
-import io.mysimbdp.node.ingest.IngestionServices;
-import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.entity.IngestionServices;
+import io.mysimbdp.node.entity.TenantIngestor;
 import io.mysimbdp.node.stream.StreamTopology;
 import io.mysimbdp.node.tenant.TenantRepository;
 import java.time.Duration;
@@ -44,6 +47,21 @@ import java.util.concurrent.CompletionStage;
 public final class Node {
   private Node() {}
 
+  /** The tenants' entities as the balancer sees them: a type name and a way to start one. */
+  private static TenantEntities tenantEntities(ActorSystem<?> system) {
+    return new TenantEntities() {
+      @Override
+      public String typeName() {
+        return TenantIngestor.ENTITY_KEY.name();
+      }
+
+      @Override
+      public void wake(String tenantId) {
+        ClusterSharding.get(system).entityRefFor(TenantIngestor.ENTITY_KEY, tenantId).tell(TenantIngestor.Wake.INSTANCE);
+      }
+    };
+  }
+
   /** Starts this node's parts; answers the tenant API's binding. */
   public static CompletionStage<ServerBinding> init(ActorSystem<?> system) {
     NodeSettings settings = NodeSettings.from(system.settings().config());
@@ -53,6 +71,8 @@ public final class Node {
         .start()
         .thenAccept(uri -> system.log().info("management (/ready, /alive, /cluster/members, /platform/*, /metrics, /dashboard) on {}", uri));
     joinCluster(system, settings.clusterJoin());
+    // The balancer first: an entity started by a message from another node tells it at once.
+    ActorRef<LoadBalancer.Command> balancer = LoadBalancer.init(system, tenantEntities(system));
     TenantIngestor.init(system);
 
     CoreDms coreDms = CoreDms.get(system);
@@ -62,7 +82,7 @@ public final class Node {
     ReportStore reportStore = new ReportStore(coreDms);
     ensureIndexes(system, "report", reportStore.ensureIndexes());
     // The balancer places, wakes and moves every tenant; every node tells it its own load.
-    NodeLoadReporter.start(system, LoadBalancer.proxy(system));
+    NodeLoadReporter.start(system, balancer);
     evacuateOnShutdown(system);
 
     Authenticator authenticator = new Authenticator(adminToken, tenants);

@@ -17,7 +17,6 @@ import akka.cluster.MemberStatus;
 import akka.cluster.sharding.external.ExternalShardAllocation;
 import akka.cluster.sharding.external.ExternalShardAllocationStrategy.ShardLocation;
 import akka.cluster.sharding.external.javadsl.ExternalShardAllocationClient;
-import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.ClusterSingleton;
 import akka.cluster.typed.SingletonActor;
@@ -29,7 +28,6 @@ import akka.pattern.StatusReply;
 import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.NodeSettings;
 import io.mysimbdp.node.coredms.CoreDms;
-import io.mysimbdp.node.ingest.TenantIngestor;
 import io.mysimbdp.node.report.ReportStore;
 import io.mysimbdp.node.tenant.TenantRepository;
 import io.mysimbdp.protocol.BalancerDecision;
@@ -140,16 +138,30 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   private record DecisionsLoaded(List<BalancerDecision> decisions) implements Command {}
 
-  /** The singleton's proxy on this node (starts the singleton on the oldest node). */
-  public static ActorRef<Command> proxy(ActorSystem<?> system) {
+  /**
+   * Starts the singleton (on the oldest node) with what it needs of the tenants' entities, and
+   * answers this node's proxy to it. Called once by the node before anything asks for the proxy.
+   */
+  public static ActorRef<Command> init(ActorSystem<?> system, TenantEntities entities) {
     return ClusterSingleton.get(system)
         .init(
             SingletonActor.of(
-                Behaviors.supervise(create()).onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(10), 0.2)),
-                "LoadBalancer"));
+                Behaviors.supervise(create(entities)).onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(10), 0.2)),
+                SINGLETON_NAME));
   }
 
-  private static Behavior<Command> create() {
+  /** This node's proxy to the singleton that {@link #init} started. */
+  public static ActorRef<Command> proxy(ActorSystem<?> system) {
+    // After init, ClusterSingleton answers the proxy it made then and never runs this behavior.
+    return ClusterSingleton.get(system)
+        .init(SingletonActor.of(Behaviors.setup(context -> {
+          throw new IllegalStateException("LoadBalancer.init was not called on this node");
+        }), SINGLETON_NAME));
+  }
+
+  private static final String SINGLETON_NAME = "LoadBalancer";
+
+  private static Behavior<Command> create(TenantEntities entities) {
     return Behaviors.setup(
         context ->
             Behaviors.withTimers(
@@ -158,7 +170,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
                   CoreDms coreDms = CoreDms.get(system);
                   return new LoadBalancer(
                       context, timers, BalancerSettings.from(system.settings().config()),
-                      new TenantRepository(coreDms, NodeSettings.from(system.settings().config())), new ReportStore(coreDms));
+                      new TenantRepository(coreDms, NodeSettings.from(system.settings().config())), new ReportStore(coreDms), entities);
                 }));
   }
 
@@ -169,7 +181,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private final TenantRepository tenantRepository;
   private final ReportStore store;
   private final ExternalShardAllocationClient locations;
-  private final ClusterSharding sharding;
+  private final TenantEntities entities;
   private final TimerScheduler<Command> timers;
 
   /** Up members by address string (the form reports carry). */
@@ -193,7 +205,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   private LoadBalancer(
       ActorContext<Command> context, TimerScheduler<Command> timers, BalancerSettings settings, TenantRepository tenantRepository,
-      ReportStore store) {
+      ReportStore store, TenantEntities entities) {
     super(context);
     // Named here: a timer's message may make the first log call, and the logger would be named
     // after the class on the stack then (akka.actor.ActorCell), below the default level.
@@ -202,8 +214,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     this.tenantRepository = tenantRepository;
     this.store = store;
     this.timers = timers;
-    this.locations = ExternalShardAllocation.get(context.getSystem()).getClient(TenantIngestor.ENTITY_KEY.name());
-    this.sharding = ClusterSharding.get(context.getSystem());
+    this.entities = entities;
+    this.locations = ExternalShardAllocation.get(context.getSystem()).getClient(entities.typeName());
     this.policy = new BalancingPolicy(settings, upNodes.keySet(), inFlight.keySet(), placedOn);
     Cluster.get(context.getSystem())
         .subscriptions()
@@ -617,7 +629,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       return;
     }
     for (String id : ids) {
-      sharding.entityRefFor(TenantIngestor.ENTITY_KEY, id).tell(TenantIngestor.Wake.INSTANCE);
+      entities.wake(id);
     }
   }
 

@@ -6,7 +6,7 @@ import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import akka.util.ByteString;
-import io.mysimbdp.node.http.ApiException;
+import io.mysimbdp.node.errors.Refusal;
 import io.mysimbdp.node.tenant.TenantRepository;
 import io.mysimbdp.protocol.DataFormat;
 import io.mysimbdp.protocol.StagedFile;
@@ -39,7 +39,7 @@ public final class FileUploads {
     this.tenants = tenants;
   }
 
-  /** Stages {@code body}; fails with an {@link ApiException} for anything the tenant may not keep. */
+  /** Stages {@code body}; fails with an {@link Refusal} for anything the tenant may not keep. */
   public CompletionStage<StagedFile> stage(
       String tenantId, int maxFiles, long maxBytes, Upload upload, Source<ByteString, ?> body) {
     return tenants
@@ -47,7 +47,7 @@ public final class FileUploads {
         .thenCompose(
             reserved -> {
               if (!reserved) {
-                throw new ApiException(409, "too_many_files",
+                throw new Refusal(Refusal.Kind.CONFLICT, "too_many_files",
                     "tenant '" + tenantId + "' already has its maximum of " + maxFiles + " files; delete one first");
               }
               return staging.ensureIndexes(tenantId).thenCompose(i -> write(tenantId, maxBytes, upload, body));
@@ -104,12 +104,12 @@ public final class FileUploads {
 
   static Throwable translate(Throwable cause) {
     if (cause instanceof EntityStreamSizeException size) {
-      return new ApiException(413, "file_too_large",
+      return new Refusal(Refusal.Kind.TOO_LARGE, "file_too_large",
           "the file is larger than the tenant's limit of " + size.limit() + " bytes");
     }
     if (cause instanceof ContentInspector.ContentRejected rejected) {
-      int status = rejected.code().equals("empty_file") ? 422 : 415;
-      return new ApiException(status, rejected.code(), rejected.getMessage());
+      Refusal.Kind kind = rejected.code().equals("empty_file") ? Refusal.Kind.UNPROCESSABLE : Refusal.Kind.UNSUPPORTED_MEDIA_TYPE;
+      return new Refusal(kind, rejected.code(), rejected.getMessage());
     }
     return cause;
   }

@@ -17,7 +17,7 @@ import com.mongodb.client.result.DeleteResult;
 import com.mongodb.client.result.UpdateResult;
 import com.mongodb.reactivestreams.client.MongoCollection;
 import io.mysimbdp.node.coredms.CoreDms;
-import io.mysimbdp.node.http.ApiException;
+import io.mysimbdp.node.errors.Refusal;
 import io.mysimbdp.node.tenant.TenantRepository;
 import io.mysimbdp.protocol.DataFormat;
 import java.time.Duration;
@@ -121,11 +121,11 @@ public final class ResumableUploads {
   /** Creates an upload of {@code length} bytes, taking a file slot. */
   public CompletionStage<Status> create(String tenantId, int maxFiles, long length, FileUploads.Upload upload) {
     if (length == 0) {
-      throw new ApiException(422, "empty_file", "the file is empty");
+      throw new Refusal(Refusal.Kind.UNPROCESSABLE, "empty_file", "the file is empty");
     }
     return tenants.reserveFileSlot(tenantId, maxFiles).thenCompose(reserved -> {
       if (!reserved) {
-        throw new ApiException(409, "too_many_files",
+        throw new Refusal(Refusal.Kind.CONFLICT, "too_many_files",
             "tenant '" + tenantId + "' already has its maximum of " + maxFiles + " files; delete one first");
       }
       String id = new ObjectId().toHexString();
@@ -242,8 +242,8 @@ public final class ResumableUploads {
         Updates.set("tail", new Binary(new byte[0])), Updates.set("leaseUntil", new Date(0)));
   }
 
-  private static ApiException expiredError(String uploadId) {
-    return new ApiException(410, "upload_expired", "upload '" + uploadId + "' expired (it was not appended to in time); start a new one");
+  private static Refusal expiredError(String uploadId) {
+    return new Refusal(Refusal.Kind.GONE, "upload_expired", "upload '" + uploadId + "' expired (it was not appended to in time); start a new one");
   }
 
   private static long offsetOf(Document d) {
@@ -264,21 +264,21 @@ public final class ResumableUploads {
         .thenCompose(leased -> {
           if (leased.isEmpty()) {
             return status(tenantId, uploadId).thenApply(existing -> {
-              Status s = existing.orElseThrow(() -> new ApiException(404, "upload_not_found", "there is no upload '" + uploadId + "'"));
+              Status s = existing.orElseThrow(() -> new Refusal(Refusal.Kind.NOT_FOUND, "upload_not_found", "there is no upload '" + uploadId + "'"));
               if (s.expired()) {
                 throw expiredError(uploadId);
               }
               if (s.fileId().isPresent()) {
-                throw new ApiException(409, "upload_complete", "upload '" + uploadId + "' is complete", Map.of("offset", s.offset()));
+                throw new Refusal(Refusal.Kind.CONFLICT, "upload_complete", "upload '" + uploadId + "' is complete", Map.of("offset", s.offset()));
               }
-              throw new ApiException(409, "upload_busy", "another PATCH is writing upload '" + uploadId + "'; retry after it", Map.of("offset", s.offset()));
+              throw new Refusal(Refusal.Kind.CONFLICT, "upload_busy", "another PATCH is writing upload '" + uploadId + "'; retry after it", Map.of("offset", s.offset()));
             });
           }
           Document upload = leased.get();
           long serverOffset = offsetOf(upload);
           if (offset != serverOffset) {
             return releaseLease(tenantId, uploadId).thenApply(r -> {
-              throw new ApiException(409, "offset_mismatch",
+              throw new Refusal(Refusal.Kind.CONFLICT, "offset_mismatch",
                   "Upload-Offset is " + offset + " but the server holds " + serverOffset + " bytes; resume from there",
                   Map.of("offset", serverOffset));
             });
@@ -317,7 +317,7 @@ public final class ResumableUploads {
         return staging.delete(tenantId, uploadId, firstChunk)
             .thenCompose(d -> releaseLease(tenantId, uploadId))
             .thenApply(d -> {
-              throw new ApiException(413, "upload_too_long", "the upload would be longer than its declared Upload-Length of " + length + " bytes");
+              throw new Refusal(Refusal.Kind.TOO_LARGE, "upload_too_long", "the upload would be longer than its declared Upload-Length of " + length + " bytes");
             });
       }
       int nextChunk = firstChunk + written.get();
@@ -390,7 +390,7 @@ public final class ResumableUploads {
         })
         .exceptionallyCompose(failure -> {
           Throwable cause = FileUploads.unwrap(failure);
-          if (cause instanceof ApiException e && e.status() == 410) {
+          if (cause instanceof Refusal e && e.kind() == Refusal.Kind.GONE) {
             throw new CompletionException(cause);
           }
           if (cause instanceof ContentInspector.ContentRejected) {

@@ -11,9 +11,9 @@ import io.mysimbdp.functions.spi.CompileException;
 import io.mysimbdp.functions.spi.FunctionContext;
 import io.mysimbdp.functions.spi.FunctionException;
 import io.mysimbdp.functions.spi.IngestionFunction;
-import io.mysimbdp.node.batch.Names;
-import io.mysimbdp.node.http.ApiException;
-import io.mysimbdp.node.ingest.CategoryFunctions;
+import io.mysimbdp.node.coredms.TenantCollections;
+import io.mysimbdp.node.errors.Refusal;
+import io.mysimbdp.node.functions.CategoryFunctions;
 import io.mysimbdp.protocol.ProtocolJson;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -33,7 +33,7 @@ import org.bson.Document;
 
 /**
  * What the function, category and quality routes do: validate (compile at upload), store, and tell
- * this node's {@link CategoryFunctions} to re-read the tenant. Failures are {@link ApiException}s.
+ * this node's {@link CategoryFunctions} to re-read the tenant. Failures are {@link Refusal}s.
  */
 public final class FunctionService {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
@@ -101,7 +101,7 @@ public final class FunctionService {
     }
   }
 
-  private static ApiException compileError(String code, CompileException e) {
+  private static Refusal compileError(String code, CompileException e) {
     Map<String, Object> details = new LinkedHashMap<>();
     details.put("language", e.language());
     details.put("detail", e.detail());
@@ -110,7 +110,7 @@ public final class FunctionService {
       details.put("column", e.column());
       details.put("offset", e.offset());
     }
-    return new ApiException(422, code, e.getMessage(), details);
+    return new Refusal(Refusal.Kind.UNPROCESSABLE, code, e.getMessage(), details);
   }
 
   public CompletionStage<Map<String, Object>> describe(String tenantId, String name) {
@@ -188,7 +188,7 @@ public final class FunctionService {
         .thenCompose(doc -> store.version(tenantId, name, version))
         .thenCompose(v -> {
           if (v.isEmpty()) {
-            throw new ApiException(404, "version_not_found", "function '" + name + "' has no version " + version);
+            throw new Refusal(Refusal.Kind.NOT_FOUND, "version_not_found", "function '" + name + "' has no version " + version);
           }
           return store.activate(tenantId, name, version);
         })
@@ -209,7 +209,7 @@ public final class FunctionService {
   private CompletionStage<Document> existing(String tenantId, String name) {
     checkName("function", name);
     return store.function(tenantId, name).thenApply(doc -> doc.filter(d -> d.get("active") != null).orElseThrow(() ->
-        new ApiException(404, "function_not_found", "there is no function '" + name + "'", Map.of("function", name))));
+        new Refusal(Refusal.Kind.NOT_FOUND, "function_not_found", "there is no function '" + name + "'", Map.of("function", name))));
   }
 
   /** Runs a version (default: the active one) on sample records; stores nothing, counts nothing. */
@@ -220,7 +220,7 @@ public final class FunctionService {
         .thenCompose(doc -> store.version(tenantId, name, version != null ? version : ((Number) doc.get("active")).longValue()))
         .thenComposeAsync(v -> {
           Document versionDoc = v.orElseThrow(() ->
-              new ApiException(404, "version_not_found", "function '" + name + "' has no version " + version));
+              new Refusal(Refusal.Kind.NOT_FOUND, "version_not_found", "function '" + name + "' has no version " + version));
           IngestionFunction function;
           try {
             function = factory.create(FunctionSpec.fromMap(FunctionStore.parse(versionDoc.getString("spec"))));
@@ -288,30 +288,30 @@ public final class FunctionService {
       } else if (mediaType.equals("application/json")) {
         JsonNode tree = ProtocolJson.JSON.readTree(body);
         if (tree == null || !tree.isArray()) {
-          throw new ApiException(400, "malformed_body", "send the sample records as a JSON array (or NDJSON lines)");
+          throw new Refusal(Refusal.Kind.INVALID, "malformed_body", "send the sample records as a JSON array (or NDJSON lines)");
         }
         checkCount(tree.size());
         for (JsonNode node : tree) {
           samples.add(ProtocolJson.JSON.treeToValue(node, Object.class));
         }
       } else {
-        throw new ApiException(415, "unsupported_media_type",
+        throw new Refusal(Refusal.Kind.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type",
             "send the sample records as application/json (an array) or application/x-ndjson, not " + mediaType);
       }
     } catch (JsonProcessingException e) {
-      throw new ApiException(400, "malformed_body", "the sample records are not valid JSON: " + e.getOriginalMessage());
+      throw new Refusal(Refusal.Kind.INVALID, "malformed_body", "the sample records are not valid JSON: " + e.getOriginalMessage());
     } catch (java.io.IOException e) {
-      throw new ApiException(400, "malformed_body", "the sample records could not be read: " + e.getMessage());
+      throw new Refusal(Refusal.Kind.INVALID, "malformed_body", "the sample records could not be read: " + e.getMessage());
     }
     if (samples.isEmpty()) {
-      throw new ApiException(400, "malformed_body", "send at least one sample record");
+      throw new Refusal(Refusal.Kind.INVALID, "malformed_body", "send at least one sample record");
     }
     return samples;
   }
 
   private void checkCount(int n) {
     if (n > testMaxRecords) {
-      throw new ApiException(413, "too_many_records", "a dry run takes at most " + testMaxRecords + " records",
+      throw new Refusal(Refusal.Kind.TOO_LARGE, "too_many_records", "a dry run takes at most " + testMaxRecords + " records",
           Map.of("limit", testMaxRecords));
     }
   }
@@ -351,21 +351,21 @@ public final class FunctionService {
     checkCategory(category);
     for (String key : body.keySet()) {
       if (!key.equals("function") && !key.equals("collection")) {
-        throw new ApiException(400, "unknown_field", "unknown field '" + key + "' (known: function, collection)",
+        throw new Refusal(Refusal.Kind.INVALID, "unknown_field", "unknown field '" + key + "' (known: function, collection)",
             Map.of("field", key));
       }
     }
     if (!(body.get("function") instanceof String function) || function.isBlank()) {
-      throw new ApiException(400, "invalid_field", "field 'function' (a function's name) is required", Map.of("field", "function"));
+      throw new Refusal(Refusal.Kind.INVALID, "invalid_field", "field 'function' (a function's name) is required", Map.of("field", "function"));
     }
     Object rawCollection = body.getOrDefault("collection", CategoryFunctions.DEFAULT_COLLECTION);
-    if (!(rawCollection instanceof String collection) || !Names.isTargetCollection(collection)) {
-      throw new ApiException(400, "invalid_collection", "field 'collection' must be 1-64 letters, digits, '_' or '-', "
+    if (!(rawCollection instanceof String collection) || !TenantCollections.isTargetCollection(collection)) {
+      throw new Refusal(Refusal.Kind.INVALID, "invalid_collection", "field 'collection' must be 1-64 letters, digits, '_' or '-', "
           + "starting with a letter or digit, and not one of the platform's collections", Map.of("field", "collection"));
     }
     return store.function(tenantId, function).thenCompose(found -> {
       if (found.filter(d -> d.get("active") != null).isEmpty()) {
-        throw new ApiException(422, "function_not_found", "there is no function '" + function + "'; upload it first "
+        throw new Refusal(Refusal.Kind.UNPROCESSABLE, "function_not_found", "there is no function '" + function + "'; upload it first "
             + "(PUT /v1/tenants/" + tenantId + "/functions/" + function + ")", Map.of("function", function));
       }
       return store.putCategory(tenantId, category, function, collection);
@@ -392,8 +392,8 @@ public final class FunctionService {
     }
   }
 
-  private static ApiException noCategory(String category) {
-    return new ApiException(404, "category_not_found", "category '" + category + "' is not mapped", Map.of("category", category));
+  private static Refusal noCategory(String category) {
+    return new Refusal(Refusal.Kind.NOT_FOUND, "category_not_found", "category '" + category + "' is not mapped", Map.of("category", category));
   }
 
   // ---- quality rules
@@ -460,22 +460,22 @@ public final class FunctionService {
 
   public CompletionStage<Map<String, Object>> putQuality(String tenantId, Map<String, Object> body) {
     if (body.size() != 1 || !(body.get("rules") instanceof List<?> list)) {
-      throw new ApiException(400, "invalid_field", "the body must be {\"rules\": [rule, ...]}", Map.of("field", "rules"));
+      throw new Refusal(Refusal.Kind.INVALID, "invalid_field", "the body must be {\"rules\": [rule, ...]}", Map.of("field", "rules"));
     }
     List<Map<String, Object>> definitions = new ArrayList<>();
     Set<String> names = new HashSet<>();
     for (int i = 0; i < list.size(); i++) {
       if (!(list.get(i) instanceof Map<?, ?> map)) {
-        throw new ApiException(400, "invalid_field", "rules[" + i + "] must be an object", Map.of("field", "rules[" + i + "]"));
+        throw new Refusal(Refusal.Kind.INVALID, "invalid_field", "rules[" + i + "] must be an object", Map.of("field", "rules[" + i + "]"));
       }
       @SuppressWarnings("unchecked")
       Map<String, Object> definition = (Map<String, Object>) map;
       if (!(definition.get("name") instanceof String name)) {
-        throw new ApiException(400, "invalid_field", "rules[" + i + "].name is required", Map.of("field", "rules[" + i + "].name"));
+        throw new Refusal(Refusal.Kind.INVALID, "invalid_field", "rules[" + i + "].name is required", Map.of("field", "rules[" + i + "].name"));
       }
       checkName("quality rule", name);
       if (!names.add(name)) {
-        throw new ApiException(400, "duplicate_rule", "two rules are named '" + name + "'", Map.of("rule", name));
+        throw new Refusal(Refusal.Kind.INVALID, "duplicate_rule", "two rules are named '" + name + "'", Map.of("rule", name));
       }
       definitions.add(definition);
     }
@@ -490,7 +490,7 @@ public final class FunctionService {
     checkName("quality rule", name);
     Object given = body.get("name");
     if (given != null && !name.equals(given)) {
-      throw new ApiException(400, "invalid_field", "the body names rule '" + given + "', the path '" + name + "'",
+      throw new Refusal(Refusal.Kind.INVALID, "invalid_field", "the body names rule '" + given + "', the path '" + name + "'",
           Map.of("field", "name"));
     }
     Map<String, Object> definition = new LinkedHashMap<>(body);
@@ -510,7 +510,7 @@ public final class FunctionService {
     checkName("quality rule", name);
     return store.deleteQualityRule(tenantId, name).thenCompose(deleted -> {
       if (!deleted) {
-        throw new ApiException(404, "rule_not_found", "there is no quality rule '" + name + "'", Map.of("rule", name));
+        throw new Refusal(Refusal.Kind.NOT_FOUND, "rule_not_found", "there is no quality rule '" + name + "'", Map.of("rule", name));
       }
       categories.changed(tenantId);
       return quality(tenantId);
@@ -527,7 +527,7 @@ public final class FunctionService {
 
   private static void checkName(String what, String name) {
     if (name == null || !NAME.matcher(name).matches()) {
-      throw new ApiException(400, "invalid_name", "a " + what + " name is " + NAME_RULE);
+      throw new Refusal(Refusal.Kind.INVALID, "invalid_name", "a " + what + " name is " + NAME_RULE);
     }
   }
 }

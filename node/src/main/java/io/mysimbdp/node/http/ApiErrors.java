@@ -1,5 +1,6 @@
 package io.mysimbdp.node.http;
 
+import io.mysimbdp.node.errors.Refusal;
 import akka.http.javadsl.model.ContentTypes;
 import akka.http.javadsl.model.HttpEntities;
 import akka.http.javadsl.model.HttpEntity;
@@ -42,6 +43,21 @@ public final class ApiErrors {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("an ApiError always serialises", e);
     }
+  }
+
+  /** The one status each kind of refusal from the services below the HTTP layer gets. */
+  public static StatusCode statusFor(Refusal.Kind kind) {
+    return switch (kind) {
+      case INVALID -> StatusCodes.BAD_REQUEST;
+      case NOT_FOUND -> StatusCodes.NOT_FOUND;
+      case CONFLICT -> StatusCodes.CONFLICT;
+      case GONE -> StatusCodes.GONE;
+      case TOO_LARGE -> StatusCodes.PAYLOAD_TOO_LARGE;
+      case UNSUPPORTED_MEDIA_TYPE -> StatusCodes.UNSUPPORTED_MEDIA_TYPE;
+      case UNPROCESSABLE -> StatusCodes.UNPROCESSABLE_ENTITY;
+      case TOO_MANY_REQUESTS -> StatusCodes.TOO_MANY_REQUESTS;
+      case UNAVAILABLE -> StatusCodes.SERVICE_UNAVAILABLE;
+    };
   }
 
   /** The machine-readable code for a status that no more specific code was given for. */
@@ -94,6 +110,9 @@ public final class ApiErrors {
     }
     if (e instanceof ApiException api) {
       return response(StatusCodes.get(api.status()), api.code(), api.getMessage(), api.details());
+    }
+    if (e instanceof Refusal refusal) {
+      return response(statusFor(refusal.kind()), refusal.code(), refusal.getMessage(), refusal.details());
     }
     if (e instanceof EntityStreamSizeException size) {
       return response(

@@ -15,14 +15,15 @@ import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import io.mysimbdp.node.batch.BatchIngestor;
 import io.mysimbdp.node.batch.IngestionJobs;
 import io.mysimbdp.node.batch.StagedFileViews;
-import io.mysimbdp.node.ingest.IngestionServices;
-import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.entity.IngestionServices;
+import io.mysimbdp.node.entity.TenantIngestor;
 import io.mysimbdp.protocol.IngestionRequest;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import org.bson.types.ObjectId;
 import io.mysimbdp.node.coredms.CoreDms;
+import io.mysimbdp.node.coredms.TenantCollections;
 import io.mysimbdp.node.tenant.TenantRepository;
 import io.mysimbdp.protocol.DataFormat;
 import io.mysimbdp.protocol.FileList;
@@ -197,7 +198,7 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
 
   private Route dataPage(String tenantId, String rawCollection) {
     return parameterOptional("limit", limitParam -> parameterOptional("after", after -> {
-      String collection = Names.dataCollection(rawCollection);
+      String collection = TenantCollections.dataCollection(rawCollection);
       int limit = parseLimit(limitParam.orElse(null));
       var filter = after.map(a -> Filters.gt("_id", a)).orElse(new Document());
       return onSuccess(

@@ -46,7 +46,7 @@ public final class FunctionRoutes extends ApiDirectives implements TenantSubRout
   private final TenantRepository tenants;
   private final FunctionService service;
   /** Dry runs evaluate on the tenant's share of the function threads, like ingestion. */
-  private final io.mysimbdp.node.ingest.FunctionExecutor functions;
+  private final io.mysimbdp.node.pipeline.FunctionExecutor functions;
   /** Uploads, roll-backs, resets and dry runs: one bucket per tenant. */
   private final RateLimiter limiter;
 
@@ -57,7 +57,7 @@ public final class FunctionRoutes extends ApiDirectives implements TenantSubRout
     this.service = service;
     this.limiter = limiter;
     // Dry runs evaluate tenant code (bounded, but up to seconds): never on the HTTP threads.
-    this.functions = io.mysimbdp.node.ingest.IngestionServices.get(system).functionExecutor();
+    this.functions = io.mysimbdp.node.entity.IngestionServices.get(system).functionExecutor();
   }
 
   @Override

@@ -5,7 +5,7 @@ import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.http.javadsl.model.StatusCodes;
 import akka.http.javadsl.server.Route;
 import io.mysimbdp.node.NodeSettings;
-import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.entity.TenantIngestor;
 import io.mysimbdp.node.report.ReportStore;
 import io.mysimbdp.node.tenant.TenantRepository;
 import java.time.Duration;

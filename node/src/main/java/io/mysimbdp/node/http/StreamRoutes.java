@@ -10,7 +10,7 @@ import akka.pattern.StatusReply;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mysimbdp.node.NodeSettings;
-import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.entity.TenantIngestor;
 import io.mysimbdp.node.report.TenantMeter;
 import io.mysimbdp.node.stream.StreamMessages;
 import io.mysimbdp.node.stream.StreamIngestor;

@@ -11,7 +11,7 @@ import akka.pattern.StatusReply;
 import io.mysimbdp.protocol.BalancerDecision;
 import io.mysimbdp.protocol.MoveRequest;
 import io.mysimbdp.node.balance.LoadBalancer;
-import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.entity.TenantIngestor;
 import io.mysimbdp.node.tenant.TenantRepository;
 import io.mysimbdp.node.stream.StreamTopology;
 import io.mysimbdp.protocol.CreateTenantRequest;

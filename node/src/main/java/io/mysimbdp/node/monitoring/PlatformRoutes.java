@@ -24,7 +24,7 @@ import akka.management.javadsl.ManagementRouteProviderSettings;
 import com.typesafe.config.Config;
 import io.mysimbdp.node.balance.LoadBalancer;
 import io.mysimbdp.node.coredms.CoreDms;
-import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.entity.TenantIngestor;
 import io.mysimbdp.node.report.ReportStore;
 import io.mysimbdp.node.report.TenantMeters;
 import io.mysimbdp.protocol.BalancerDecision;

@@ -20,7 +20,7 @@ import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
 import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.coredms.CoreDms;
-import io.mysimbdp.node.balance.LoadBalancer;
+import io.mysimbdp.node.pipeline.PipelineParts;
 import io.mysimbdp.node.report.TenantMeter;
 import io.mysimbdp.node.report.TenantMeters;
 import java.time.Duration;
@@ -115,6 +115,9 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
 
   private record FirstConsumed(Instant at, long backlog) implements Command {}
 
+  /** Told to the worker's parent when this consumer takes its first message on this node. */
+  public record ConsumingStarted(String tenant, Instant at, long backlog) {}
+
   private enum State {
     LOADING,
     STOPPED,
@@ -122,16 +125,19 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     STOPPING
   }
 
-  public static Behavior<Command> create(String tenantId) {
+  /** The tenant's stream worker; {@code parent} hears when its consumer first takes a message here. */
+  public static Behavior<Command> create(String tenantId, PipelineParts parts, ActorRef<ConsumingStarted> parent) {
     return Behaviors.<Command>supervise(
             Behaviors.setup(
                 context ->
                     Behaviors.withTimers(
-                        timers -> Behaviors.withStash(1000, stash -> new StreamIngestor(context, timers, stash, tenantId)))))
+                        timers -> Behaviors.withStash(1000, stash -> new StreamIngestor(context, timers, stash, tenantId, parts, parent)))))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
   }
 
   private final String tenantId;
+  private final PipelineParts parts;
+  private final ActorRef<ConsumingStarted> parent;
   private final String node;
   private final TimerScheduler<Command> timers;
   private final StashBuffer<Command> stash;
@@ -144,7 +150,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   private boolean handingOff;
   private StreamPipeline.Running running;
   private long generation;
-  /** Whether the load balancer was told this consumer took its first message on this node. */
+  /** Whether the parent was told this consumer took its first message on this node. */
   private boolean toldConsuming;
   /** Records per message from the stream state (the last change, maybe on another node); 0: unknown. */
   private double savedRecordsPerMessage;
@@ -153,12 +159,15 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   /** When this worker last changed the prefetch (null: never). */
   private Instant lastPrefetchChange;
 
-  private StreamIngestor(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash, String tenantId) {
+  private StreamIngestor(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash, String tenantId,
+      PipelineParts parts, ActorRef<ConsumingStarted> parent) {
     super(context);
     // Akka names an actor's logger after the class on the stack of its first log call; the periodic
     // prefetch timer's interceptor may make that call first, and the logger is then akka.actor.ActorCell.
     context.setLoggerName(StreamIngestor.class);
     this.tenantId = tenantId;
+    this.parts = parts;
+    this.parent = parent;
     this.timers = timers;
     this.stash = stash;
     this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
@@ -189,7 +198,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
           return this;
         })
         .onMessage(FirstConsumed.class, first -> {
-          LoadBalancer.proxy(getContext().getSystem()).tell(new LoadBalancer.Consuming(tenantId, node, first.at(), first.backlog()));
+          parent.tell(new ConsumingStarted(tenantId, first.at(), first.backlog()));
           return this;
         })
         .onSignal(PostStop.class, signal -> abandon())
@@ -329,7 +338,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     state = State.STARTED;
     long gen = ++generation;
     try {
-      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics, prefetch).run();
+      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics, prefetch, parts).run();
     } catch (RuntimeException e) {
       getContext().getLog().warn("tenant {}: could not start the stream, retrying in {}: {}", tenantId, RETRY, e.toString());
       metrics.lastError = e.toString();

@@ -24,12 +24,12 @@ import io.mysimbdp.functions.spi.FunctionContext;
 import io.mysimbdp.functions.quality.QualityRuleSet;
 import io.mysimbdp.functions.spi.FunctionException;
 import io.mysimbdp.node.broker.Broker;
-import io.mysimbdp.node.ingest.CategoryFunctions;
-import io.mysimbdp.node.ingest.DeadLetters;
-import io.mysimbdp.node.ingest.DeadLetters.DeadLetter;
-import io.mysimbdp.node.ingest.Documents;
-import io.mysimbdp.node.ingest.IngestionServices;
-import io.mysimbdp.node.ingest.RecordWriter;
+import io.mysimbdp.node.functions.CategoryFunctions;
+import io.mysimbdp.node.pipeline.DeadLetters;
+import io.mysimbdp.node.pipeline.DeadLetters.DeadLetter;
+import io.mysimbdp.node.pipeline.Documents;
+import io.mysimbdp.node.pipeline.PipelineParts;
+import io.mysimbdp.node.pipeline.RecordWriter;
 import io.mysimbdp.node.report.TenantMeter;
 import io.mysimbdp.node.report.TenantMeters;
 import java.io.IOException;
@@ -114,7 +114,7 @@ final class StreamPipeline {
   private final String tenantId;
   private final StreamSettings settings;
   private final StreamTopology topology;
-  private final IngestionServices services;
+  private final PipelineParts parts;
   private final ConnectionFactory factory;
   private final StreamMetrics metrics;
   private final TenantMeter meter;
@@ -122,13 +122,13 @@ final class StreamPipeline {
   private final CompletableFuture<Instant> firstConsumed = new CompletableFuture<>();
 
   /** A stream whose consumer takes up to {@code prefetch} unacknowledged messages. */
-  StreamPipeline(ActorSystem<?> system, String tenantId, StreamMetrics metrics, int prefetch) {
+  StreamPipeline(ActorSystem<?> system, String tenantId, StreamMetrics metrics, int prefetch, PipelineParts parts) {
     this.system = system;
     this.prefetch = prefetch;
     this.tenantId = tenantId;
     this.topology = StreamTopology.get(system);
     this.settings = topology.settings();
-    this.services = IngestionServices.get(system);
+    this.parts = parts;
     this.factory = Broker.get(system).connectionFactory();
     this.metrics = metrics;
     this.meter = TenantMeters.get(system).forTenant(tenantId);
@@ -208,16 +208,16 @@ final class StreamPipeline {
     long bytesIn = bytes;
     Map<String, CompletableFuture<CategoryFunctions.Route>> routes = new HashMap<>();
     for (StreamMessages.Item item : items) {
-      routes.computeIfAbsent(item.category(), c -> services.categories().resolve(tenantId, c).toCompletableFuture());
+      routes.computeIfAbsent(item.category(), c -> parts.categories().resolve(tenantId, c).toCompletableFuture());
     }
     CompletableFuture<Void> resolved =
         CompletableFuture.allOf(routes.values().stream().map(f -> f.handle((r, e) -> null)).toArray(CompletableFuture[]::new));
     return resolved
-        .thenCompose(ok -> services.functionExecutor().submit(tenantId, () -> apply(items, routes, letters)))
+        .thenCompose(ok -> parts.functionExecutor().submit(tenantId, () -> apply(items, routes, letters)))
         .thenCompose(this::write)
         .thenCompose(
             written ->
-                retrying(() -> services.deadLetters().store(tenantId, letters), "store dead letters")
+                retrying(() -> parts.deadLetters().store(tenantId, letters), "store dead letters")
                     .thenApply(
                         ok -> {
                           metrics.consumed.addAndGet(consumed);
@@ -318,7 +318,7 @@ final class StreamPipeline {
       all =
           all.thenCompose(
               sofar ->
-                  retrying(() -> services.writer().write(tenantId, collection, docs), "write records")
+                  retrying(() -> parts.writer().write(tenantId, collection, docs), "write records")
                       .thenApply(
                           (RecordWriter.Outcome outcome) -> {
                             meter.recordStored(collection, outcome.stored());

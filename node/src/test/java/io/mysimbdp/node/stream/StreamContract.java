@@ -15,7 +15,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigValueFactory;
 import io.mysimbdp.functions.spi.FunctionException;
-import io.mysimbdp.node.ingest.IngestionServices;
+import io.mysimbdp.node.entity.IngestionServices;
 import io.mysimbdp.node.testing.HttpApi;
 import io.mysimbdp.node.testing.HttpApi.Reply;
 import io.mysimbdp.node.testing.RabbitMq;

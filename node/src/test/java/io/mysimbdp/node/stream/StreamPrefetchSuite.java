@@ -9,7 +9,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.entity.TenantIngestor;
 import io.mysimbdp.node.report.TenantMeters;
 import io.mysimbdp.node.testing.HttpApi.Reply;
 import java.nio.file.Path;

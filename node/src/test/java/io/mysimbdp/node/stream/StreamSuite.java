@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
-import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.entity.TenantIngestor;
 import io.mysimbdp.node.testing.HttpApi.Reply;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

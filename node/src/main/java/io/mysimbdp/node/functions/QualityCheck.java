@@ -1,4 +1,4 @@
-package io.mysimbdp.node.ingest;
+package io.mysimbdp.node.functions;
 
 import io.mysimbdp.functions.quality.QualityRuleSet;
 import io.mysimbdp.functions.quality.QualityRuleSet.RuleStats;

@@ -1,4 +1,4 @@
-package io.mysimbdp.node.ingest;
+package io.mysimbdp.node.functions;
 
 import io.mysimbdp.functions.FunctionFactory;
 import io.mysimbdp.functions.FunctionSpec;

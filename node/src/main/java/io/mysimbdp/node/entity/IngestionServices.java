@@ -1,4 +1,10 @@
-package io.mysimbdp.node.ingest;
+package io.mysimbdp.node.entity;
+
+import io.mysimbdp.node.functions.CategoryFunctions;
+import io.mysimbdp.node.pipeline.DeadLetters;
+import io.mysimbdp.node.pipeline.FunctionExecutor;
+import io.mysimbdp.node.pipeline.PipelineParts;
+import io.mysimbdp.node.pipeline.RecordWriter;
 
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Extension;
@@ -131,6 +137,11 @@ public final class IngestionServices implements Extension {
 
   public CategoryFunctions categories() {
     return categories;
+  }
+
+  /** What every tenant's batch and stream pipelines share on this node. */
+  public PipelineParts pipelineParts() {
+    return new PipelineParts(categories, functionExecutor, writer, deadLetters);
   }
 
   /** Where tenant functions run (never on Akka's dispatchers), fairly shared between tenants. */

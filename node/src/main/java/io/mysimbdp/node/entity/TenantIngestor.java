@@ -1,4 +1,4 @@
-package io.mysimbdp.node.ingest;
+package io.mysimbdp.node.entity;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
@@ -72,6 +72,9 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
 
   public record Stats(TenantStats stats) implements CborSerializable {}
 
+  /** From the stream worker: its consumer took its first message here; the balancer hears it. */
+  private record StreamConsuming(StreamIngestor.ConsumingStarted started) implements Command {}
+
   /** Registers the entity type with sharding on this node. */
   public static void init(ActorSystem<?> system) {
     // Shard locations live in Distributed Data, read with majority by the load balancer: every
@@ -100,6 +103,7 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   private final ActorRef<BatchIngestor.Command> batch;
   private final ActorRef<StreamIngestor.Command> stream;
   private final TenantMeter meter;
+  private final ActorRef<LoadBalancer.Command> balancer;
 
   private TenantIngestor(ActorContext<Command> context, String tenantId) {
     super(context);
@@ -107,9 +111,11 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
     this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
     ActorSystem<?> system = context.getSystem();
     IngestionServices services = IngestionServices.get(system);
-    ActorRef<LoadBalancer.Command> balancer = LoadBalancer.proxy(system);
+    this.balancer = LoadBalancer.proxy(system);
     this.batch = spawnWorker(BatchIngestor.create(tenantId, services.batch()), "batch", BatchIngestor.Drain.INSTANCE);
-    this.stream = spawnWorker(StreamIngestor.create(tenantId), "stream", StreamIngestor.Drain.INSTANCE);
+    this.stream = spawnWorker(
+        StreamIngestor.create(tenantId, services.pipelineParts(), context.messageAdapter(StreamIngestor.ConsumingStarted.class, StreamConsuming::new)),
+        "stream", StreamIngestor.Drain.INSTANCE);
     TenantReporter.Dependencies reporting =
         new TenantReporter.Dependencies(
             StreamTopology.get(system), services, new ReportStore(services.coreDms()), balancer,
@@ -141,6 +147,11 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
         })
         .onMessage(ToStream.class, command -> {
           stream.tell(command.command());
+          return this;
+        })
+        .onMessage(StreamConsuming.class, consuming -> {
+          StreamIngestor.ConsumingStarted started = consuming.started();
+          balancer.tell(new LoadBalancer.Consuming(tenantId, node, started.at(), started.backlog()));
           return this;
         })
         .onMessageEquals(HandOff.INSTANCE, this::onHandOff)

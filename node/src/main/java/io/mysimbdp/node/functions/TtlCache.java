@@ -1,4 +1,4 @@
-package io.mysimbdp.node.ingest;
+package io.mysimbdp.node.functions;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

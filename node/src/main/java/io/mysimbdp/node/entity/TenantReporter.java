@@ -1,4 +1,4 @@
-package io.mysimbdp.node.ingest;
+package io.mysimbdp.node.entity;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;

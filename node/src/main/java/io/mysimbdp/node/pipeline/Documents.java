@@ -1,4 +1,4 @@
-package io.mysimbdp.node.ingest;
+package io.mysimbdp.node.pipeline;
 
 import java.util.ArrayList;
 import java.util.List;
