@@ -104,8 +104,8 @@ public final class LocalCluster implements AutoCloseable {
   }
 
   private final Path dir;
-  private final EmbeddedMongo mongo;
-  private final EmbeddedAmqpBroker embeddedBroker;
+  private EmbeddedMongo mongo;
+  private EmbeddedAmqpBroker embeddedBroker;
   private final String amqpUri;
   private final String amqpManagementUri;
   private final Map<String, String> extraEnv;
@@ -266,6 +266,34 @@ public final class LocalCluster implements AutoCloseable {
     return new HttpApi(node(i).apiUrl(), ADMIN_TOKEN);
   }
 
+  /**
+   * The store goes away for {@code outage}, as when its process stops: the embedded server closes
+   * every connection and stops listening, then starts again on the same port with the same files.
+   */
+  public synchronized void storeOutage(Duration outage) throws IOException, InterruptedException {
+    int port = mongo.port();
+    mongo.close();
+    Thread.sleep(outage.toMillis());
+    mongo = EmbeddedMongo.start(dir.resolve("mongodb"), port);
+  }
+
+  /**
+   * The broker goes away for {@code outage} and comes back with its state (durable queues and
+   * persistent messages): the embedded broker is closed and started again on the same port and
+   * data; RabbitMQ is restarted with {@code scripts/rabbitmq.sh restart} (only one the tests
+   * started themselves, or CI's, whose settings are in the environment).
+   */
+  public synchronized void brokerOutage(Duration outage) throws Exception {
+    if (embeddedBroker == null) {
+      RabbitMq.restart();
+      return;
+    }
+    int port = embeddedBroker.port();
+    embeddedBroker.close();
+    Thread.sleep(outage.toMillis());
+    embeddedBroker = EmbeddedAmqpBroker.start(dir.resolve("amqp"), port);
+  }
+
   /** Starts one more node that joins the running cluster; waits until it is ready and Up everywhere. */
   public Member add() throws Exception {
     Member m = newMember();
@@ -315,6 +343,24 @@ public final class LocalCluster implements AutoCloseable {
     p.process.waitFor(30, TimeUnit.SECONDS);
     m.process = null;
     lastExit.put(i, p.process.exitValue());
+  }
+
+  /**
+   * Waits up to {@code within} for node {@code i} to exit on its own (downed by the others, say) and
+   * answers whether it did; an exited node counts as stopped.
+   */
+  public boolean awaitExit(int i, Duration within) throws InterruptedException {
+    Member m = node(i);
+    NodeProcess p = m.process;
+    if (p == null) {
+      return true;
+    }
+    if (!p.process.waitFor(within.toMillis(), TimeUnit.MILLISECONDS)) {
+      return false;
+    }
+    m.process = null;
+    lastExit.put(i, p.process.exitValue());
+    return true;
   }
 
   /** Starts node {@code i} again (it must be stopped) with its ports and data dir; waits until ready. */

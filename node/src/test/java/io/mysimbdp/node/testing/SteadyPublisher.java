@@ -16,8 +16,10 @@ import java.util.function.Supplier;
 /**
  * A client that streams one tenant's messages over HTTP at a steady pace while nodes come and go:
  * every {@code interval} one NDJSON request of {@code perRequest} records, with stable ids
- * ({@code X-Message-Id: b<n>}, so the records are {@code b<n>-1..perRequest}), sent to the nodes in
- * turn. A request that is not answered 202 (the node is down or leaving: connection refused or
+ * ({@code X-Message-Id: b<n>}, so the records are {@code b<n>-1..perRequest}; or, with
+ * {@link #withIdempotencyKey()}, {@code Idempotency-Key: b<n>} and ids the platform derives from
+ * it), sent to the nodes in turn. Every record also carries its id in its data as {@code seq}, so a
+ * checker can count the copies of a record whatever id the store gave it. A request that is not answered 202 (the node is down or leaving: connection refused or
  * reset, 503, 429) is sent again, same ids, to the next node, until one confirms it. So every
  * message it made is confirmed in the end ({@link #confirmed()}), some of them possibly published
  * twice: the store must hold each exactly once.
@@ -59,6 +61,14 @@ public final class SteadyPublisher implements AutoCloseable {
 
   private final String idPrefix;
 
+  private volatile String idHeader = "X-Message-Id";
+
+  /** Names each request with {@code Idempotency-Key} instead of {@code X-Message-Id}; call before {@link #start()}. */
+  public SteadyPublisher withIdempotencyKey() {
+    idHeader = "Idempotency-Key";
+    return this;
+  }
+
   public SteadyPublisher start() {
     thread.start();
     return this;
@@ -72,7 +82,8 @@ public final class SteadyPublisher implements AutoCloseable {
         String prefix = idPrefix + batch;
         StringBuilder body = new StringBuilder();
         for (int line = 1; line <= perRequest; line++) {
-          body.append("{\"batch\":").append(batch).append(",\"line\":").append(line).append(",\"temperature\":21}\n");
+          body.append("{\"seq\":\"").append(prefix).append('-').append(line).append("\",\"batch\":").append(batch)
+              .append(",\"line\":").append(line).append(",\"temperature\":21}\n");
         }
         sendUntilConfirmed(prefix, body.toString());
         for (int line = 1; line <= perRequest; line++) {
@@ -99,7 +110,7 @@ public final class SteadyPublisher implements AutoCloseable {
               .timeout(Duration.ofSeconds(30))
               .header("Authorization", "Bearer " + key)
               .header("Content-Type", "application/x-ndjson")
-              .header("X-Message-Id", prefix)
+              .header(idHeader, prefix)
               .POST(HttpRequest.BodyPublishers.ofString(body))
               .build();
       requests.incrementAndGet();
