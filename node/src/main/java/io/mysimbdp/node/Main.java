@@ -1,5 +1,7 @@
 package io.mysimbdp.node;
 
+import akka.Done;
+import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.Behaviors;
@@ -9,6 +11,7 @@ import com.typesafe.config.ConfigValueFactory;
 import io.mysimbdp.node.embedded.EmbeddedServices;
 import io.mysimbdp.node.tenant.AdminToken;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,20 +45,28 @@ public final class Main {
     }
 
     ActorSystem<Void> system = ActorSystem.create(root(), "mysimbdp", config);
-    // Akka's own hook runs coordinated shutdown on SIGTERM; the embedded services must outlive it,
-    // since entities handing off still write to them while the node leaves.
+    // The embedded services stop in coordinated shutdown's last phase: after every tenant handed off
+    // (entities write to them while the node leaves) and the clients closed. A node downed by the
+    // others runs the same phases, then Akka exits the JVM at once.
+    CompletableFuture<Void> embeddedStopped = new CompletableFuture<>();
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseActorSystemTerminate(), "stop-embedded-services", () ->
+        CompletableFuture.runAsync(embedded::close, task -> new Thread(task, "stop-embedded-services").start())
+            .whenComplete((ok, failure) -> embeddedStopped.complete(null))
+            .thenApply(ok -> Done.done()));
+    // On SIGTERM Akka's own hook runs coordinated shutdown; this one holds the JVM until the task
+    // above stopped the services, and stops them itself if coordinated shutdown never got there.
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
                   try {
-                    system.getWhenTerminated().toCompletableFuture().get(EMBEDDED_STOP_WAIT.toSeconds(), TimeUnit.SECONDS);
+                    embeddedStopped.get(EMBEDDED_STOP_WAIT.toSeconds(), TimeUnit.SECONDS);
                   } catch (Exception e) {
-                    log.warn("the actor system did not stop within {}; stopping the embedded services anyway", EMBEDDED_STOP_WAIT);
+                    log.warn("coordinated shutdown did not stop the embedded services within {}; stopping them now", EMBEDDED_STOP_WAIT);
+                    embedded.close();
                   }
-                  embedded.close();
                 },
-                "stop-embedded-services"));
+                "await-embedded-services"));
   }
 
   private static Behavior<Void> root() {
