@@ -39,6 +39,10 @@ import picocli.CommandLine.Spec;
       "429 and 503 are sent again after the platform's Retry-After, a dropped connection after a backoff."
     })
 final class SendCommand implements Callable<Integer> {
+  /** Reads a sequence of root values (NDJSON): the protocol mapper refuses trailing tokens. */
+  private static final com.fasterxml.jackson.databind.ObjectMapper RECORDS =
+      PlatformClient.READER.copy().disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
   /** Below the platform's 8 MiB per request, leaving room for the envelope. */
   private static final long DEFAULT_MAX_REQUEST = 4L << 20;
 
@@ -119,7 +123,7 @@ final class SendCommand implements Callable<Integer> {
     ByteArrayOutputStream chunk = new ByteArrayOutputStream();
     int inChunk = 0;
     try (CountingStream counting = new CountingStream(Files.newInputStream(input));
-        JsonParser parser = PlatformClient.READER.getFactory().createParser(counting)) {
+        JsonParser parser = RECORDS.createParser(counting)) {
       JsonToken first = parser.nextToken();
       boolean array = first == JsonToken.START_ARRAY;
       JsonToken token = array ? parser.nextToken() : first;
