@@ -36,9 +36,9 @@ import java.util.function.UnaryOperator;
  * change is read-modify-write under an exclusive file lock and replaces the file atomically, so
  * parallel uploads and parallel CLIs keep each other's entries.
  */
-final class UploadState {
+public final class UploadState {
   /** One unfinished upload: where it is, and when it was created. */
-  record Entry(String location, String name, Instant createdAt) {}
+  public record Entry(String location, String name, Instant createdAt) {}
 
   private static final ObjectMapper JSON = PlatformClient.READER;
   private static final TypeReference<TreeMap<String, Entry>> ENTRIES = new TypeReference<>() {};
@@ -50,7 +50,7 @@ final class UploadState {
   }
 
   /** The state file of this user (see the class comment). */
-  static UploadState standard() {
+  public static UploadState standard() {
     String configured = System.getProperty("mysimbdp.state-dir");
     Path dir;
     if (configured != null && !configured.isBlank()) {
@@ -69,12 +69,12 @@ final class UploadState {
   }
 
   /** The fingerprint of {@code path} on one platform and tenant: size, mtime and content hash. */
-  static String fingerprint(URI platform, String tenant, Path path, String sha256) throws IOException {
+  public static String fingerprint(URI platform, String tenant, Path path, String sha256) throws IOException {
     return platform + "|" + tenant + "|" + Files.size(path) + "|" + Files.getLastModifiedTime(path).toMillis() + "|" + sha256;
   }
 
   /** The SHA-256 of a file's content, in hex. */
-  static String sha256(Path path) throws IOException {
+  public static String sha256(Path path) throws IOException {
     MessageDigest digest;
     try {
       digest = MessageDigest.getInstance("SHA-256");
@@ -94,7 +94,7 @@ final class UploadState {
     return Optional.ofNullable(update(entries -> entries).get(fingerprint));
   }
 
-  void put(String fingerprint, Entry entry) throws IOException {
+  public void put(String fingerprint, Entry entry) throws IOException {
     update(entries -> {
       entries.put(fingerprint, entry);
       return entries;
