@@ -128,14 +128,7 @@ final class SendCommand implements Callable<Integer> {
       boolean array = first == JsonToken.START_ARRAY;
       JsonToken token = array ? parser.nextToken() : first;
       while (token != null && token != JsonToken.END_ARRAY) {
-        JsonNode record;
-        try {
-          record = parser.readValueAsTree();
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-          err.println("error: the input is not NDJSON or JSON near byte " + parser.currentLocation().getByteOffset() + ": " + e.getOriginalMessage());
-          err.flush();
-          return 1;
-        }
+        JsonNode record = parser.readValueAsTree();
         byte[] line = Json.bytes(record);
         if (inChunk > 0 && (inChunk >= batch || chunk.size() + line.length + 1 > maxRequestBytes)) {
           retried += post(client, chunk, inChunk, sha256, requests, err);
@@ -160,6 +153,16 @@ final class SendCommand implements Callable<Integer> {
         sent += inChunk;
         requests++;
       }
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      if (terminal) {
+        out.println();
+      }
+      err.println("error: the input is not NDJSON or JSON at line " + e.getLocation().getLineNr() + ", column "
+          + e.getLocation().getColumnNr() + ": " + e.getOriginalMessage());
+      err.println(sent + " record(s) before it were accepted; fix the input and send it again: accepted records are not stored twice"
+          + " (same --batch)");
+      err.flush();
+      return 1;
     } catch (PlatformException e) {
       if (terminal) {
         out.println();

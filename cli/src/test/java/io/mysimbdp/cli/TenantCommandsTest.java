@@ -134,7 +134,11 @@ class TenantCommandsTest {
     Files.writeString(broken, "{\"ok\":1}\n{not json\n");
     Cli.Run bad = cli("send", broken.toString());
     assertEquals(1, bad.exit(), bad::toString);
-    assertTrue(bad.err().contains("not NDJSON or JSON"), bad::toString);
+    assertTrue(bad.err().contains("the input is not NDJSON or JSON at line 2, column 2"), bad::toString);
+    Files.writeString(broken, "{\"ok\":1}\n]\n");
+    Cli.Run stray = cli("send", broken.toString());
+    assertEquals(1, stray.exit(), stray::toString);
+    assertTrue(stray.err().contains("the input is not NDJSON or JSON at line 2"), stray::toString);
   }
 
   @Test
