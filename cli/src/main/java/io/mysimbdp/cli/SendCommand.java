@@ -39,9 +39,17 @@ import picocli.CommandLine.Spec;
       "429 and 503 are sent again after the platform's Retry-After, a dropped connection after a backoff."
     })
 final class SendCommand implements Callable<Integer> {
-  /** Reads a sequence of root values (NDJSON): the protocol mapper refuses trailing tokens. */
+  /**
+   * Reads a sequence of root values (NDJSON; the protocol mapper refuses trailing tokens) and keeps
+   * every number as written: decimals as BigDecimal, trailing zeros kept, so re-encoding a record
+   * for the request changes no value.
+   */
   private static final com.fasterxml.jackson.databind.ObjectMapper RECORDS =
-      PlatformClient.READER.copy().disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+      PlatformClient.READER.copy()
+          .disable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+          .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
+          .configure(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
 
   /** Below the platform's 8 MiB per request, leaving room for the envelope. */
   private static final long DEFAULT_MAX_REQUEST = 4L << 20;
@@ -129,7 +137,7 @@ final class SendCommand implements Callable<Integer> {
       JsonToken token = array ? parser.nextToken() : first;
       while (token != null && token != JsonToken.END_ARRAY) {
         JsonNode record = parser.readValueAsTree();
-        byte[] line = Json.bytes(record);
+        byte[] line = RECORDS.writeValueAsBytes(record);
         if (inChunk > 0 && (inChunk >= batch || chunk.size() + line.length + 1 > maxRequestBytes)) {
           retried += post(client, chunk, inChunk, sha256, requests, err);
           sent += inChunk;

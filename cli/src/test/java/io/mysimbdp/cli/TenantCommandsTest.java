@@ -119,10 +119,14 @@ class TenantCommandsTest {
   void sendTakesAJsonArrayOrOneObject() throws IOException {
     platform.routes.put("POST messages", TenantCommandsTest::accepted);
     Path array = dir.resolve("array.json");
-    Files.writeString(array, "[\n  {\"a\": 1},\n  {\"a\": [2, 3]},\n  {\"a\": {\"b\": \"c\"}}\n]\n");
+    Files.writeString(array, "[\n  {\"a\": 1},\n  {\"a\": [2, 3]},\n  {\"a\": {\"b\": \"c\"}},\n"
+        + "  {\"v\": 0.10, \"big\": 12345678901234567890.123456789, \"n\": 98765432109876543210}\n]\n");
     Cli.Run run = cli("send", array.toString());
     assertEquals(0, run.exit(), run::toString);
-    assertEquals("{\"a\":1}\n{\"a\":[2,3]}\n{\"a\":{\"b\":\"c\"}}\n", platform.calls("POST", "messages").get(0).text());
+    assertEquals(
+        "{\"a\":1}\n{\"a\":[2,3]}\n{\"a\":{\"b\":\"c\"}}\n{\"v\":0.10,\"big\":12345678901234567890.123456789,\"n\":98765432109876543210}\n",
+        platform.calls("POST", "messages").get(0).text(),
+        "one record a line, every number as written");
 
     Path object = dir.resolve("one.json");
     Files.writeString(object, "{\n  \"x\": true\n}\n");
