@@ -17,6 +17,37 @@ final class Commands {
     return ((Mysimbdp) spec.root().userObject()).client(spec);
   }
 
+  /**
+   * Prints the records of {@code path}'s pages (one JSON object a line) from cursor {@code after}:
+   * the first page, or every page with {@code all}; otherwise the next page's cursor goes to
+   * standard error. Answers how many were printed.
+   */
+  static long printPages(CommandSpec spec, PlatformClient client, String path, String after, boolean all)
+      throws IOException, InterruptedException {
+    java.io.PrintWriter out = spec.commandLine().getOut();
+    String cursor = after;
+    long printed = 0;
+    while (true) {
+      String query = path + (cursor == null ? "" : (path.contains("?") ? "&" : "?") + "after=" + PlatformClient.encode(cursor));
+      com.fasterxml.jackson.databind.JsonNode page = client.getJson(query);
+      for (com.fasterxml.jackson.databind.JsonNode item : Json.items(page)) {
+        out.println(Json.compact(item));
+        printed++;
+      }
+      out.flush();
+      java.util.Optional<String> next = Json.next(page);
+      if (next.isEmpty() || next.get().equals(cursor)) {
+        return printed;
+      }
+      cursor = next.get();
+      if (!all) {
+        spec.commandLine().getErr().println("more: --after " + cursor);
+        spec.commandLine().getErr().flush();
+        return printed;
+      }
+    }
+  }
+
   /** The bytes of FILE, or of standard input for {@code -}; at most {@code limit} bytes. */
   static byte[] read(CommandSpec spec, String source, long limit) throws IOException {
     byte[] bytes;

@@ -1,8 +1,5 @@
 package io.mysimbdp.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.io.PrintWriter;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -37,27 +34,8 @@ final class DataCommand implements Callable<Integer> {
     if (limit < 1) {
       throw new ParameterException(spec.commandLine(), "--limit must be positive");
     }
-    PlatformClient client = Commands.client(spec);
-    PrintWriter out = spec.commandLine().getOut();
-    String cursor = after;
-    while (true) {
-      StringBuilder query = new StringBuilder("data/").append(PlatformClient.encode(collection)).append("?limit=").append(limit);
-      DeadLettersCommand.append(query, "after", cursor);
-      JsonNode page = client.getJson(query.toString());
-      for (JsonNode record : Json.items(page)) {
-        out.println(Json.compact(record));
-      }
-      out.flush();
-      Optional<String> next = Json.next(page);
-      if (next.isEmpty() || next.get().equals(cursor)) {
-        return 0;
-      }
-      cursor = next.get();
-      if (!all) {
-        spec.commandLine().getErr().println("more: --after " + cursor);
-        spec.commandLine().getErr().flush();
-        return 0;
-      }
-    }
+    String path = "data/" + PlatformClient.encode(collection) + "?limit=" + limit;
+    Commands.printPages(spec, Commands.client(spec), path, after, all);
+    return 0;
   }
 }

@@ -3,7 +3,6 @@ package io.mysimbdp.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintWriter;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -47,36 +46,12 @@ final class DeadLettersCommand {
       if (limit < 1) {
         throw new ParameterException(spec.commandLine(), "--limit must be positive");
       }
-      PlatformClient client = Commands.client(spec);
-      PrintWriter out = spec.commandLine().getOut();
-      PrintWriter err = spec.commandLine().getErr();
-      String cursor = after;
-      long printed = 0;
-      while (true) {
-        StringBuilder query = new StringBuilder("dead-letters?limit=").append(limit);
-        append(query, "stage", stage);
-        append(query, "source", source);
-        append(query, "after", cursor);
-        JsonNode page = client.getJson(query.toString());
-        for (JsonNode letter : Json.items(page)) {
-          out.println(Json.compact(letter));
-          printed++;
-        }
-        out.flush();
-        Optional<String> next = Json.next(page);
-        if (next.isEmpty() || next.get().equals(cursor)) {
-          break;
-        }
-        cursor = next.get();
-        if (!all) {
-          err.println("more: --after " + cursor);
-          err.flush();
-          break;
-        }
-      }
-      if (printed == 0) {
-        err.println("no dead letters");
-        err.flush();
+      StringBuilder query = new StringBuilder("dead-letters?limit=").append(limit);
+      append(query, "stage", stage);
+      append(query, "source", source);
+      if (Commands.printPages(spec, Commands.client(spec), query.toString(), after, all) == 0) {
+        spec.commandLine().getErr().println("no dead letters");
+        spec.commandLine().getErr().flush();
       }
       return 0;
     }

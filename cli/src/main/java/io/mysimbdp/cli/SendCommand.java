@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -73,29 +74,17 @@ final class SendCommand implements Callable<Integer> {
       description = "at most this many bytes of records per request (default ${DEFAULT-VALUE}; a larger single record goes alone)")
   long maxRequestBytes = DEFAULT_MAX_REQUEST;
 
-  @Option(names = "--retries", paramLabel = "N", defaultValue = "8", description = "times a request is sent again in a row before giving up (default ${DEFAULT-VALUE})")
-  int retries;
-
-  @Option(
-      names = "--retry-backoff",
-      paramLabel = "DURATION",
-      defaultValue = "500ms",
-      converter = Durations.Converter.class,
-      description = "first wait after a dropped connection (or a 429/503 without Retry-After), doubling up to 10s (default ${DEFAULT-VALUE})")
-  Duration retryBackoff;
+  @Mixin RetryOptions retry;
 
   @Override
   public Integer call() throws Exception {
     if (batch < 1 || batch > 10_000) {
       throw new ParameterException(spec.commandLine(), "--batch must be between 1 and 10000, was " + batch);
     }
-    if (retries < 0) {
-      throw new ParameterException(spec.commandLine(), "--retries must not be negative");
-    }
     if (category != null && category.isBlank()) {
       throw new ParameterException(spec.commandLine(), "--category must not be blank");
     }
-    PlatformClient client = Commands.client(spec).withRetries(retries, retryBackoff);
+    PlatformClient client = retry.apply(spec, Commands.client(spec));
     Path input;
     Path spooled = null;
     if ("-".equals(source)) {

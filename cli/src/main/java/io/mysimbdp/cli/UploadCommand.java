@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -85,20 +86,7 @@ final class UploadCommand implements Callable<Integer> {
   @Option(names = "--recursive", description = "upload the files of sub-directories too (names keep the relative path)")
   boolean recursive;
 
-  @Option(
-      names = "--retries",
-      paramLabel = "N",
-      defaultValue = "8",
-      description = "failures in a row a resumable upload survives (default ${DEFAULT-VALUE})")
-  int retries;
-
-  @Option(
-      names = "--retry-backoff",
-      paramLabel = "DURATION",
-      defaultValue = "500ms",
-      converter = Durations.Converter.class,
-      description = "first wait before resuming a failed resumable upload, doubling each time up to 10s (default ${DEFAULT-VALUE})")
-  Duration retryBackoff;
+  @Mixin RetryOptions retry;
 
   /** How one file ended. */
   record Result(String name, long size, String outcome, String detail, Duration took) {}
@@ -108,16 +96,13 @@ final class UploadCommand implements Callable<Integer> {
     if (parallel < 1 || parallel > 64) {
       throw new ParameterException(spec.commandLine(), "--parallel must be between 1 and 64, was " + parallel);
     }
-    if (retries < 0) {
-      throw new ParameterException(spec.commandLine(), "--retries must not be negative");
-    }
     if (!Files.isDirectory(dir)) {
       throw new ParameterException(spec.commandLine(), "DIR '" + dir + "' is not a directory");
     }
     if (category.isBlank()) {
       throw new ParameterException(spec.commandLine(), "--category must not be blank");
     }
-    PlatformClient client = root.client(spec).withRetries(retries, retryBackoff);
+    PlatformClient client = retry.apply(spec, root.client(spec));
     PrintWriter out = spec.commandLine().getOut();
     UploadState state = UploadState.standard();
 
