@@ -7,6 +7,7 @@
 # What it sets up first, each only when missing:
 #   - headless Chromium (the dashboard's and the browser upload's tests): Debian's `chromium`,
 #     installed with apt-get (root), unless `chromium` is on the PATH or CHROMIUM names a browser;
+#   - Node.js and npm (the browser upload test fetches tus-js-client with npm): Debian's packages;
 #   - a real RabbitMQ on loopback (the stream suite runs against it and the embedded broker):
 #     Debian's rabbitmq-server through scripts/rabbitmq.sh install|start, on ports of its own
 #     (5683, 25683, 15683; node mysimbdp-test@localhost; data under $TMPDIR/mysimbdp-test-rabbitmq),
@@ -28,6 +29,12 @@ apt_install() {
 if [[ -z "${CHROMIUM:-}" ]] && ! command -v chromium >/dev/null 2>&1; then
   echo "test.sh: installing Chromium (headless browser tests)" >&2
   apt_install chromium
+fi
+
+# The browser upload test loads tus-js-client from the npm registry.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "test.sh: installing Node.js and npm (the browser upload test's tus-js-client)" >&2
+  apt_install nodejs npm
 fi
 
 if [[ -z "${TEST_AMQP_URI:-}" ]]; then
