@@ -11,7 +11,7 @@
 #       and is watched for [seconds] (default 300, the balancer's cool-down): tenants per node and
 #       moves per tenant every 30 s, every move with its time; then a node is killed with SIGKILL
 #       and its tenants resume on the others.
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
 case "${1:-slow}" in
   slow) test='ClusterBalancingTest#aSlowNodesLaggingTenantMovesToAnotherNodeAndCatchesUp'; observe=15 ;;
@@ -19,7 +19,7 @@ case "${1:-slow}" in
   *) echo "usage: scripts/balance-demo.sh [slow | join [seconds]]" >&2; exit 2 ;;
 esac
 status=0
-mvn -q -B -o test -pl node -am -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
+./mvnw -q -B -ntp test -pl node -am -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
   -Dmysimbdp.balance.observe-seconds="$observe" >&2 || status=$?
 grep -h '^  ' node/target/surefire-reports/io.mysimbdp.node.cluster.ClusterBalancingTest-output.txt || true
 [[ $status -eq 0 ]] || echo "FAILED"

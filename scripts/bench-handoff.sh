@@ -3,9 +3,9 @@
 # stream flows; prints each move's hand-off (decision -> first message consumed on the new node) and
 # the messages waiting then, the median / p90 / max, and the final confirmed-vs-stored check.
 # Usage: scripts/bench-handoff.sh [moves (20)] [records per 100 ms (50)] [nodes (3)]
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
-mvn -q -B -o test-compile -pl node -am >/dev/null
-mvn -q -B -o dependency:build-classpath -pl node -Dmdep.outputFile=target/bench-handoff.cp -Dmdep.includeScope=test >/dev/null
+./mvnw -q -B -ntp -pl node -am test-compile dependency:build-classpath \
+    -Dmdep.outputFile=target/bench-handoff.cp -Dmdep.includeScope=test >&2
 cp="node/target/test-classes:node/target/classes:protocol/target/classes:customer-functions/target/classes:cluster-config/target/classes:$(tr ":" "\n" < node/target/bench-handoff.cp | grep -v /io/mysimbdp/ | paste -sd:)"
 exec java -Xmx1g -cp "$cp" io.mysimbdp.node.bench.HandOffBenchmark "$@"

@@ -11,9 +11,9 @@
 #        [B's interval between files in ms (default 250, or $B_INTERVAL)]
 # ("idle" and "benign" in the list are accepted and ignored: A alone and B benign run in every round.)
 # The function routes' rate limit is the node's: FUNCTIONS_RATE_LIMIT_PER_MINUTE, FUNCTIONS_RATE_LIMIT_BURST.
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
-mvn -q -B -o -pl node -am test-compile dependency:build-classpath \
+./mvnw -q -B -ntp -pl node -am test-compile dependency:build-classpath \
     -Dmdep.includeScope=test -Dmdep.outputFile=target/test.classpath >&2
 cd node
 exec java -Xmx2g -cp "target/test-classes:target/classes:$(cat target/test.classpath)" \

@@ -19,7 +19,7 @@
 # Environment: CLUSTER_RUN_DIR (default data/cluster: per node its DATA_DIR node<i>/, node<i>.log,
 # node<i>.pid), NODE_JAVA_OPTS (default -Xmx512m), READY_WAIT / STOP_WAIT seconds (120 / 120),
 # JAR (default node/target/mysimbdp-node.jar; built with Maven, offline, when missing).
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
 ROOT="$(pwd)"
 RUN_DIR="$(realpath -m "${CLUSTER_RUN_DIR:-data/cluster}")"
@@ -70,8 +70,8 @@ admin_token_env() {
 
 ensure_jar() {
   if [[ ! -f "$JAR" ]]; then
-    echo "building $JAR (mvn -o package, no tests)" >&2
-    mvn -q -B -o -DskipTests package -pl node -am >&2
+    echo "building $JAR (./mvnw package, no tests)" >&2
+    ./mvnw -q -B -ntp -DskipTests package -pl node -am >&2
   fi
 }
 

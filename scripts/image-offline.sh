@@ -11,7 +11,7 @@
 #   scripts/image-offline.sh          needs root (chroot, /proc and /dev mounts), jlink, python3, curl
 #
 # Builds the reactor offline (no install). Leaves node/target/jib-image.tar.
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
 [[ $(id -u) -eq 0 ]] || { echo "needs root (chroot)" >&2; exit 2; }
 java_home="${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")}"
@@ -65,7 +65,7 @@ rm -f "$work/layer.tar"
 echo "   $(du -h "$work/base.tar" | cut -f1) base image tarball"
 
 echo "== Jib: node image to node/target/jib-image.tar (no registry, no daemon)"
-mvn -B -q -o -Pimage -pl node -am package -DskipTests \
+./mvnw -B -ntp -q -Pimage -pl node -am package -DskipTests \
   -Djib.from.image="tar://$work/base.tar" -Djib.to.image=mysimbdp-node:offline >&2
 
 echo "== the image"

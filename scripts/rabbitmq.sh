@@ -16,7 +16,7 @@
 # RABBITMQ_NODE (mysimbdp@localhost), RABBITMQ_BASE (/tmp/mysimbdp-rabbitmq: data, logs, pid,
 # password), RABBITMQ_MAX_MESSAGE_BYTES (16777216: larger publishes are refused by the broker).
 # The management plugin is enabled: the node creates per-tenant broker users through its HTTP API.
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PORT="${RABBITMQ_PORT:-5673}"
 DIST_PORT="${RABBITMQ_DIST_PORT:-25673}"
@@ -144,6 +144,6 @@ case "${1:-}" in
   stop) stop ;;
   restart) stop; start ;;
   uri) env_for_rabbit; running && print_uri || { echo "RabbitMQ is not running" >&2; exit 1; } ;;
-  status) env_for_rabbit; running ;;
+  status) env_for_rabbit; running || exit 1 ;;
   *) sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac

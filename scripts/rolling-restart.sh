@@ -11,7 +11,7 @@
 #
 # The store and broker run in the test JVM (or RabbitMQ), so they outlive every node. Builds the
 # reactor offline (no install).
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
 rounds="${1:-3}"; per_request="${2:-100}"; interval="${3:-100}"
 case "${BROKER:-embedded}" in
@@ -20,7 +20,7 @@ case "${BROKER:-embedded}" in
   *) echo "BROKER is embedded or rabbitmq" >&2; exit 2 ;;
 esac
 status=0
-mvn -B -q -o -pl node -am test -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
+./mvnw -B -ntp -q -pl node -am test -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
   -Dmysimbdp.rolling.rounds="$rounds" -Dmysimbdp.rolling.per-request="$per_request" \
   -Dmysimbdp.rolling.interval-ms="$interval" >&2 || status=$?
 grep -hE "^(rolling restart|  round|  roll-)" node/target/surefire-reports/io.mysimbdp.node.cluster.RollingRestartTest-output.txt || true

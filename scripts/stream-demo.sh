@@ -9,12 +9,12 @@
 #
 # Starts RabbitMQ (scripts/rabbitmq.sh) if needed; the node runs as its own process (Main) with the
 # embedded store. Builds the reactor offline first (no install).
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
 scenario="${1:-pair}"; n="${2:-100000}"
 eval "$(scripts/rabbitmq.sh start)"
 export AMQP_URI AMQP_MANAGEMENT_URI
-mvn -q -B -o test-compile -pl node -am >/dev/null
-mvn -q -B -o dependency:build-classpath -pl node -Dmdep.outputFile=target/stream-demo.cp -Dmdep.includeScope=test >/dev/null
+./mvnw -q -B -ntp -pl node -am test-compile dependency:build-classpath \
+    -Dmdep.outputFile=target/stream-demo.cp -Dmdep.includeScope=test >&2
 cp="node/target/test-classes:node/target/classes:protocol/target/classes:customer-functions/target/classes:cluster-config/target/classes:$(tr ":" "\n" < node/target/stream-demo.cp | grep -v /io/mysimbdp/ | paste -sd:)"
 exec java -Xmx1g -cp "$cp" io.mysimbdp.node.stream.StreamLoad "$scenario" "$n"

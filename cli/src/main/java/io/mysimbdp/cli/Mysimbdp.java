@@ -27,12 +27,26 @@ import picocli.CommandLine.Spec;
     name = "mysimbdp",
     mixinStandardHelpOptions = true,
     versionProvider = Mysimbdp.Version.class,
-    description = "The mysimbdp tenant client: upload files, ingest them, look at your staged files and constraints.",
+    description = {
+      "The mysimbdp tenant client: the whole tenant API from a shell.",
+      "Batch: upload, ingest, files. Stream: stream, send. Shaping: functions, categories, quality."
+          + " Watching: reports, stats, dead-letters. Shell completion: completion."
+    },
     subcommands = {
       UploadCommand.class,
       IngestCommand.class,
       FilesCommand.class,
+      StreamCommand.class,
+      SendCommand.class,
+      FunctionsCommand.class,
+      CategoriesCommand.class,
+      QualityCommand.class,
+      ReportsCommand.class,
+      StatsCommand.class,
+      DeadLettersCommand.class,
+      DataCommand.class,
       ConstraintsCommand.class,
+      CompletionCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",
@@ -67,7 +81,26 @@ public final class Mysimbdp implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   /** Whether output goes to a terminal (progress bars) or to a pipe or file (plain lines). */
-  static volatile boolean terminal = System.console() != null;
+  static volatile boolean terminal = isTerminal();
+
+  /**
+   * A console that is a terminal. From JDK 22 {@code System.console()} answers a console even when
+   * output is redirected; {@code Console.isTerminal()} (JDK 22+) tells, asked reflectively as this
+   * CLI runs on 17.
+   */
+  static boolean isTerminal() {
+    java.io.Console console = System.console();
+    if (console == null) {
+      return false;
+    }
+    try {
+      return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(console);
+    } catch (NoSuchMethodException beforeJdk22) {
+      return true;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      return false;
+    }
+  }
 
   public static void main(String[] args) {
     System.exit(commandLine().execute(args));
@@ -82,7 +115,7 @@ public final class Mysimbdp implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    throw new ParameterException(spec.commandLine(), "Missing command: upload, ingest, files or constraints");
+    throw new ParameterException(spec.commandLine(), "Missing command: see mysimbdp --help");
   }
 
   /** A client for the tenant the options name; a usage error if tenant or key are missing. */

@@ -2,6 +2,7 @@ package io.mysimbdp.cli;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mysimbdp.protocol.ApiError;
 import io.mysimbdp.protocol.FileList;
@@ -32,6 +33,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -68,6 +73,7 @@ public final class PlatformClient {
 
   private static final Duration CONTROL_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(10);
+  private static final Duration MAX_RETRY_AFTER = Duration.ofSeconds(60);
 
   private final URI baseUrl;
   private final String tenant;
@@ -158,7 +164,18 @@ public final class PlatformClient {
    */
   public StagedFile upload(Path file, String name, String category, String mediaType, TransferListener listener)
       throws IOException, InterruptedException {
-    URI uri = tenantUri("files?name=" + encode(name) + "&category=" + encode(category));
+    return upload(file, name, category, mediaType, false, listener);
+  }
+
+  /**
+   * As above; {@code allowDuplicate} asks for a copy ({@code ?duplicate=allow}) where the platform
+   * would otherwise answer {@code 409 duplicate_file} for content it already has.
+   */
+  public StagedFile upload(
+      Path file, String name, String category, String mediaType, boolean allowDuplicate, TransferListener listener)
+      throws IOException, InterruptedException {
+    URI uri =
+        tenantUri("files?name=" + encode(name) + "&category=" + encode(category) + (allowDuplicate ? "&duplicate=allow" : ""));
     BodyPublisher body = counting(BodyPublishers.ofFile(file), 0, listener == null ? TransferListener.NONE : listener);
     HttpRequest request = authorized(uri).header("Content-Type", mediaType).POST(body).build();
     return send(request, new TypeReference<>() {});
@@ -186,10 +203,21 @@ public final class PlatformClient {
   /** Creates a tus upload of {@code length} bytes and answers its location (absolute). */
   public URI createUpload(long length, String name, String category, String mediaType)
       throws IOException, InterruptedException {
+    return createUpload(length, name, category, mediaType, null, false);
+  }
+
+  /**
+   * Creates a tus upload; with {@code sha256} (hex) the platform refuses content it already has
+   * ({@code 409 duplicate_file}) before a byte is sent, unless {@code allowDuplicate}.
+   */
+  public URI createUpload(
+      long length, String name, String category, String mediaType, String sha256, boolean allowDuplicate)
+      throws IOException, InterruptedException {
     String metadata =
-        "filename " + base64(name) + ",category " + base64(category) + ",contentType " + base64(mediaType);
+        "filename " + base64(name) + ",category " + base64(category) + ",contentType " + base64(mediaType)
+            + (sha256 == null ? "" : ",sha256 " + base64(sha256));
     HttpRequest request =
-        authorized(tenantUri("uploads"))
+        authorized(tenantUri(allowDuplicate ? "uploads?duplicate=allow" : "uploads"))
             .timeout(CONTROL_TIMEOUT)
             .header(Tus.RESUMABLE, Tus.VERSION)
             .header(Tus.UPLOAD_LENGTH, Long.toString(length))
@@ -221,6 +249,12 @@ public final class PlatformClient {
       throw protocolError(409, "the upload is " + status.length().getAsLong() + " bytes long, the file " + length);
     }
     return sendChunks(file, location, length, status.offset(), chunkSize, listener);
+  }
+
+  /** Goes on with {@code file} from {@code offset} (what the server said it has). */
+  public TusResult continueUpload(Path file, URI location, long offset, long chunkSize, TransferListener listener)
+      throws IOException, InterruptedException {
+    return sendChunks(file, location, Files.size(file), offset, chunkSize, listener);
   }
 
   /** What {@code HEAD <location>} answers. */
@@ -351,8 +385,7 @@ public final class PlatformClient {
 
   private int backOff(int failures, String reason) throws IOException, InterruptedException {
     checkRetries(failures, reason);
-    long millis = initialBackoff.toMillis() << Math.min(failures - 1, 20);
-    Thread.sleep(Math.min(millis, MAX_BACKOFF.toMillis()));
+    Thread.sleep(backoff(failures).toMillis());
     return failures;
   }
 
@@ -373,6 +406,146 @@ public final class PlatformClient {
       return OptionalLong.of(Long.parseLong(value.get().trim()));
     } catch (NumberFormatException e) {
       return OptionalLong.empty();
+    }
+  }
+
+  // ---- the other tenant routes, passed through as JSON
+
+  /** {@code DELETE /v1/tenants/{id}/files/{file}}. */
+  public void deleteFile(String fileId) throws IOException, InterruptedException {
+    call("DELETE", "files/" + encode(fileId), null, null);
+  }
+
+  /** {@code GET /v1/tenants/{id}/<path>} as JSON. */
+  public JsonNode getJson(String path) throws IOException, InterruptedException {
+    return call("GET", path, null, null);
+  }
+
+  /**
+   * A request to {@code /v1/tenants/{id}/<path>} (path relative, query included, already encoded),
+   * answering the JSON body (an empty object for an empty answer). A 429 is retried after its
+   * {@code Retry-After} (the platform refused it before doing anything), within the retry policy;
+   * any other error status is a {@link PlatformException}.
+   */
+  public JsonNode call(String method, String path, String contentType, byte[] body)
+      throws IOException, InterruptedException {
+    HttpRequest.Builder builder = authorized(tenantUri(path)).timeout(CONTROL_TIMEOUT).header("Accept", "application/json");
+    if (contentType != null) {
+      builder.header("Content-Type", contentType);
+    }
+    HttpRequest request =
+        builder.method(method, body == null ? BodyPublishers.noBody() : BodyPublishers.ofByteArray(body)).build();
+    int failures = 0;
+    while (true) {
+      HttpResponse<byte[]> response = http.send(request, BodyHandlers.ofByteArray());
+      if (response.statusCode() == 429 && failures < maxRetries) {
+        failures++;
+        Thread.sleep(retryAfter(response.headers(), failures).toMillis());
+        continue;
+      }
+      if (response.statusCode() / 100 != 2) {
+        throw errorOf(response);
+      }
+      return json(response);
+    }
+  }
+
+  /** How one {@link #publish} went: the platform's answer and how often it had to be sent again. */
+  public record Published(JsonNode receipt, int retries) {}
+
+  /** Told when a publish is sent again, and why. */
+  public interface RetryListener {
+    RetryListener NONE = (attempt, wait, reason) -> {};
+
+    void retrying(int attempt, Duration wait, String reason);
+  }
+
+  /**
+   * {@code POST /v1/tenants/{id}/messages}: {@code ndjson} (one JSON record per line) with {@code
+   * Idempotency-Key: key}, so sending it again stores nothing twice. Sent again on 429 and 503
+   * after the answer's {@code Retry-After}, and after a dropped connection or timeout (the key
+   * makes that safe), at most {@code maxRetries} times in a row.
+   */
+  public Published publish(byte[] ndjson, String category, String idempotencyKey, RetryListener listener)
+      throws IOException, InterruptedException {
+    RetryListener retries = listener == null ? RetryListener.NONE : listener;
+    HttpRequest request =
+        authorized(tenantUri("messages" + (category == null ? "" : "?category=" + encode(category))))
+            .timeout(Duration.ofSeconds(60))
+            .header("Content-Type", "application/x-ndjson")
+            .header("Accept", "application/json")
+            .header(IDEMPOTENCY_KEY, idempotencyKey)
+            .POST(BodyPublishers.ofByteArray(ndjson))
+            .build();
+    int failures = 0;
+    while (true) {
+      String reason;
+      Duration wait;
+      try {
+        HttpResponse<byte[]> response = http.send(request, BodyHandlers.ofByteArray());
+        int status = response.statusCode();
+        if (status / 100 == 2) {
+          return new Published(json(response), failures);
+        }
+        if (status != 429 && status != 503) {
+          throw errorOf(response);
+        }
+        reason = describe(errorOf(response));
+        wait = retryAfter(response.headers(), failures + 1);
+      } catch (IOException e) {
+        reason = describe(e);
+        wait = backoff(failures + 1);
+      }
+      if (++failures > maxRetries) {
+        throw new IOException("gave up after " + maxRetries + " retries; last: " + reason);
+      }
+      retries.retrying(failures, wait, reason);
+      Thread.sleep(wait.toMillis());
+    }
+  }
+
+  /** The header that makes a {@code POST messages} safe to send again. */
+  public static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+  /** What {@code Retry-After} asks (seconds, or an HTTP-date), at most a minute; else the backoff. */
+  Duration retryAfter(HttpHeaders headers, int attempt) {
+    Optional<String> value = headers.firstValue("Retry-After");
+    if (value.isPresent()) {
+      String text = value.get().trim();
+      try {
+        return clamp(Duration.ofSeconds(Long.parseLong(text)));
+      } catch (NumberFormatException notSeconds) {
+        try {
+          Instant at = ZonedDateTime.parse(text, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+          return clamp(Duration.between(Instant.now(), at));
+        } catch (DateTimeParseException notADate) {
+          // fall back to our own backoff
+        }
+      }
+    }
+    return backoff(attempt);
+  }
+
+  private static Duration clamp(Duration wait) {
+    return wait.isNegative() ? Duration.ZERO : wait.compareTo(MAX_RETRY_AFTER) > 0 ? MAX_RETRY_AFTER : wait;
+  }
+
+  private Duration backoff(int attempt) {
+    long millis = initialBackoff.toMillis() << Math.min(Math.max(attempt - 1, 0), 20);
+    return Duration.ofMillis(Math.min(millis, MAX_BACKOFF.toMillis()));
+  }
+
+  private static JsonNode json(HttpResponse<byte[]> response) throws PlatformException {
+    byte[] body = response.body();
+    if (body == null || body.length == 0) {
+      return READER.createObjectNode();
+    }
+    try {
+      return READER.readTree(body);
+    } catch (IOException e) {
+      throw protocolError(
+          response.statusCode(),
+          response.request().method() + " " + response.request().uri().getPath() + " answered a body that is not JSON");
     }
   }
 

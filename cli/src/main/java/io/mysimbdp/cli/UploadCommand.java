@@ -5,18 +5,22 @@ import io.mysimbdp.protocol.StagedFile;
 import io.mysimbdp.protocol.TenantConstraints;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -37,7 +41,12 @@ import picocli.CommandLine.Spec;
       "Formats come from the extension: .csv (csv), .ndjson/.jsonl (ndjson), .json (json).",
       "Skipped, with the reason: hidden files, unknown extensions, formats or sizes your constraints refuse,"
           + " files beyond your free file slots, non-regular files, symbolic links out of DIR.",
-      "Files above --resumable-above go with tus 1.0 in --chunk-size pieces and resume after a dropped connection."
+      "Files above --resumable-above go with tus 1.0 in --chunk-size pieces and resume after a dropped connection;"
+          + " a resumable upload cut short (the CLI killed, the network gone) goes on from the platform's offset"
+          + " when the same file is uploaded again (its upload URL is kept by the file's size, mtime and SHA-256"
+          + " in ~/.mysimbdp/uploads.json, or $XDG_STATE_HOME/mysimbdp/uploads.json, mode 0600).",
+      "A file whose content the platform already has (staged or ingested) is skipped: 'same as file <id>'"
+          + " (409 duplicate_file), so running upload twice stores every record once; --allow-duplicate uploads a copy."
     })
 final class UploadCommand implements Callable<Integer> {
 
@@ -69,23 +78,15 @@ final class UploadCommand implements Callable<Integer> {
       description = "bytes per tus PATCH (default ${DEFAULT-VALUE})")
   long chunkSize;
 
+  @Option(
+      names = "--allow-duplicate",
+      description = "upload files whose content the platform already has as new copies (duplicate=allow)")
+  boolean allowDuplicate;
+
   @Option(names = "--recursive", description = "upload the files of sub-directories too (names keep the relative path)")
   boolean recursive;
 
-  @Option(
-      names = "--retries",
-      paramLabel = "N",
-      defaultValue = "8",
-      description = "failures in a row a resumable upload survives (default ${DEFAULT-VALUE})")
-  int retries;
-
-  @Option(
-      names = "--retry-backoff",
-      paramLabel = "DURATION",
-      defaultValue = "500ms",
-      converter = Durations.Converter.class,
-      description = "first wait before resuming a failed resumable upload, doubling each time up to 10s (default ${DEFAULT-VALUE})")
-  Duration retryBackoff;
+  @Mixin RetryOptions retry;
 
   /** How one file ended. */
   record Result(String name, long size, String outcome, String detail, Duration took) {}
@@ -95,17 +96,15 @@ final class UploadCommand implements Callable<Integer> {
     if (parallel < 1 || parallel > 64) {
       throw new ParameterException(spec.commandLine(), "--parallel must be between 1 and 64, was " + parallel);
     }
-    if (retries < 0) {
-      throw new ParameterException(spec.commandLine(), "--retries must not be negative");
-    }
     if (!Files.isDirectory(dir)) {
       throw new ParameterException(spec.commandLine(), "DIR '" + dir + "' is not a directory");
     }
     if (category.isBlank()) {
       throw new ParameterException(spec.commandLine(), "--category must not be blank");
     }
-    PlatformClient client = root.client(spec).withRetries(retries, retryBackoff);
+    PlatformClient client = retry.apply(spec, root.client(spec));
     PrintWriter out = spec.commandLine().getOut();
+    UploadState state = UploadState.standard();
 
     TenantConstraints constraints = client.constraints();
     FileList existing = client.files();
@@ -129,7 +128,7 @@ final class UploadCommand implements Callable<Integer> {
       try (UploadProgress progress = UploadProgress.create(out, Mysimbdp.terminal, totalBytes)) {
         List<Future<Result>> futures = new ArrayList<>();
         for (UploadPlan.Upload upload : plan.uploads()) {
-          futures.add(pool.submit(() -> upload(client, upload, progress)));
+          futures.add(pool.submit(() -> upload(client, state, upload, progress)));
         }
         for (Future<Result> future : futures) {
           try {
@@ -146,7 +145,7 @@ final class UploadCommand implements Callable<Integer> {
     return summarize(out, results, plan.skipped(), took);
   }
 
-  private Result upload(PlatformClient client, UploadPlan.Upload upload, UploadProgress progress)
+  private Result upload(PlatformClient client, UploadState state, UploadPlan.Upload upload, UploadProgress progress)
       throws InterruptedException {
     UploadProgress.Task task = progress.start(upload.name(), upload.size());
     long started = System.nanoTime();
@@ -154,17 +153,21 @@ final class UploadCommand implements Callable<Integer> {
     try {
       String detail;
       if (upload.resumable()) {
-        PlatformClient.TusResult result =
-            client.tusUpload(upload.path(), upload.name(), category, mediaType, chunkSize, task);
-        detail = "id " + result.fileId() + " (tus" + (result.resumes() > 0 ? ", resumed " + result.resumes() + "x" : "") + ")";
+        detail = resumable(client, state, upload, mediaType, task);
       } else {
-        StagedFile staged = client.upload(upload.path(), upload.name(), category, mediaType, task);
+        StagedFile staged = client.upload(upload.path(), upload.name(), category, mediaType, allowDuplicate, task);
         detail = "id " + staged.id();
       }
       Duration took = Duration.ofNanos(System.nanoTime() - started);
       task.succeeded(Sizes.format(upload.size()) + " in " + Durations.format(took) + ", " + detail);
       return new Result(upload.name(), upload.size(), "uploaded", detail, took);
     } catch (PlatformException e) {
+      Optional<String> existing = duplicateOf(e);
+      if (existing.isPresent()) {
+        String detail = "same as file " + existing.get();
+        task.skipped(detail);
+        return new Result(upload.name(), upload.size(), "skipped", detail, Duration.ofNanos(System.nanoTime() - started));
+      }
       String reason = e.status() + " " + e.describe();
       task.failed(reason);
       return new Result(upload.name(), upload.size(), "failed", reason, Duration.ofNanos(System.nanoTime() - started));
@@ -175,18 +178,87 @@ final class UploadCommand implements Callable<Integer> {
     }
   }
 
+  /**
+   * A tus upload that goes on where an earlier run of this CLI left it (the server's offset), or a
+   * new one, kept in the state file until it completes.
+   */
+  private String resumable(PlatformClient client, UploadState state, UploadPlan.Upload upload, String mediaType, UploadProgress.Task task)
+      throws IOException, InterruptedException {
+    String sha256 = UploadState.sha256(upload.path());
+    String fingerprint = UploadState.fingerprint(client.baseUrl(), client.tenant(), upload.path(), sha256);
+    Optional<UploadState.Entry> earlier = state.get(fingerprint);
+    PlatformClient.TusResult result = null;
+    String resumedFrom = "";
+    if (earlier.isPresent()) {
+      URI location = URI.create(earlier.get().location());
+      try {
+        PlatformClient.UploadStatus status = client.uploadStatus(location);
+        if (status.length().isPresent() && status.length().getAsLong() != upload.size()) {
+          state.remove(fingerprint);
+        } else {
+          task.resuming(status.offset(), "an earlier run stopped there");
+          resumedFrom = ", resumed at " + Sizes.format(status.offset()) + " from an earlier run";
+          result =
+              status.offset() >= upload.size() && status.fileId().isPresent()
+                  ? new PlatformClient.TusResult(status.fileId().get(), location, upload.size(), 0)
+                  : continueKept(client, state, fingerprint, upload, location, status.offset(), task);
+        }
+      } catch (PlatformException gone) {
+        // Expired (410) or forgotten (404): that upload cannot go on; start a new one.
+        if (gone.status() != 404 && gone.status() != 410) {
+          throw gone;
+        }
+        state.remove(fingerprint);
+        resumedFrom = "";
+      }
+    }
+    if (result == null) {
+      URI location = client.createUpload(upload.size(), upload.name(), category, mediaType, sha256, allowDuplicate);
+      state.put(fingerprint, new UploadState.Entry(location.toString(), upload.name(), Instant.now()));
+      result = continueKept(client, state, fingerprint, upload, location, 0, task);
+    }
+    state.remove(fingerprint);
+    return "id " + result.fileId() + " (tus" + (result.resumes() > 0 ? ", resumed " + result.resumes() + "x" : "") + resumedFrom + ")";
+  }
+
+  private PlatformClient.TusResult continueKept(
+      PlatformClient client, UploadState state, String fingerprint, UploadPlan.Upload upload, URI location, long offset,
+      UploadProgress.Task task)
+      throws IOException, InterruptedException {
+    try {
+      return client.continueUpload(upload.path(), location, offset, chunkSize, task);
+    } catch (PlatformException e) {
+      if (e.status() == 404 || e.status() == 410) {
+        state.remove(fingerprint); // nothing left to resume
+      }
+      throw e;
+    }
+  }
+
+  /** The existing file's id when the platform refused an upload as {@code 409 duplicate_file}. */
+  static Optional<String> duplicateOf(PlatformException e) {
+    if (e.status() != 409 || !"duplicate_file".equals(e.error().code())) {
+      return Optional.empty();
+    }
+    Object id = e.error().details() == null ? null : e.error().details().get("fileId");
+    return Optional.of(id == null ? "(unnamed)" : id.toString());
+  }
+
   private static int summarize(PrintWriter out, List<Result> results, List<UploadPlan.Skipped> skipped, Duration took) {
     Table table = new Table("FILE", "RESULT", "SIZE", "DETAIL").right(2);
     long uploadedBytes = 0;
     int uploaded = 0;
+    int duplicates = 0;
     int failed = 0;
     for (Result result : results) {
       table.row(result.name(), result.outcome(), Sizes.format(result.size()), result.detail());
-      if (result.outcome().equals("uploaded")) {
-        uploaded++;
-        uploadedBytes += result.size();
-      } else {
-        failed++;
+      switch (result.outcome()) {
+        case "uploaded" -> {
+          uploaded++;
+          uploadedBytes += result.size();
+        }
+        case "skipped" -> duplicates++;
+        default -> failed++;
       }
     }
     for (UploadPlan.Skipped skip : skipped) {
@@ -202,7 +274,7 @@ final class UploadCommand implements Callable<Integer> {
         Locale.ROOT,
         "uploaded %d, skipped %d, failed %d; %s in %s (%.1f MiB/s)%n",
         uploaded,
-        skipped.size(),
+        skipped.size() + duplicates,
         failed,
         Sizes.format(uploadedBytes),
         Durations.format(took),

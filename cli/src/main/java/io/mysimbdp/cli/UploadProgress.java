@@ -18,6 +18,9 @@ abstract class UploadProgress implements AutoCloseable {
   interface Task extends PlatformClient.TransferListener {
     void succeeded(String message);
 
+    /** Not uploaded, and rightly so (the platform has the same content). */
+    void skipped(String message);
+
     void failed(String message);
   }
 
@@ -52,6 +55,11 @@ abstract class UploadProgress implements AutoCloseable {
         @Override
         public void succeeded(String message) {
           print("uploaded  " + name + "  " + message);
+        }
+
+        @Override
+        public void skipped(String message) {
+          print("skipped   " + name + "  " + message);
         }
 
         @Override
@@ -115,6 +123,12 @@ abstract class UploadProgress implements AutoCloseable {
         public void succeeded(String message) {
           finishedBytes.addAndGet(size);
           finish(name, "uploaded  " + name + "  " + message);
+        }
+
+        @Override
+        public void skipped(String message) {
+          finishedBytes.addAndGet(size);
+          finish(name, "skipped   " + name + "  " + message);
         }
 
         @Override

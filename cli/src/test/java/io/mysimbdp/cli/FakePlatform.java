@@ -47,6 +47,48 @@ import java.util.regex.Pattern;
  * file, 5xx on PATCH.
  */
 final class FakePlatform implements AutoCloseable {
+  private static final Pattern SCRIPTED = Pattern.compile("/v1/tenants/([^/]+)/(.+)");
+
+  /** A request to a scripted route: what the CLI sent. */
+  record Call(String method, String path, Map<String, String> query, Headers headers, byte[] body, long nanos) {
+    String text() {
+      return new String(body, StandardCharsets.UTF_8);
+    }
+
+    String header(String name) {
+      return headers.getFirst(name);
+    }
+  }
+
+  /** What a scripted route answers. */
+  record Reply(int status, Map<String, String> headers, Object body) {
+    static Reply json(int status, Object body) {
+      return new Reply(status, Map.of(), body);
+    }
+  }
+
+  interface Route {
+    Reply answer(Call call) throws IOException;
+  }
+
+  /**
+   * Routes a test scripts, by "METHOD path-under-the-tenant" (no query): {@code "POST stream/start"}.
+   * They take precedence over the built-in ones.
+   */
+  final Map<String, Route> routes = new ConcurrentHashMap<>();
+  /** Every request to a scripted route, in order. */
+  final List<Call> calls = new CopyOnWriteArrayList<>();
+
+  /** A scripted route answering {@code replies} in turn, the last one again and again. */
+  void script(String route, Reply... replies) {
+    AtomicInteger next = new AtomicInteger();
+    routes.put(route, call -> replies[Math.min(next.getAndIncrement(), replies.length - 1)]);
+  }
+
+  List<Call> calls(String method, String path) {
+    return calls.stream().filter(c -> c.method().equals(method) && c.path().equals(path)).toList();
+  }
+
   private static final Pattern ROUTE = Pattern.compile("/v1/tenants/([^/]+)/(constraints|files|uploads|ingestions)(?:/([^/]+))?");
 
   final String tenant;
@@ -80,6 +122,12 @@ final class FakePlatform implements AutoCloseable {
   /** When true, the final PATCH answer leaves out Mysimbdp-File-Id (only HEAD names the file). */
   volatile boolean fileIdOnlyOnHead;
   final AtomicInteger patches = new AtomicInteger();
+  /** The Upload-Offset of every PATCH, in order. */
+  final List<Long> patchOffsets = new CopyOnWriteArrayList<>();
+  /** A PATCH number at which the fake keeps half the chunk, then holds the request until released. */
+  volatile int holdAtPatch = -1;
+  final CountDownLatch held = new CountDownLatch(1);
+  final CountDownLatch release = new CountDownLatch(1);
   final AtomicInteger drops = new AtomicInteger();
   final AtomicInteger conflicts = new AtomicInteger();
   final AtomicInteger heads = new AtomicInteger();
@@ -138,6 +186,7 @@ final class FakePlatform implements AutoCloseable {
 
   @Override
   public void close() {
+    release.countDown();
     server.stop(0);
     executor.shutdownNow();
   }
@@ -154,6 +203,26 @@ final class FakePlatform implements AutoCloseable {
         error(exchange, 401, "invalid_credentials", "the API key or admin token is not valid");
         return;
       }
+      Matcher scripted = SCRIPTED.matcher(uri.getRawPath());
+      if (scripted.matches() && scripted.group(1).equals(tenant)) {
+        Route handler = routes.get(method + " " + scripted.group(2));
+        if (handler != null) {
+          byte[] body = exchange.getRequestBody().readAllBytes();
+          Call call = new Call(method, scripted.group(2), query(uri), exchange.getRequestHeaders(), body, System.nanoTime());
+          calls.add(call);
+          Reply reply = handler.answer(call);
+          reply.headers().forEach((name, value) -> exchange.getResponseHeaders().add(name, value));
+          byte[] bytes = reply.body() == null ? new byte[0] : ProtocolJson.JSON.writeValueAsBytes(reply.body());
+          exchange.getResponseHeaders().set("Content-Type", "application/json");
+          exchange.sendResponseHeaders(reply.status(), bytes.length == 0 ? -1 : bytes.length);
+          if (bytes.length > 0) {
+            try (OutputStream out = exchange.getResponseBody()) {
+              out.write(bytes);
+            }
+          }
+          return;
+        }
+      }
       Matcher route = ROUTE.matcher(uri.getRawPath());
       if (!route.matches()) {
         error(exchange, 404, "not_found", "no route " + uri.getRawPath());
@@ -169,7 +238,8 @@ final class FakePlatform implements AutoCloseable {
         case "GET constraints" -> json(exchange, 200, constraints);
         case "GET files" -> json(exchange, 200, new FileList(List.copyOf(staged), staged.size(), constraints.maxFiles()));
         case "POST files" -> uploadPlain(exchange, query(uri));
-        case "POST uploads" -> createTus(exchange);
+        case "DELETE files/id" -> deleteFile(exchange, id);
+        case "POST uploads" -> createTus(exchange, query(uri));
         case "HEAD uploads/id" -> headTus(exchange, id);
         case "PATCH uploads/id" -> patchTus(exchange, id);
         case "POST ingestions" -> startJob(exchange);
@@ -218,12 +288,37 @@ final class FakePlatform implements AutoCloseable {
         error(exchange, 413, "file_too_large", name + " is larger than " + constraints.maxFileSizeMegabytes() + " MiB");
         return;
       }
+      if (!"allow".equals(query.get("duplicate")) && duplicateOf(sha256(body), exchange)) {
+        return;
+      }
       StagedFile file = stage(name, category, format, body);
       exchange.getResponseHeaders().add("Location", "/v1/tenants/" + tenant + "/files/" + file.id());
       json(exchange, 201, file);
     } finally {
       inFlight.decrementAndGet();
     }
+  }
+
+  /** Answers 409 duplicate_file, as the platform does, when a staged file has this content. */
+  private boolean duplicateOf(String sha256, HttpExchange exchange) throws IOException {
+    StagedFile existing = staged.stream().filter(f -> f.sha256().equals(sha256)).findFirst().orElse(null);
+    if (existing == null) {
+      return false;
+    }
+    exchange.getResponseHeaders().add(Tus.FILE_ID, existing.id());
+    json(exchange, 409, new ApiError(409, "duplicate_file", "the same content is file " + existing.id(), Map.of("fileId", existing.id())));
+    return true;
+  }
+
+  private void deleteFile(HttpExchange exchange, String id) throws IOException {
+    StagedFile file = staged.stream().filter(f -> f.id().equals(id)).findFirst().orElse(null);
+    if (file == null) {
+      error(exchange, 404, "file_not_found", "no file " + id);
+      return;
+    }
+    staged.remove(file);
+    content.remove(id);
+    exchange.sendResponseHeaders(204, -1);
   }
 
   private synchronized StagedFile stage(String name, String category, DataFormat format, byte[] bytes) {
@@ -250,7 +345,7 @@ final class FakePlatform implements AutoCloseable {
     return true;
   }
 
-  private void createTus(HttpExchange exchange) throws IOException {
+  private void createTus(HttpExchange exchange, Map<String, String> query) throws IOException {
     if (!tusHeader(exchange)) {
       return;
     }
@@ -281,6 +376,10 @@ final class FakePlatform implements AutoCloseable {
     }
     if (length > constraints.maxFileSizeMegabytes() * 1024 * 1024) {
       error(exchange, 413, "file_too_large", "Upload-Length " + length + " is above the limit");
+      return;
+    }
+    String sha = metadata.get("sha256");
+    if (sha != null && !"allow".equals(query.get("duplicate")) && duplicateOf(sha, exchange)) {
       return;
     }
     String id = "u" + ids.incrementAndGet();
@@ -334,6 +433,21 @@ final class FakePlatform implements AutoCloseable {
       return;
     }
     long offset = Long.parseLong(headers.getFirst(Tus.UPLOAD_OFFSET));
+    patchOffsets.add(offset);
+    if (number == holdAtPatch) {
+      // A client killed mid-chunk: what arrived is kept, the request never finishes.
+      long declared = Long.parseLong(headers.getFirst("Content-Length"));
+      synchronized (upload) {
+        upload.data.write(exchange.getRequestBody().readNBytes((int) (declared / 2)));
+      }
+      held.countDown();
+      try {
+        release.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      throw new DroppedConnection();
+    }
     synchronized (upload) {
       if (offset != upload.offset()) {
         conflicts.incrementAndGet();

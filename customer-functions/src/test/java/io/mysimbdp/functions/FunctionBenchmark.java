@@ -21,9 +21,7 @@ import java.util.Map;
  * pass with fresh "@id"s, copied before the pass is timed). Run:
  *
  * <pre>
- * mvn -q -o -pl customer-functions test-compile exec:java \
- *   -Dexec.mainClass=io.mysimbdp.functions.FunctionBenchmark -Dexec.classpathScope=test \
- *   [-Dexec.args="--passes 10 --warmup 5"]
+ * scripts/bench-functions.sh [--passes 10 --warmup 5]
  * </pre>
  */
 public final class FunctionBenchmark {

@@ -30,16 +30,13 @@ public final class WaterQualityData {
     if (configured != null) {
       return Path.of(configured);
     }
-    for (Path p :
-        List.of(
-            Path.of("/work/shared/data/water-quality-10k.csv"),
-            Path.of("../../shared/data/water-quality-10k.csv"),
-            Path.of("../shared/data/water-quality-10k.csv"))) {
+    // The sample data the repository ships (examples/README.md), from the module or the root.
+    for (Path p : List.of(Path.of("../examples/water-quality-10k.csv"), Path.of("examples/water-quality-10k.csv"))) {
       if (Files.isRegularFile(p)) {
         return p;
       }
     }
-    return Path.of("/work/shared/data/water-quality-10k.csv");
+    return Path.of("../examples/water-quality-10k.csv");
   }
 
   /** Every row, header names as keys, in column order; a fresh mutable copy per call. */

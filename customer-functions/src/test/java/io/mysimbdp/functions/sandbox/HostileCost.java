@@ -15,8 +15,7 @@ import java.util.Map;
  * disables it, and the collections the JVM ran meanwhile. Run:
  *
  * <pre>
- * mvn -q -o -pl customer-functions test-compile exec:java \
- *   -Dexec.mainClass=io.mysimbdp.functions.sandbox.HostileCost -Dexec.classpathScope=test
+ * BENCH_MAIN=io.mysimbdp.functions.sandbox.HostileCost scripts/bench-functions.sh
  * </pre>
  */
 public final class HostileCost {

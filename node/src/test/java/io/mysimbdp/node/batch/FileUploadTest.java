@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.gridfs.GridFSBuckets;
+import io.mysimbdp.node.testing.ExampleData;
 import io.mysimbdp.node.testing.HttpApi;
 import io.mysimbdp.node.testing.HttpApi.Reply;
 import io.mysimbdp.node.testing.TestNode;
@@ -27,7 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Uploads over real HTTP: staged in GridFS within the tenant's constraints, or refused whole. */
 class FileUploadTest {
-  static final Path WATER_QUALITY = Path.of("..", "..", "shared", "data", "water-quality-10k.csv");
   @TempDir static Path dataDir;
   static TestNode node;
   static HttpApi api;
@@ -44,7 +44,7 @@ class FileUploadTest {
   }
 
   static Path waterQualityPath() {
-    return Files.exists(WATER_QUALITY) ? WATER_QUALITY : Path.of("..", "shared", "data", "water-quality-10k.csv");
+    return ExampleData.waterQuality();
   }
 
   static byte[] waterQuality() throws Exception {

@@ -9,6 +9,7 @@ import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoCollection;
 import com.mongodb.client.model.InsertManyOptions;
 import io.mysimbdp.cli.PlatformClient;
+import io.mysimbdp.node.testing.ExampleData;
 import io.mysimbdp.node.testing.TestNode;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -54,10 +55,7 @@ public final class BatchBenchmark {
   public static void main(String[] args) throws Exception {
     long records = args.length > 0 ? Long.parseLong(args[0]) : 1_000_000;
     Path work = Files.createTempDirectory("mysimbdp-bench-batch");
-    Path source = Path.of(args.length > 1 ? args[1] : "../shared/data/water-quality-10k.csv");
-    if (!Files.exists(source)) {
-      source = Path.of("../../shared/data/water-quality-10k.csv");
-    }
+    Path source = args.length > 1 ? Path.of(args[1]) : ExampleData.waterQuality();
     Path csv = work.resolve("water-quality-" + records + ".csv");
     List<String[]> rows = readRows(source);
     String[] header = rows.remove(0);

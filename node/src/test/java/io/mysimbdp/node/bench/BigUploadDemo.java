@@ -1,6 +1,7 @@
 package io.mysimbdp.node.bench;
 
 import io.mysimbdp.cli.PlatformClient;
+import io.mysimbdp.node.testing.ExampleData;
 import io.mysimbdp.node.testing.FreePorts;
 import io.mysimbdp.node.testing.HttpApi;
 import io.mysimbdp.node.testing.NodeProcess;
@@ -124,10 +125,7 @@ public final class BigUploadDemo {
 
   /** Repeats the water-quality rows (fresh ids) until the file reaches {@code target} bytes. */
   private static String writeCsv(Path target, long bytes) throws Exception {
-    Path source = Path.of("../shared/data/water-quality-10k.csv");
-    if (!Files.exists(source)) {
-      source = Path.of("../../shared/data/water-quality-10k.csv");
-    }
+    Path source = ExampleData.waterQuality();
     List<String> lines = Files.readAllLines(source);
     MessageDigest digest = MessageDigest.getInstance("SHA-256");
     try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(target), 1 << 20)) {

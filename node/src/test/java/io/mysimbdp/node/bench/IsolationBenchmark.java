@@ -5,6 +5,7 @@ import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.typesafe.config.Config;
 import io.mysimbdp.node.testing.HttpApi;
+import io.mysimbdp.node.testing.ExampleData;
 import io.mysimbdp.node.testing.TestNode;
 import io.mysimbdp.protocol.ProtocolJson;
 import java.io.InputStream;
@@ -130,10 +131,7 @@ public final class IsolationBenchmark {
     Duration interval = Duration.ofMillis(intervalMs);
 
     Path work = Files.createTempDirectory("mysimbdp-bench-isolation");
-    Path source = Path.of("../shared/data/water-quality-10k.csv");
-    if (!Files.exists(source)) {
-      source = Path.of("../../shared/data/water-quality-10k.csv");
-    }
+    Path source = ExampleData.waterQuality();
     byte[] csv = repeated(Files.readAllLines(source, StandardCharsets.UTF_8), rows);
     String alice;
     try (InputStream in = IsolationBenchmark.class.getResourceAsStream("/examples/alice.jsonata")) {

@@ -17,8 +17,8 @@ import java.util.concurrent.ForkJoinPool;
  * What one small batch file costs the node: one tenant uploads a 12-record NDJSON file and ingests
  * it through a JSONata identity function, back to back, for a warm-up and then a measured period;
  * prints files/s, this JVM's CPU time per file (the node, its embedded store and the client) and
- * the threads started per file. Run (from the repository root, after {@code mvn -o -pl node -am
- * test-compile}): {@code scripts/bench-small-files.sh [seconds=30]}; with
+ * the threads started per file. Run (from the repository root; it builds what it needs):
+ * {@code scripts/bench-small-files.sh [seconds=30]}; with
  * {@code -Djava.util.concurrent.ForkJoinPool.common.parallelism=1} it shows the JDK's default on a
  * 2-core machine, before {@link CommonPoolParallelism}.
  */

@@ -12,6 +12,7 @@ import com.mongodb.client.MongoClient;
 import com.mongodb.client.MongoClients;
 import com.mongodb.client.MongoDatabase;
 import com.mongodb.client.model.Filters;
+import io.mysimbdp.node.testing.ExampleData;
 import io.mysimbdp.node.testing.HttpApi;
 import io.mysimbdp.node.testing.HttpApi.Reply;
 import io.mysimbdp.node.testing.TestNode;
@@ -55,8 +56,7 @@ class FunctionsTest {
     node = TestNode.start(dataDir, com.typesafe.config.ConfigFactory.parseString("mysimbdp.functions.rate-limit.burst = 1000"));
     api = node.api;
     mongo = MongoClients.create(node.embedded.mongo().orElseThrow().connectionString());
-    Path data = Path.of("/work/shared/data/water-quality-10k.csv");
-    csv = Files.readAllBytes(Files.exists(data) ? data : Path.of("..", "..", "shared", "data", "water-quality-10k.csv"));
+    csv = Files.readAllBytes(ExampleData.waterQuality());
     rows = new ArrayList<>();
     try (MappingIterator<Map<String, String>> it = new CsvMapper().readerFor(Map.class)
         .with(CsvSchema.emptySchema().withHeader()).readValues(csv)) {
