@@ -28,7 +28,17 @@ import org.junit.jupiter.api.Test;
 class OpenApiDocumentTest {
   private static final Path API_DOCS = Path.of("../docs/api.md");
 
-  private static OpenAPI parsed() {
+  /** Parsed once for the tests that only read it (a parse takes seconds). */
+  private static OpenAPI shared;
+
+  private static synchronized OpenAPI parsed() {
+    if (shared == null) {
+      shared = parseFresh();
+    }
+    return shared;
+  }
+
+  private static OpenAPI parseFresh() {
     SwaggerParseResult result = OpenApiContract.parse(OpenApiContract.resourceText());
     assertTrue(result.getMessages() == null || result.getMessages().isEmpty(), () -> "not valid OpenAPI: " + result.getMessages());
     assertNotNull(result.getOpenAPI());
@@ -61,7 +71,7 @@ class OpenApiDocumentTest {
   /** The check above can fail: a route left out of the document, or one it names that the code lacks, is found. */
   @Test
   void aRouteMissingOnEitherSideIsFound() {
-    OpenAPI api = parsed();
+    OpenAPI api = parseFresh();
     api.getPaths().remove(OpenApiContract.TENANT_PREFIX + "/dead-letters/replay");
     Set<String> documented = OpenApiContract.documentedRoutes();
     assertEquals(List.of("in the route tables but not in the document: [POST dead-letters/replay]"),

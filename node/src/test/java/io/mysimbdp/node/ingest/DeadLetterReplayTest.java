@@ -155,6 +155,40 @@ class DeadLetterReplayTest {
   }
 
   @Test
+  void messagesThatFailedUnderAFunctionAreReplayedWithTheirMessageIds() throws Exception {
+    String key = api.createTenant("rs");
+    ok(201, api.putJson("/v1/tenants/rs/functions/check", key, "{\"jsonata\": \"n % 2 = 0 ? {'n': n} : 'odd'\"}"));
+    ok(200, api.putJson("/v1/tenants/rs/categories/m", key, "{\"function\": \"check\", \"collection\": \"records\"}"));
+    Reply published = api.send("POST", "/v1/tenants/rs/messages?category=m", key, "application/x-ndjson",
+        "{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n{\"n\":4}\n".getBytes(StandardCharsets.UTF_8));
+    ok(202, published);
+    List<String> ids = new ArrayList<>();
+    published.json().path("ids").forEach(id -> ids.add(id.asText()));
+    assertEquals(4, ids.size(), published::toString);
+    ok(200, api.postJson("/v1/tenants/rs/stream/start", key, "{}"));
+    var records = db("rs").getCollection("records");
+    var letters = db("rs").getCollection("dead_letters");
+    long deadline = System.nanoTime() + JOB_TIMEOUT.toNanos();
+    while ((records.countDocuments() < 2 || letters.countDocuments() < 2) && System.nanoTime() < deadline) {
+      Thread.sleep(100); // polling the store for the consumer's writes
+    }
+    assertEquals(2, records.countDocuments());
+    assertEquals(2, letters.countDocuments());
+    ok(200, api.postJson("/v1/tenants/rs/stream/stop", key, "{}"));
+
+    ok(201, api.putJson("/v1/tenants/rs/functions/check", key, "{\"jsonata\": \"{'n': n, 'fixed': true}\"}"));
+    assertCounts(replay("rs", key, "{\"stage\": \"function\"}"), 2, 2, 0, 0);
+    assertEquals(4, records.countDocuments());
+    for (int i : List.of(0, 2)) {
+      Document stored = records.find(Filters.eq("_id", "rs:" + ids.get(i))).first();
+      assertEquals(i + 1, ((Number) stored.get("n")).intValue(), () -> "rs:" + ids.get(i) + " in " + ids);
+      assertEquals(Boolean.TRUE, stored.get("fixed"));
+    }
+    assertEquals(0, letters.countDocuments());
+    assertCounts(replay("rs", key, "{}"), 0, 0, 0, 0);
+  }
+
+  @Test
   void badReplaysAndListingsAreClearErrors() {
     String key = api.createTenant("rq");
     String path = "/v1/tenants/rq/dead-letters/replay";
