@@ -100,7 +100,8 @@ public final class Cors extends AllDirectives {
     return optionalHeaderValueByName("Origin", origin -> {
       Optional<String> allowed = origin.map(String::trim).filter(o -> origins.contains(o.toLowerCase(Locale.ROOT)));
       if (allowed.isEmpty()) {
-        return inner.get();
+        // The answer depends on Origin: a cache must not give this one to a listed origin.
+        return respondWithHeader(RawHeader.create("Vary", "Origin"), inner);
       }
       return extractRequest(request -> {
         boolean preflight = request.method().equals(HttpMethods.OPTIONS)

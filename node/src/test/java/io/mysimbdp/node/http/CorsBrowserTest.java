@@ -141,6 +141,11 @@ class CorsBrowserTest {
     HttpResponse<String> foreignGet = send("GET", "/v1/tenants/browser", Map.of("Origin", "http://evil.example", "Authorization", "Bearer " + key));
     assertEquals(200, foreignGet.statusCode(), "a client that sends another Origin is served as before");
     assertTrue(foreignGet.headers().firstValue("Access-Control-Allow-Origin").isEmpty(), foreignGet::toString);
+    assertEquals("Origin", header(foreignGet, "Vary"), "a cache keeps answers to different origins apart");
+    // The OpenAPI document is public, and a page on a listed origin may read it.
+    HttpResponse<String> document = send("GET", "/v1/openapi.json", Map.of("Origin", pageOrigin));
+    assertEquals(200, document.statusCode(), document::toString);
+    assertEquals(pageOrigin, header(document, "Access-Control-Allow-Origin"));
     // The second listed origin is allowed too (the list is comma-separated).
     HttpResponse<String> other = send("OPTIONS", uploads, Map.of("Origin", "https://other.example", "Access-Control-Request-Method", "PATCH"));
     assertEquals("https://other.example", header(other, "Access-Control-Allow-Origin"));
