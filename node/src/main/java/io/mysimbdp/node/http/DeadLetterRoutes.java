@@ -36,6 +36,7 @@ import java.util.function.Function;
  * the function routes ({@code mysimbdp.functions.rate-limit}).
  */
 public final class DeadLetterRoutes extends ApiDirectives implements TenantSubRoutes {
+  private static final long RETRY_AFTER_SECONDS = 5;
   private static final List<String> STAGES = Arrays.stream(DeadLetters.Stage.values()).map(DeadLetters.Stage::id).toList();
 
   /** The replay body. */
@@ -96,7 +97,23 @@ public final class DeadLetterRoutes extends ApiDirectives implements TenantSubRo
       limit = request.limit();
     }
     Optional<String> source = Optional.ofNullable(request.source()).filter(s -> !s.isBlank());
-    return onSuccess(replay.replay(tenantId, source, limit), result -> completeJson(StatusCodes.OK, result));
+    return onComplete(replay.replay(tenantId, source, limit), result -> {
+      if (result.isSuccess()) {
+        return completeJson(StatusCodes.OK, result.get());
+      }
+      Throwable cause = result.failed().get();
+      while (cause instanceof java.util.concurrent.CompletionException && cause.getCause() != null) {
+        cause = cause.getCause();
+      }
+      if (cause instanceof java.util.concurrent.RejectedExecutionException) {
+        // The tenant's queue on the function threads is full (its ingestion is busy). Pages replayed
+        // before have left the dead letters; a retry takes the rest.
+        return retryLater(StatusCodes.SERVICE_UNAVAILABLE, "functions_busy",
+            "the function threads are busy with tenant '" + tenantId + "'; the replay stopped (records stored so far have left "
+                + "the dead letters): retry it later", RETRY_AFTER_SECONDS, Map.of());
+      }
+      return complete(ApiErrors.responseFor(cause));
+    });
   }
 
   private static int parseLimit(String raw, int max) {
