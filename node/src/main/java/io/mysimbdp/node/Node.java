@@ -23,6 +23,9 @@ import io.mysimbdp.node.batch.ResumableUploads;
 import io.mysimbdp.node.broker.Broker;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.http.ApiServer;
+import io.mysimbdp.node.http.Cors;
+import io.mysimbdp.node.http.DeadLetterRoutes;
+import io.mysimbdp.node.pipeline.DeadLetterReplay;
 import io.mysimbdp.node.http.Authenticator;
 import io.mysimbdp.node.functions.FunctionService;
 import io.mysimbdp.node.http.BatchRoutes;
@@ -105,17 +108,23 @@ public final class Node {
     });
     TusRoutes tusRoutes = new TusRoutes(authenticator, settings.maxControlBodyBytes(), tenants, resumableUploads);
     com.typesafe.config.Config functionsConfig = system.settings().config().getConfig("mysimbdp.functions");
+    // One bucket per tenant for every call that runs tenant code: function uploads and dry runs, dead-letter replays.
+    RateLimiter tenantCodeLimiter = new RateLimiter(RateLimiter.Settings.fromConfig(functionsConfig.getConfig("rate-limit")));
     FunctionRoutes functionRoutes =
         new FunctionRoutes(
             system, authenticator, functionsConfig.getBytes("max-body"), tenants,
             new FunctionService(ingestion.functionStore(), ingestion.categories(), functionsConfig.getInt("test-max-records")),
-            new RateLimiter(RateLimiter.Settings.fromConfig(functionsConfig.getConfig("rate-limit"))));
+            tenantCodeLimiter);
+    DeadLetterRoutes deadLetterRoutes = new DeadLetterRoutes(authenticator, settings.maxControlBodyBytes(), tenants,
+        new DeadLetterReplay(coreDms, ingestion.categories(), ingestion.functionExecutor(), ingestion.writer(), ingestion.deadLetters()),
+        tenantCodeLimiter);
     ReportRoutes reportRoutes = new ReportRoutes(system, authenticator, settings, tenants, reportStore);
     return ApiServer.start(
         system,
         settings.httpHost(),
         settings.httpPort(),
-        ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes, streamRoutes, functionRoutes, reportRoutes)));
+        ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes, streamRoutes, functionRoutes, reportRoutes, deadLetterRoutes),
+            Cors.fromConfig(system.settings().config().getConfig("mysimbdp.http"))));
   }
 
   /** Index creation at start-up runs in the background: a store not reachable yet is only logged. */

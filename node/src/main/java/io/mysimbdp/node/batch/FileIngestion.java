@@ -14,6 +14,7 @@ import io.mysimbdp.functions.spi.FunctionContext;
 import io.mysimbdp.functions.spi.FunctionException;
 import io.mysimbdp.node.batch.IngestionJobs.JobFile;
 import io.mysimbdp.node.batch.IngestionJobs.Progress;
+import io.mysimbdp.node.batch.parse.CsvTypes;
 import io.mysimbdp.node.batch.parse.ParsedRecord;
 import io.mysimbdp.node.batch.parse.RecordReader;
 import io.mysimbdp.node.functions.CategoryFunctions;
@@ -169,6 +170,15 @@ public final class FileIngestion {
       return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), bad.fatal());
     }
     ParsedRecord.Good good = (ParsedRecord.Good) parsed;
+    if (DataFormat.CSV.id().equals(file.format()) && !route.csvTypes().isStrings()) {
+      try {
+        good = new ParsedRecord.Good(good.index(), good.line(), route.csvTypes().apply(good.fields()));
+      } catch (CsvTypes.Mismatch mismatch) {
+        DeadLetter letter = new DeadLetter(file.id() + ":" + index + ":type", "file", file.id(), file.name(), index, good.line(),
+            Stage.TYPE, mismatch.getMessage(), new Document(new LinkedHashMap<>(good.fields())).toJson());
+        return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), false);
+      }
+    }
     try {
       FunctionContext context = new FunctionContext(tenantId, file.category(), file.id(), index);
       List<Map<String, Object>> outputs = route.function().apply(good.fields(), context);
@@ -199,8 +209,10 @@ public final class FileIngestion {
     } catch (FunctionException | RuntimeException e) {
       String reason = "function '" + route.functionName() + "' failed: "
           + (e instanceof FunctionException ? e.getMessage() : e.toString());
+      // Kept whole (bounded by DeadLetters), with its category, to be replayed once the function is fixed.
       DeadLetter letter = new DeadLetter(file.id() + ":" + index + ":function", "file", file.id(), file.name(), index,
-          good.line(), Stage.FUNCTION, reason, new Document(new LinkedHashMap<>(good.fields())).toJson());
+          good.line(), Stage.FUNCTION, reason, new Document(new LinkedHashMap<>(good.fields())).toJson(), file.category(),
+          DeadLetters.recordJson(good.fields()));
       return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), false);
     }
   }

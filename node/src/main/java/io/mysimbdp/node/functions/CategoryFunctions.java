@@ -1,5 +1,6 @@
 package io.mysimbdp.node.functions;
 
+import io.mysimbdp.node.batch.parse.CsvTypes;
 import io.mysimbdp.functions.FunctionFactory;
 import io.mysimbdp.functions.FunctionSpec;
 import io.mysimbdp.functions.builtin.IdentityFunction;
@@ -52,9 +53,13 @@ public final class CategoryFunctions {
    * (evaluate every output record), {@code functionVersion} 0 for the implicit identity.
    */
   public record Route(String functionName, IngestionFunction function, String collection, QualityCheck quality,
-      long functionVersion) {
+      long functionVersion, CsvTypes csvTypes) {
     public Route(String functionName, IngestionFunction function, String collection) {
       this(functionName, function, collection, QualityCheck.NONE, 0);
+    }
+
+    public Route(String functionName, IngestionFunction function, String collection, QualityCheck quality, long functionVersion) {
+      this(functionName, function, collection, quality, functionVersion, CsvTypes.STRINGS);
     }
   }
 
@@ -64,7 +69,7 @@ public final class CategoryFunctions {
   }
 
   /** A category's entry. */
-  record Mapping(String function, String collection) {}
+  record Mapping(String function, String collection, CsvTypes csvTypes) {}
 
   /** A function as this node has it: compiled, guarded, and what it was built from. */
   static final class Loaded {
@@ -145,8 +150,8 @@ public final class CategoryFunctions {
       }
       Mapping m = mapping;
       return function(tenantId, m.function()).thenApply(loaded -> loaded == null
-          ? new Route(m.function(), deleted(m.function(), category), m.collection(), check, 0)
-          : new Route(m.function(), loaded.function, m.collection(), check, loaded.version));
+          ? new Route(m.function(), deleted(m.function(), category), m.collection(), check, 0, m.csvTypes())
+          : new Route(m.function(), loaded.function, m.collection(), check, loaded.version, m.csvTypes()));
     }));
   }
 
@@ -205,10 +210,20 @@ public final class CategoryFunctions {
     return mappings.get(tenantId, previous -> store.categories(tenantId).thenApply(docs -> {
       Map<String, Mapping> all = new HashMap<>();
       for (Document d : docs) {
-        all.put(d.getString("_id"), new Mapping(d.getString("function"), d.getString("collection")));
+        all.put(d.getString("_id"), new Mapping(d.getString("function"), d.getString("collection"), storedTypes(tenantId, d)));
       }
       return all;
     }));
+  }
+
+  /** The category's typed CSV values; checked when put, so only a changed store could fail here (then text, as by default). */
+  private static CsvTypes storedTypes(String tenantId, Document mapping) {
+    try {
+      return CsvTypes.fromSpec(mapping.get("types"));
+    } catch (IllegalArgumentException e) {
+      log.error("tenant {}: the types of category '{}' are not valid, CSV values stay text: {}", tenantId, mapping.get("_id"), e.getMessage());
+      return CsvTypes.STRINGS;
+    }
   }
 
   /** The function as this node runs it; null if there is no such function. */

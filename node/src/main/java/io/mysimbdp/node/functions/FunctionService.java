@@ -1,5 +1,6 @@
 package io.mysimbdp.node.functions;
 
+import io.mysimbdp.node.batch.parse.CsvTypes;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mysimbdp.functions.FunctionFactory;
@@ -337,6 +338,7 @@ public final class FunctionService {
     m.put("category", d.getString("_id"));
     m.put("function", d.getString("function"));
     m.put("collection", d.getString("collection"));
+    m.put("types", d.get("types") instanceof Document typed ? new java.util.TreeMap<>(typed) : d.get("types", "strings"));
     m.put("updatedAt", FunctionStore.instant(d.get("updatedAt")));
     return m;
   }
@@ -350,10 +352,16 @@ public final class FunctionService {
   public CompletionStage<Map<String, Object>> putCategory(String tenantId, String category, Map<String, Object> body) {
     checkCategory(category);
     for (String key : body.keySet()) {
-      if (!key.equals("function") && !key.equals("collection")) {
-        throw new Refusal(Refusal.Kind.INVALID, "unknown_field", "unknown field '" + key + "' (known: function, collection)",
+      if (!key.equals("function") && !key.equals("collection") && !key.equals("types")) {
+        throw new Refusal(Refusal.Kind.INVALID, "unknown_field", "unknown field '" + key + "' (known: function, collection, types)",
             Map.of("field", key));
       }
+    }
+    Object types;
+    try {
+      types = CsvTypes.fromSpec(body.get("types")).spec();
+    } catch (IllegalArgumentException e) {
+      throw new Refusal(Refusal.Kind.INVALID, "invalid_types", e.getMessage(), Map.of("field", "types"));
     }
     if (!(body.get("function") instanceof String function) || function.isBlank()) {
       throw new Refusal(Refusal.Kind.INVALID, "invalid_field", "field 'function' (a function's name) is required", Map.of("field", "function"));
@@ -368,7 +376,7 @@ public final class FunctionService {
         throw new Refusal(Refusal.Kind.UNPROCESSABLE, "function_not_found", "there is no function '" + function + "'; upload it first "
             + "(PUT /v1/tenants/" + tenantId + "/functions/" + function + ")", Map.of("function", function));
       }
-      return store.putCategory(tenantId, category, function, collection);
+      return store.putCategory(tenantId, category, function, collection, types);
     }).thenCompose(done -> {
       categories.changed(tenantId);
       return category(tenantId, category);

@@ -141,11 +141,19 @@ public final class FunctionStore {
   }
 
   public CompletionStage<Void> putCategory(String tenantId, String category, String function, String targetCollection) {
+    return putCategory(tenantId, category, function, targetCollection, null);
+  }
+
+  /** With the category's typed CSV values ({@code types}: "infer" or column → type; null for text). */
+  public CompletionStage<Void> putCategory(String tenantId, String category, String function, String targetCollection, Object types) {
+    Document mapping = new Document("_id", category).append("function", function).append("collection", targetCollection);
+    if (types != null) {
+      mapping.append("types", types);
+    }
     return coreDms
         .first(collection(tenantId, CATEGORIES).replaceOne(
             Filters.eq("_id", category),
-            new Document("_id", category).append("function", function).append("collection", targetCollection)
-                .append("updatedAt", new Date()),
+            mapping.append("updatedAt", new Date()),
             new com.mongodb.client.model.ReplaceOptions().upsert(true)))
         .thenApply(r -> null);
   }

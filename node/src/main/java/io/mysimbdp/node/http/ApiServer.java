@@ -34,16 +34,23 @@ public final class ApiServer extends AllDirectives {
     volatile boolean bound;
   }
 
-  /** Every API route, sealed with the JSON error handlers. */
-  public static Route root(TenantRoutes tenantRoutes, List<TenantSubRoutes> featureRoutes) {
+  /**
+   * Every API route, sealed with the JSON error handlers: the public OpenAPI document at
+   * {@code GET /v1/openapi.json}, and the tenant routes, which all need a key. CORS wraps both, so
+   * that errors too reach a page on an allowed origin.
+   */
+  public static Route root(TenantRoutes tenantRoutes, List<TenantSubRoutes> featureRoutes, Cors cors) {
     ApiServer d = new ApiServer();
+    byte[] openApi = OpenApiDocument.json();
     Route api =
-        d.pathPrefix(
-            PathMatchers.segment("v1").slash("tenants"),
-            () -> tenantRoutes.authenticated(caller -> tenantRoutes.routes(caller, featureRoutes)));
-    return d.handleExceptions(
+        d.concat(
+            d.path(PathMatchers.segment("v1").slash("openapi.json"), () -> d.get(() -> d.complete(OpenApiDocument.response(openApi)))),
+            d.pathPrefix(
+                PathMatchers.segment("v1").slash("tenants"),
+                () -> tenantRoutes.authenticated(caller -> tenantRoutes.routes(caller, featureRoutes))));
+    return cors.handle(() -> d.handleExceptions(
         ApiErrors.exceptionHandler(),
-        () -> d.handleRejections(ApiErrors.rejectionHandler(), () -> api));
+        () -> d.handleRejections(ApiErrors.rejectionHandler(), () -> api)));
   }
 
   public static CompletionStage<ServerBinding> start(ActorSystem<?> system, String host, int port, Route route) {

@@ -19,10 +19,18 @@ public final class DeadLetters {
   public static final String COLLECTION = "dead_letters";
   /** A dead letter keeps at most this much of the offending input, to stay small. */
   public static final int MAX_RAW_CHARS = 4096;
+  /**
+   * A dead letter of stage {@code function} keeps the whole failed record (as JSON in {@code record})
+   * up to this many bytes, so that it can be replayed once the function is fixed; a larger one keeps
+   * only its {@code raw} excerpt and is not replayable.
+   */
+  public static final int MAX_RECORD_BYTES = 64 * 1024;
 
   /** Where in the pipeline a record failed. */
   public enum Stage {
     PARSE,
+    /** A CSV cell that does not fit the type its category asks for its column (see {@code batch.parse.CsvTypes}). */
+    TYPE,
     FUNCTION,
     QUALITY,
     WRITE;
@@ -35,10 +43,17 @@ public final class DeadLetters {
   /**
    * One failed record. {@code sourceKind} is {@code file} or {@code message}; {@code sourceId} the
    * file id or message id; {@code position} the record index in the file (or -1); {@code line} the
-   * 1-based line where known (or -1).
+   * 1-based line where known (or -1). {@code category} and {@code record} (the whole record as the
+   * function received it, as JSON) are kept where the record can be replayed (stage function), else null.
    */
   public record DeadLetter(
-      String id, String sourceKind, String sourceId, String sourceName, long position, long line, Stage stage, String reason, String raw) {}
+      String id, String sourceKind, String sourceId, String sourceName, long position, long line, Stage stage, String reason, String raw,
+      String category, String record) {
+    public DeadLetter(
+        String id, String sourceKind, String sourceId, String sourceName, long position, long line, Stage stage, String reason, String raw) {
+      this(id, sourceKind, sourceId, sourceName, position, line, stage, reason, raw, null, null);
+    }
+  }
 
   private static final InsertManyOptions UNORDERED = new InsertManyOptions().ordered(false);
 
@@ -72,7 +87,7 @@ public final class DeadLetters {
 
   private static Document toDocument(DeadLetter letter, Date at) {
     String raw = letter.raw() == null ? null : truncate(letter.raw());
-    return new Document("_id", letter.id())
+    Document doc = new Document("_id", letter.id())
         .append("source", new Document("kind", letter.sourceKind()).append("id", letter.sourceId()).append("name", letter.sourceName()))
         .append("position", letter.position())
         .append("line", letter.line())
@@ -80,6 +95,26 @@ public final class DeadLetters {
         .append("reason", letter.reason())
         .append("raw", raw)
         .append("at", at);
+    if (letter.category() != null) {
+      doc.append("category", letter.category());
+    }
+    if (letter.record() != null && utf8Length(letter.record()) <= MAX_RECORD_BYTES) {
+      doc.append("record", letter.record());
+    }
+    return doc;
+  }
+
+  /** A record as {@link DeadLetter#record()} keeps it (null if it cannot be written as JSON). */
+  public static String recordJson(java.util.Map<String, Object> record) {
+    try {
+      return io.mysimbdp.protocol.ProtocolJson.JSON.writeValueAsString(record);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      return null;
+    }
+  }
+
+  private static long utf8Length(String text) {
+    return text.length() * 3L <= MAX_RECORD_BYTES ? text.length() : text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
   }
 
   private static String truncate(String raw) {

@@ -361,6 +361,11 @@ final class StreamPipeline {
     } catch (IOException e) {
       raw = String.valueOf(item.data());
     }
+    if (stage == DeadLetters.Stage.FUNCTION) {
+      // Kept whole (bounded by DeadLetters), with its category, to be replayed once the function is fixed.
+      return new DeadLetter("message:" + item.id(), "message", item.id(), settings.queue(tenantId), item.position(), -1, stage, reason, raw,
+          item.category(), raw);
+    }
     return letter("message:" + item.id(), item.id(), item.position(), stage, reason, raw);
   }
 

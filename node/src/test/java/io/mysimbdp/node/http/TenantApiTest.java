@@ -134,7 +134,7 @@ class TenantApiTest {
     List<RouteTable.RoutesClass> classes = RouteTable.classes();
     List<String> names = classes.stream().map(RouteTable.RoutesClass::file).toList();
     for (String expected : List.of("TenantRoutes.java", "BatchRoutes.java", "TusRoutes.java", "StreamRoutes.java", "FunctionRoutes.java",
-        "ReportRoutes.java")) {
+        "ReportRoutes.java", "DeadLetterRoutes.java")) {
       assertTrue(names.contains(expected), () -> expected + " is among the routes classes read: " + names);
     }
     for (RouteTable.RoutesClass c : classes) {
@@ -147,7 +147,7 @@ class TenantApiTest {
     RouteTable.all().forEach(r -> routes.add(r.method() + " " + r.path()));
     for (String expected : List.of("GET ", "GET reports", "GET stats", "POST messages", "POST stream/start", "GET stream",
         "PUT functions/{name}", "PUT categories/{category}", "PUT quality", "POST files", "PATCH uploads/{upload}",
-        "POST ingestions", "GET ingestions/{job}", "GET data/{collection}")) {
+        "POST ingestions", "GET ingestions/{job}", "GET data/{collection}", "GET dead-letters", "POST dead-letters/replay")) {
       assertTrue(routes.contains(expected), () -> expected + " is among the routes the isolation test tries: " + routes);
     }
   }
@@ -189,6 +189,22 @@ class TenantApiTest {
     // Nothing was changed by all those requests: alice's data is as it was.
     Reply files = api.get("/v1/tenants/alice/files", aliceKey);
     assertEquals(200, files.status(), files::toString);
+  }
+
+  /** The OpenAPI document is public (no key) and is openapi.yaml as JSON, valid OpenAPI 3.1. */
+  @Test
+  void theOpenApiDocumentIsServedWithoutAKey() throws Exception {
+    Reply served = api.get("/v1/openapi.json", null);
+    assertEquals(200, served.status(), served::toString);
+    assertTrue(served.raw().headers().firstValue("Content-Type").orElse("").startsWith("application/json"), served::toString);
+    var parsed = OpenApiContract.parse(served.body());
+    assertTrue(parsed.getMessages() == null || parsed.getMessages().isEmpty(), () -> "not valid OpenAPI: " + parsed.getMessages());
+    assertEquals(io.swagger.v3.oas.models.SpecVersion.V31, parsed.getOpenAPI().getSpecVersion());
+    assertEquals(io.mysimbdp.protocol.ProtocolJson.YAML.readTree(OpenApiContract.resourceText()), served.json());
+    // No CORS headers unless origins are configured (CorsBrowserTest has them).
+    Reply fromAPage = api.send("OPTIONS", "/v1/tenants/alice/uploads", null, null, null);
+    assertEquals(401, fromAPage.status(), fromAPage::toString);
+    assertTrue(fromAPage.raw().headers().firstValue("Access-Control-Allow-Origin").isEmpty(), fromAPage::toString);
   }
 
   @Test
