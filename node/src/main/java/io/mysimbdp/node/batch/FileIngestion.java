@@ -14,7 +14,7 @@ import io.mysimbdp.functions.spi.FunctionContext;
 import io.mysimbdp.functions.spi.FunctionException;
 import io.mysimbdp.node.batch.IngestionJobs.JobFile;
 import io.mysimbdp.node.batch.IngestionJobs.Progress;
-import io.mysimbdp.node.batch.parse.CsvTypes;
+import io.mysimbdp.node.functions.CsvTypes;
 import io.mysimbdp.node.batch.parse.ParsedRecord;
 import io.mysimbdp.node.batch.parse.RecordReader;
 import io.mysimbdp.node.functions.CategoryFunctions;

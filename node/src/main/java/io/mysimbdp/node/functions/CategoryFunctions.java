@@ -1,6 +1,6 @@
 package io.mysimbdp.node.functions;
 
-import io.mysimbdp.node.batch.parse.CsvTypes;
+import io.mysimbdp.node.functions.CsvTypes;
 import io.mysimbdp.functions.FunctionFactory;
 import io.mysimbdp.functions.FunctionSpec;
 import io.mysimbdp.functions.builtin.IdentityFunction;

@@ -1,6 +1,6 @@
 package io.mysimbdp.node.functions;
 
-import io.mysimbdp.node.batch.parse.CsvTypes;
+import io.mysimbdp.node.functions.CsvTypes;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.mysimbdp.functions.FunctionFactory;

@@ -1,4 +1,4 @@
-package io.mysimbdp.node.batch.parse;
+package io.mysimbdp.node.functions;
 
 import io.mysimbdp.functions.builtin.CoerceFunction;
 import java.time.ZoneOffset;

@@ -1,4 +1,4 @@
-package io.mysimbdp.node.batch.parse;
+package io.mysimbdp.node.functions;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
