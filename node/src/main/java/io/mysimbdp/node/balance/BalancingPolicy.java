@@ -226,7 +226,9 @@ final class BalancingPolicy {
     double cpu = nodes.values().stream().mapToDouble(x -> x.cpu).sum();
     double demand = nodes.values().stream().mapToDouble(x -> x.demand).sum();
     long backlog = tenants.values().stream().filter(t -> isFresh(t, now) && t.last() != null).mapToLong(t -> Math.max(0, t.last().backlog())).sum();
-    boolean calm = measured && nodes.values().stream().noneMatch(x -> x.lagging > 0 || x.cpu >= settings.cpuHigh())
+    // The CPU spread over one node fewer is the measure (one node at cpu-high among idle ones is
+    // not a reason to keep them all).
+    boolean calm = measured && nodes.values().stream().noneMatch(x -> x.lagging > 0)
         && tenants.values().stream().filter(t -> isFresh(t, now) && t.last() != null).allMatch(t -> t.last().backlog() < settings.minBacklog());
     if (n <= settings.minNodes() || nodesWanted < n || !calm || cpu / (n - 1) >= settings.scaleInCpu()) {
       fewerNodesSince = null;
@@ -273,7 +275,8 @@ final class BalancingPolicy {
     StringBuilder view = new StringBuilder();
     for (NodeState x : nodes.values()) {
       if (!x.node.equals(except)) {
-        view.append(view.length() == 0 ? "" : "; ").append(String.format(Locale.ROOT, "%s: cpu %.0f%%, %d lagging", x.node, x.cpu * 100, x.lagging));
+        view.append(view.length() == 0 ? "" : "; ").append(String.format(Locale.ROOT, "%s: cpu %.0f%% (cpu-high %.0f%%), %d lagging",
+            x.node, x.cpu * 100, settings.cpuHigh() * 100, x.lagging));
       }
     }
     return view.length() == 0 ? "it is the only node" : view.toString();

@@ -204,6 +204,7 @@ public final class PlatformRoutes extends AllDirectives implements ManagementRou
     recent.sort((a, b) -> b.decidedAt().compareTo(a.decidedAt()));
     body.put("decisions", recent.subList(0, Math.min(RECENT_DECISIONS, recent.size())));
     body.put("inFlight", o.inFlight());
+    body.put("nodesWanted", o.nodesWanted());
     return body;
   }
 

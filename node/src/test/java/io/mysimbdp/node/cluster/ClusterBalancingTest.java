@@ -145,11 +145,11 @@ class ClusterBalancingTest {
         assertEquals(2, wanted.path("nodes").asInt(), wanted.toString());
         assertTrue(wanted.path("reason").asText().contains(victim), wanted.toString());
 
-        Instant joining = Instant.now();
         third = cluster.add();
+        Instant joined = Instant.now();
         first = awaitDecision(mongo, victim, "relieve");
-        System.out.printf("  node 3 up %.1f s after the scale-out; %s moved: %s%n",
-            Duration.between(scaleOut.getDate("decided_at").toInstant(), joining).toMillis() / 1000.0, victim, first.getString("reason"));
+        System.out.printf("  node 3 Up %.1f s after the scale-out; %s moved: %s%n",
+            Duration.between(scaleOut.getDate("decided_at").toInstant(), joined).toMillis() / 1000.0, victim, first.getString("reason"));
       }
       assertEquals(slowNode.akkaAddress(), first.getString("from"));
       assertEquals(third.akkaAddress(), first.getString("to"), "the tenant whose lag asked for the node moves there");
@@ -157,8 +157,11 @@ class ClusterBalancingTest {
       Map<String, Long> before = loadMovesPerTenant(mongo, scaleOut.getDate("decided_at").toInstant());
       assertEquals(Map.of(victim, 1L), before, "no other load move came first");
       awaitTrue("it runs on the new node", () -> third.akkaAddress().equals(node(admin, victim, keys.get(victim))));
-      awaitTrue("its backlog drains there", () -> backlog(admin, victim, keys.get(victim)) < 50);
+      // Its backlog drains there: every confirmed message stored, once (the demo keeps the demand up
+      // meanwhile; here it stops, to keep the suite short).
+      Instant drained = Instant.now();
       stopAndCheck(mongo, Map.of(victim, victimPublishers));
+      System.out.printf("  its backlog drained on node 3 within %.1f s%n", Duration.between(drained, Instant.now()).toMillis() / 1000.0);
     }
   }
 
