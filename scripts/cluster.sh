@@ -57,7 +57,8 @@ live_pid() {
   [[ -f "$f" ]] || return 1
   pid="$(cat "$f")"
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-Dconfig.resource=local$1.conf" || return 1
+  # Not "tr | grep -q": under pipefail, grep leaving at the first match can fail the pipeline (SIGPIPE).
+  [[ "$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" == *"-Dconfig.resource=local$1.conf"* ]] || return 1
   echo "$pid"
 }
 

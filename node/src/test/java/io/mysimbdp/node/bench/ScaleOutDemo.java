@@ -64,6 +64,14 @@ public final class ScaleOutDemo {
     env.put("MAX_NODES", "3");
     env.put("AUTOSCALE_INTERVAL", "2");
     env.put("NODE_JAVA_OPTS", "-Xmx384m");
+    try {
+      scaleOutAndIn(runDir, token, env);
+    } finally {
+      run(env, "stop"); // every node of the run dir, by PID, SIGTERM
+    }
+  }
+
+  static void scaleOutAndIn(Path runDir, String token, Map<String, String> env) throws Exception {
     run(env, "start", "2");
     ProcessBuilder watcher = new ProcessBuilder(ROOT.resolve("scripts/cluster.sh").toString(), "autoscale").redirectErrorStream(true);
     watcher.environment().putAll(env);
@@ -169,7 +177,6 @@ public final class ScaleOutDemo {
       }
       autoscaler.destroy(); // SIGTERM by its PID
       autoscaler.waitFor(10, TimeUnit.SECONDS);
-      run(env, "stop");
     }
   }
 
