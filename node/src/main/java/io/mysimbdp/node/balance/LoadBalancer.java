@@ -64,6 +64,9 @@ import java.util.stream.StreamSupport;
  *       moves to the node with the most headroom.
  *   <li>Even out: when one node's demand is well above the mean (a node joined, tenants grew), its
  *       heaviest tenant that narrows the spread moves to the least loaded node.
+ *   <li>Nodes wanted: one more when a tenant lags and no node has headroom (scale-out), one fewer
+ *       when the cluster could do with fewer for a cool-down (scale-in); autoscalers read it
+ *       ({@link GetNodesWanted}, the gauge). The node that joins takes the slow tenant first.
  * </ul>
  *
  * A move sets the tenant's shard location ({@link ExternalShardAllocation}); sharding's coordinator

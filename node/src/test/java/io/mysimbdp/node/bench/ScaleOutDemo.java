@@ -132,8 +132,8 @@ public final class ScaleOutDemo {
         await(surge + " runs on node 3", () -> "akka://mysimbdp@127.0.0.1:2553".equals(placements(admin, keys).get(surge)));
         say("%s runs on node 3, %.1f s after the decision to move it", surge, seconds(Instant.parse(first.path("decided_at").asText()), Instant.now()));
         Instant drainFrom = Instant.now();
-        long backlogThen = backlog(admin, surge, keys.get(surge));
-        await(surge + "'s backlog drains", () -> backlog(admin, surge, keys.get(surge)) < 50);
+        long backlogThen = admin.streamLag(surge, keys.get(surge));
+        await(surge + "'s backlog drains", () -> admin.streamLag(surge, keys.get(surge)) < 50);
         say("its backlog (%d messages when it started on node 3) drained in %.1f s, while the three publishers go on", backlogThen,
             seconds(drainFrom, Instant.now()));
       }
@@ -220,19 +220,7 @@ public final class ScaleOutDemo {
   }
 
   static Map<String, String> placements(HttpApi admin, Map<String, String> keys) {
-    Map<String, String> placed = new LinkedHashMap<>();
-    for (String tenant : keys.keySet()) {
-      Reply status = admin.get("/v1/tenants/" + tenant + "/ingestor", admin.adminToken);
-      if (status.status() == 200) {
-        placed.put(tenant, status.json().path("node").asText());
-      }
-    }
-    return placed;
-  }
-
-  static long backlog(HttpApi admin, String tenant, String key) {
-    Reply stream = admin.get("/v1/tenants/" + tenant + "/stream", key);
-    return stream.status() == 200 ? stream.json().path("lag").asLong() : Long.MAX_VALUE;
+    return admin.placements(keys.keySet());
   }
 
   static long stored(MongoClient mongo, String tenant) {

@@ -281,14 +281,7 @@ class ClusterBalancingTest {
 
   /** Where each tenant's ingestor runs now. */
   private static Map<String, String> placements(HttpApi admin, Map<String, String> keys) {
-    Map<String, String> placed = new LinkedHashMap<>();
-    for (String tenant : keys.keySet()) {
-      Reply status = admin.get("/v1/tenants/" + tenant + "/ingestor", admin.adminToken);
-      if (status.status() == 200) {
-        placed.put(tenant, status.json().path("node").asText());
-      }
-    }
-    return placed;
+    return admin.placements(keys.keySet());
   }
 
   private static String node(HttpApi admin, String tenant, String key) {
@@ -296,8 +289,7 @@ class ClusterBalancingTest {
   }
 
   private static long backlog(HttpApi admin, String tenant, String key) {
-    Reply stream = admin.get("/v1/tenants/" + tenant + "/stream", key);
-    return stream.status() == 200 ? stream.json().path("lag").asLong() : Long.MAX_VALUE;
+    return admin.streamLag(tenant, key);
   }
 
   private static String tenantOn(Map<String, String> placed, String node) {
