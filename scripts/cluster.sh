@@ -23,7 +23,8 @@
 # (MYSIMBDP_ADMIN_TOKEN or MYSIMBDP_ADMIN_TOKEN_FILE), or one generated into $RUN_DIR/admin-token.
 #
 # Environment: CLUSTER_RUN_DIR (default data/cluster: per node its DATA_DIR node<i>/, node<i>.log,
-# node<i>.pid), MIN_NODES / MAX_NODES (1 / 4: the bounds of the nodes the balancer asks for), NODE_JAVA_OPTS (default -Xmx512m), READY_WAIT / STOP_WAIT seconds (120 / 120),
+# node<i>.pid), MIN_NODES / MAX_NODES (1 / 4: the bounds of the nodes the balancer asks for),
+# NODE_JAVA_OPTS (default -Xmx512m), READY_WAIT / STOP_WAIT seconds (120 / 120),
 # JAR (default node/target/mysimbdp-node.jar; built with Maven, offline, when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
