@@ -11,12 +11,25 @@
 #       and is watched for [seconds] (default 300, the balancer's cool-down): tenants per node and
 #       moves per tenant every 30 s, every move with its time; then a node is killed with SIGKILL
 #       and its tenants resume on the others.
+#   scripts/balance-demo.sh scaleout [scale-in-after]  two nodes of scripts/cluster.sh with its local
+#       autoscaler (scripts/cluster.sh autoscale) on; one tenant's demand raised while its node's CPU
+#       is stolen and no other node has headroom: when the reports asked for a node and why, when
+#       the third node joined, when the slow tenant ran there and its backlog drained; then demand
+#       drops and, after [scale-in-after] (default 60s), the cluster scales back in. Every confirmed
+#       record stored once (ScaleOutDemo). Uses cluster.sh's fixed local ports (8080.., 8558.., 2551..).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == scaleout ]]; then
+  ./mvnw -q -B -ntp -pl node -am -DskipTests package >&2
+  ./mvnw -q -B -ntp -pl node -am -DskipTests test-compile dependency:build-classpath -Dmdep.outputFile=target/scaleout-demo.cp -Dmdep.includeScope=test >&2
+  cp="node/target/test-classes:node/target/classes:protocol/target/classes:customer-functions/target/classes:cluster-config/target/classes:$(tr ":" "\n" < node/target/scaleout-demo.cp | grep -v /io/mysimbdp/ | paste -sd:)"
+  cd node
+  exec java -Xmx512m -cp "$(sed 's#\(^\|:\)\([a-z-]*/target\)#\1../\2#g' <<<"$cp")" io.mysimbdp.node.bench.ScaleOutDemo "${2:-60s}"
+fi
 case "${1:-slow}" in
   slow) test='ClusterBalancingTest#aSlowNodesLaggingTenantMovesToAnotherNodeAndCatchesUp'; observe=15 ;;
   join) test='ClusterBalancingTest#aJoiningNodeReceivesTenantsUntilTheLoadsEvenOutAndAKilledNodesTenantsResume'; observe="${2:-300}" ;;
-  *) echo "usage: scripts/balance-demo.sh [slow | join [seconds]]" >&2; exit 2 ;;
+  *) echo "usage: scripts/balance-demo.sh [slow | join [seconds] | scaleout [scale-in-after]]" >&2; exit 2 ;;
 esac
 status=0
 ./mvnw -q -B -ntp test -pl node -am -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \

@@ -10,6 +10,12 @@
 #   scripts/cluster.sh restart i   stop node i, start it again, wait until ready
 #   scripts/cluster.sh kill i      SIGKILL to node i, by PID (a crash)
 #   scripts/cluster.sh status      each node: PID, alive, ready; the members node 1..4 sees
+#   scripts/cluster.sh autoscale   the local autoscaler: every AUTOSCALE_INTERVAL seconds (5) reads the
+#                                  nodes the balancer wants (GET /platform/nodes-wanted on a running
+#                                  node's management port); starts one more node when it is above the
+#                                  nodes running, stops one (SIGTERM by PID, drained: its tenants hand
+#                                  off first; the highest-numbered, never node 1) when below. Runs until
+#                                  SIGTERM/Ctrl-C (its PID in $RUN_DIR/autoscale.pid) or AUTOSCALE_FOR s.
 #
 # Store and broker: with MONGODB_URI / AMQP_URI set, every node uses those; unset, node 1 starts the
 # embedded MongoDB-wire store (127.0.0.1:27117) and AMQP broker (127.0.0.1:5682) and the others use
@@ -17,7 +23,8 @@
 # (MYSIMBDP_ADMIN_TOKEN or MYSIMBDP_ADMIN_TOKEN_FILE), or one generated into $RUN_DIR/admin-token.
 #
 # Environment: CLUSTER_RUN_DIR (default data/cluster: per node its DATA_DIR node<i>/, node<i>.log,
-# node<i>.pid), NODE_JAVA_OPTS (default -Xmx512m), READY_WAIT / STOP_WAIT seconds (120 / 120),
+# node<i>.pid), MIN_NODES / MAX_NODES (1 / 4: the bounds of the nodes the balancer asks for),
+# NODE_JAVA_OPTS (default -Xmx512m), READY_WAIT / STOP_WAIT seconds (120 / 120),
 # JAR (default node/target/mysimbdp-node.jar; built with Maven, offline, when missing).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
@@ -27,7 +34,12 @@ JAR="${JAR:-$ROOT/node/target/mysimbdp-node.jar}"
 NODE_JAVA_OPTS="${NODE_JAVA_OPTS:--Xmx512m}"
 READY_WAIT="${READY_WAIT:-120}"
 STOP_WAIT="${STOP_WAIT:-120}"
-MAX_NODES=4
+LOCAL_NODES=4
+# The balancer's bounds of the nodes it asks for (mysimbdp.balancer.min-nodes/max-nodes): here at
+# most the nodes that have a local<i>.conf.
+export MIN_NODES="${MIN_NODES:-1}"
+export MAX_NODES="${MAX_NODES:-$LOCAL_NODES}"
+(( MAX_NODES <= LOCAL_NODES )) || { echo "cluster.sh: MAX_NODES $MAX_NODES: only $LOCAL_NODES local nodes" >&2; exit 1; }
 EMBEDDED_MONGODB_URI="mongodb://127.0.0.1:27117"
 EMBEDDED_AMQP_PORT=5682
 
@@ -46,7 +58,8 @@ live_pid() {
   [[ -f "$f" ]] || return 1
   pid="$(cat "$f")"
   [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-Dconfig.resource=local$1.conf" || return 1
+  # Not "tr | grep -q": under pipefail, grep leaving at the first match can fail the pipeline (SIGPIPE).
+  [[ "$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)" == *"-Dconfig.resource=local$1.conf"* ]] || return 1
   echo "$pid"
 }
 
@@ -79,7 +92,7 @@ ensure_jar() {
 # With a second argument (akka://... comma list) it joins those seed nodes instead of bootstrapping.
 start_node() {
   local i="$1" pid port
-  (( i >= 1 && i <= MAX_NODES )) || die "node $i: only nodes 1..$MAX_NODES have a local<i>.conf"
+  (( i >= 1 && i <= LOCAL_NODES )) || die "node $i: only nodes 1..$LOCAL_NODES have a local<i>.conf"
   if pid="$(live_pid "$i")"; then die "node $i already runs (PID $pid)"; fi
   for port in "$(http_port "$i")" "$(management_port "$i")" "$(akka_port "$i")"; do
     port_free "$port" || die "node $i: port $port is in use"
@@ -131,7 +144,7 @@ members() {
 
 running_nodes() {
   local i
-  for ((i = 1; i <= MAX_NODES; i++)); do
+  for ((i = 1; i <= LOCAL_NODES; i++)); do
     if live_pid "$i" >/dev/null; then echo "$i"; fi
   done
 }
@@ -173,7 +186,7 @@ print_summary() {
 
 cmd_start() {
   local n="${1:-3}" i
-  (( n >= 1 && n <= MAX_NODES )) || die "start N: N is 1..$MAX_NODES"
+  (( n >= 1 && n <= LOCAL_NODES )) || die "start N: N is 1..$LOCAL_NODES"
   [[ -z "$(running_nodes)" ]] || die "nodes already run ($(running_nodes | tr '\n' ' ')); stop them first, or add one"
   ensure_jar
   mkdir -p "$RUN_DIR"
@@ -190,10 +203,10 @@ cmd_start() {
 
 cmd_add() {
   local i
-  for ((i = 1; i <= MAX_NODES; i++)); do
+  for ((i = 1; i <= LOCAL_NODES; i++)); do
     if ! live_pid "$i" >/dev/null; then break; fi
   done
-  (( i <= MAX_NODES )) || die "all $MAX_NODES local nodes run"
+  (( i <= LOCAL_NODES )) || die "all $LOCAL_NODES local nodes run"
   [[ -n "$(running_nodes)" ]] || die "no cluster runs: start one first"
   ensure_jar
   admin_token_env
@@ -231,7 +244,7 @@ cmd_stop() {
     stop_node "$1" TERM
   else
     # Highest first: node 1, which may hold the embedded store and broker, leaves last.
-    for ((i = MAX_NODES; i >= 1; i--)); do
+    for ((i = LOCAL_NODES; i >= 1; i--)); do
       if [[ -f "$(pid_file "$i")" ]]; then stop_node "$i" TERM; fi
     done
   fi
@@ -253,7 +266,7 @@ cmd_restart() {
 
 cmd_status() {
   local i pid ready any=""
-  for ((i = 1; i <= MAX_NODES; i++)); do
+  for ((i = 1; i <= LOCAL_NODES; i++)); do
     if pid="$(live_pid "$i")"; then
       ready="$(http_code "http://127.0.0.1:$(management_port "$i")/ready")"
       printf 'node %d  PID %-7s alive  /ready %s  API http://127.0.0.1:%d/v1  management http://127.0.0.1:%d\n' \
@@ -271,6 +284,50 @@ cmd_status() {
   members "$any" | sed 's/^/  /'
 }
 
+# "wanted<TAB>reason" from the first running node that answers /platform/nodes-wanted.
+nodes_wanted() {
+  local i body
+  for i in $(running_nodes); do
+    body="$(curl -s -m 5 -f "http://127.0.0.1:$(management_port "$i")/platform/nodes-wanted" 2>/dev/null)" || continue
+    [[ "$body" =~ \"nodesWanted\":([0-9]+) ]] || continue
+    printf '%s\t%s\n' "${BASH_REMATCH[1]}" "$(sed -E 's/.*"reason":"(([^"\\]|\\.)*)".*/\1/' <<<"$body")"
+    return 0
+  done
+  return 1
+}
+
+cmd_autoscale() {
+  local interval="${AUTOSCALE_INTERVAL:-5}" until=$((SECONDS + ${AUTOSCALE_FOR:-315360000})) line wanted reason n i
+  [[ -n "$(running_nodes)" ]] || die "no cluster runs: start one first"
+  ensure_jar
+  admin_token_env
+  echo $$ > "$RUN_DIR/autoscale.pid"
+  trap 'rm -f "$RUN_DIR/autoscale.pid"; echo "$(date -u +%T) autoscale: stopped"; exit 0' TERM INT
+  echo "$(date -u +%T) autoscale: watching the nodes wanted every ${interval}s (nodes 1..$MAX_NODES)"
+  while (( SECONDS < until )); do
+    n="$(running_nodes | wc -l)"
+    if line="$(nodes_wanted)"; then
+      wanted="${line%%$'\t'*}"
+      reason="${line#*$'\t'}"
+      if (( wanted > n && n < MAX_NODES )); then
+        for ((i = 1; i <= LOCAL_NODES; i++)); do live_pid "$i" >/dev/null || break; done
+        echo "$(date -u +%T) autoscale: $wanted node(s) wanted, $n running: starting node $i ($reason)"
+        # Joins the running nodes as seed nodes (as a restart does).
+        start_node "$i" "$(for j in $(running_nodes); do echo "akka://mysimbdp@127.0.0.1:$(akka_port "$j")"; done | paste -sd, -)"
+        await_ready "$i"
+        await_one_cluster
+        echo "$(date -u +%T) autoscale: node $i joined (PID $(live_pid "$i")); $(running_nodes | wc -l) node(s) running"
+      elif (( wanted < n && n > 1 )); then
+        i="$(running_nodes | tail -n 1)"
+        echo "$(date -u +%T) autoscale: $wanted node(s) wanted, $n running: stopping node $i ($reason)"
+        stop_node "$i" TERM | sed "s/^/$(date -u +%T) autoscale: /"
+      fi
+    fi
+    sleep "$interval"
+  done
+  rm -f "$RUN_DIR/autoscale.pid"
+}
+
 case "${1:-}" in
   start) shift; cmd_start "$@" ;;
   add) cmd_add ;;
@@ -278,5 +335,6 @@ case "${1:-}" in
   restart) shift; cmd_restart "$@" ;;
   kill) [[ $# -eq 2 ]] || die "kill i"; stop_node "$2" KILL ;;
   status) cmd_status ;;
-  *) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  autoscale) cmd_autoscale ;;
+  *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 2 ;;
 esac

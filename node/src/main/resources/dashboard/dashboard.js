@@ -170,6 +170,11 @@
       var at = Date.parse(o.at);
       $("self").textContent = shortNode(o.node);
       $("balancer").textContent = shortNode(o.balancerNode);
+      if (o.nodesWanted) {
+        $("nodes-count").textContent = o.nodesWanted.nodes;
+        $("nodes-wanted").textContent = o.nodesWanted.nodesWanted;
+        $("nodes-wanted").title = o.nodesWanted.reason || "";
+      }
       $("updated").textContent = new Date(at).toLocaleTimeString();
       $("error").textContent = "";
       o.tenants.forEach(function (t) { if (t.reportedAt) addPoint(t.tenant, Date.parse(t.reportedAt), t.throughput); });

@@ -9,7 +9,8 @@ import java.time.Instant;
  *
  * @param kind {@code place} (a new tenant), {@code relieve} (a lagging tenant off a saturated
  *     node), {@code even-out} (loads uneven, e.g. a node joined), {@code failover} (its node left
- *     or crashed)
+ *     or crashed), {@code manual}; {@code scale-out} / {@code scale-in} (the nodes the cluster needs
+ *     changed: no node, the tenant whose lag asked for a node, if any)
  * @param from the node the tenant ran on, null when it ran nowhere
  * @param to the node it is placed on
  * @param reason the measurements that made the decision, in words

@@ -19,7 +19,11 @@ public record BalancerSettings(
     double hysteresis,
     Duration handOffTimeout,
     Duration pokeInterval,
-    int recentDecisions) {
+    int recentDecisions,
+    int minNodes,
+    int maxNodes,
+    double scaleInCpu,
+    Duration scaleInAfter) {
 
   public static BalancerSettings from(Config root) {
     Config c = root.getConfig("mysimbdp.balancer");
@@ -38,7 +42,18 @@ public record BalancerSettings(
         c.getDouble("hysteresis"),
         c.getDuration("hand-off-timeout"),
         c.getDuration("poke-interval"),
-        c.getInt("recent-decisions"));
+        c.getInt("recent-decisions"),
+        c.getInt("min-nodes"),
+        c.getInt("max-nodes"),
+        c.getDouble("scale-in-cpu"),
+        c.getDuration("scale-in-after"));
+  }
+
+  public BalancerSettings {
+    if (minNodes < 1 || maxNodes < minNodes) {
+      throw new IllegalArgumentException("mysimbdp.balancer: min-nodes (MIN_NODES) must be at least 1 and max-nodes (MAX_NODES) at least min-nodes: "
+          + minNodes + ", " + maxNodes);
+    }
   }
 
   /** How long after a move the balancer waits before deciding again: its effect must show first. */

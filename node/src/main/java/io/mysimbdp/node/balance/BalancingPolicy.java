@@ -41,6 +41,21 @@ final class BalancingPolicy {
   /** How long a tenant's last demand weighs on the node it is placed on when it stopped reporting. */
   private final Duration placementMemory;
 
+  /** Nodes the cluster needs (null until first counted), why, and since when. */
+  private Integer nodesWanted;
+  private String nodesWantedReason = "not counted yet";
+  private Instant nodesWantedSince;
+  /** The last change of the figure, or the last time a node joined: the next scale-out waits a settle time after it. */
+  private Instant lastScaleAt = Instant.EPOCH;
+  private int nodesCounted;
+  /** Since when the cluster could carry its load on one node fewer, without a break (null: it cannot now). */
+  private Instant fewerNodesSince;
+  /** The tenant whose lag asked for a node, and the nodes there were then: the node that joins takes it first. */
+  private String scaleOutFor;
+  private Set<String> nodesBeforeScaleOut = Set.of();
+  /** The node that joined for a scale-out: new tenants go there first until its demand is level with the others'. */
+  private String joinedForScaleOut;
+
   BalancingPolicy(BalancerSettings settings, Set<String> upNodes, Set<String> inFlight, Map<String, String> placedOn) {
     this.settings = settings;
     this.upNodes = upNodes;
@@ -106,10 +121,165 @@ final class BalancingPolicy {
     return tenants.computeIfAbsent(id, TenantState::new);
   }
 
-  /** The next load move, if any: relieving a lagging tenant first, then evening out. */
+  /**
+   * The next load move, if any: the tenant whose lag asked for a node onto the node that joined for
+   * it, then relieving a lagging tenant, then evening out.
+   */
   Optional<BalancerDecision> nextMove(Instant now) {
     Map<String, NodeState> nodes = nodeStates(now);
-    return relieve(nodes, now).or(() -> evenOut(nodes, now));
+    return toJoinedNode(nodes, now).or(() -> relieve(nodes, now)).or(() -> evenOut(nodes, now));
+  }
+
+  /**
+   * A node joined since a scale-out: the tenant whose lag asked for it goes there before anything
+   * evens out, even while the new node's JVM still compiles (at cpu-high); once only.
+   */
+  Optional<BalancerDecision> toJoinedNode(Map<String, NodeState> nodes, Instant now) {
+    if (scaleOutFor == null) {
+      return Optional.empty();
+    }
+    Optional<NodeState> joined = nodes.values().stream().filter(n -> !nodesBeforeScaleOut.contains(n.node)).findFirst();
+    if (joined.isEmpty()) {
+      return Optional.empty();
+    }
+    String tenantId = scaleOutFor;
+    scaleOutFor = null;
+    joinedForScaleOut = joined.get().node;
+    TenantState tenant = tenants.get(tenantId);
+    if (tenant == null || !isFresh(tenant, now) || !nodes.containsKey(tenant.node()) || tenant.node().equals(joinedForScaleOut) || !movable(tenant, now)) {
+      // It stopped reporting, moved meanwhile, or its node left: the new node evens out as any other.
+      return Optional.empty();
+    }
+    NodeState from = nodes.get(tenant.node());
+    saturatedAt.put(from.node, now);
+    PerformanceReport last = tenant.last();
+    String reason = String.format(Locale.ROOT,
+        "first onto node %s, which joined after the scale-out its lag asked for: backlog %d records, growing %.0f/s while it stores %.0f/s (sent %.0f/s); "
+            + "node %s: %d lagging tenant(s), cpu %.0f%%",
+        joinedForScaleOut, last.backlog(), tenant.backlogGrowth(), last.throughput(), last.demand(), from.node, from.lagging, from.cpu * 100);
+    return Optional.of(LoadBalancer.decision(tenantId, "relieve", from.node, joinedForScaleOut, reason));
+  }
+
+  // ---- nodes wanted ---------------------------------------------------------------------------
+
+  LoadBalancer.NodesWanted nodesWanted(Instant now) {
+    int nodes = nodeStates(now).size();
+    return new LoadBalancer.NodesWanted(nodesWanted == null ? clampNodes(nodes) : nodesWanted, nodes, nodesWantedReason, nodesWantedSince);
+  }
+
+  private int clampNodes(int n) {
+    return Math.max(settings.minNodes(), Math.min(settings.maxNodes(), n));
+  }
+
+  /**
+   * Counts the nodes the cluster needs from the reports; a change is a decision ({@code scale-out},
+   * {@code scale-in}) with its reason. One more node when a tenant lags and no other node has
+   * headroom (the one relieve could not move); one fewer when the cluster's CPU would stay under
+   * {@code scale-in-cpu} on one node fewer, no tenant lags and no backlog stands, without a break
+   * for {@code scale-in-after}, and that long after the last change. One step at a time: no more
+   * is asked while the node asked for has not joined, no fewer while the node let go is still here.
+   * Within [min-nodes, max-nodes].
+   */
+  Optional<BalancerDecision> scale(Instant now) {
+    Map<String, NodeState> nodes = nodeStates(now);
+    int n = nodes.size();
+    if (n == 0 || !unreachable.isEmpty()) {
+      // A node cut off may come back or be replaced: count again when the cluster is whole.
+      return Optional.empty();
+    }
+    if (nodesWanted == null || nodesWanted != clampNodes(nodesWanted)) {
+      nodesWanted = clampNodes(nodesWanted == null ? n : nodesWanted);
+      nodesWantedReason = String.format(Locale.ROOT, "%d node(s) when counting began, within min-nodes %d and max-nodes %d", n, settings.minNodes(), settings.maxNodes());
+      nodesWantedSince = now;
+    }
+    if (n > nodesCounted && nodesCounted > 0) {
+      // A node joined: what it takes off the others shows in the reports after a settle time.
+      lastScaleAt = now;
+    }
+    nodesCounted = n;
+    if (joinedForScaleOut != null && (!nodes.containsKey(joinedForScaleOut) || levelWithTheOthers(nodes, joinedForScaleOut))) {
+      joinedForScaleOut = null;
+    }
+    Optional<TenantState> stuck =
+        tenants.values().stream()
+            .filter(t -> isFresh(t, now) && nodes.containsKey(t.node()) && t.lagging(settings) && movable(t, now))
+            .filter(t -> nodes.values().stream().allMatch(o -> o.node.equals(t.node()) || o.saturated(settings)))
+            .max(Comparator.comparingDouble(TenantState::backlogGrowth));
+    if (stuck.isPresent()) {
+      fewerNodesSince = null;
+      if (nodesWanted > n || n >= settings.maxNodes() || Duration.between(lastScaleAt, now).compareTo(settings.settle()) < 0) {
+        return Optional.empty();
+      }
+      TenantState tenant = stuck.get();
+      NodeState on = nodes.get(tenant.node());
+      PerformanceReport last = tenant.last();
+      String reason = String.format(Locale.ROOT,
+          "tenant %s lags on %s: backlog %d records, growing %.0f/s while it stores %.0f/s (sent %.0f/s) over the last %d reports; "
+              + "no other node has headroom (%s): %d -> %d nodes",
+          tenant.tenant, on.node, last.backlog(), tenant.backlogGrowth(), last.throughput(), last.demand(), settings.lagReports(),
+          headroomView(nodes, on.node), n, n + 1);
+      scaleOutFor = tenant.tenant;
+      nodesBeforeScaleOut = Set.copyOf(upNodes);
+      return Optional.of(changeNodesWanted(n + 1, now, reason, tenant.tenant, "scale-out"));
+    }
+    boolean measured = nodes.keySet().stream().allMatch(node -> isFreshLoad(node, now));
+    double cpu = nodes.values().stream().mapToDouble(x -> x.cpu).sum();
+    double demand = nodes.values().stream().mapToDouble(x -> x.demand).sum();
+    long backlog = tenants.values().stream().filter(t -> isFresh(t, now) && t.last() != null).mapToLong(t -> Math.max(0, t.last().backlog())).sum();
+    // The CPU spread over one node fewer is the measure (one node at cpu-high among idle ones is
+    // not a reason to keep them all).
+    boolean calm = measured && nodes.values().stream().noneMatch(x -> x.lagging > 0)
+        && tenants.values().stream().filter(t -> isFresh(t, now) && t.last() != null).allMatch(t -> t.last().backlog() < settings.minBacklog());
+    if (n <= settings.minNodes() || nodesWanted < n || !calm || cpu / (n - 1) >= settings.scaleInCpu()) {
+      fewerNodesSince = null;
+      return Optional.empty();
+    }
+    if (fewerNodesSince == null) {
+      fewerNodesSince = now;
+    }
+    if (Duration.between(fewerNodesSince, now).compareTo(settings.scaleInAfter()) < 0
+        || Duration.between(lastScaleAt, now).compareTo(settings.scaleInAfter()) < 0) {
+      return Optional.empty();
+    }
+    String reason = String.format(Locale.ROOT,
+        "the cluster carries its load on fewer nodes: cpu %.0f%% over %d nodes would be %.0f%% each on %d (under %.0f%%) since %s; "
+            + "demand %.0f records/s, backlog %d records, no tenant lags: %d -> %d nodes",
+        cpu * 100, n, cpu * 100 / (n - 1), n - 1, settings.scaleInCpu() * 100, fewerNodesSince, demand, backlog, n, n - 1);
+    scaleOutFor = null;
+    fewerNodesSince = null;
+    return Optional.of(changeNodesWanted(n - 1, now, reason, null, "scale-in"));
+  }
+
+  /** The decision names the tenant that asked (scale-out) and no node: nothing moves by it. */
+  private BalancerDecision changeNodesWanted(int wanted, Instant now, String reason, String tenant, String kind) {
+    nodesWanted = wanted;
+    nodesWantedReason = reason;
+    nodesWantedSince = now;
+    lastScaleAt = now;
+    return LoadBalancer.decision(tenant, kind, null, null, reason);
+  }
+
+  private boolean isFreshLoad(String node, Instant now) {
+    Instant at = nodeLoadAt.get(node);
+    return at != null && Duration.between(at, now).compareTo(settings.reportInterval().multipliedBy(3)) <= 0;
+  }
+
+  /** The node carries at least the mean demand of the others. */
+  private static boolean levelWithTheOthers(Map<String, NodeState> nodes, String node) {
+    double others = nodes.values().stream().filter(x -> !x.node.equals(node)).mapToDouble(x -> x.demand).average().orElse(0);
+    return nodes.get(node).demand >= others;
+  }
+
+  /** Each other node and why it cannot take the tenant. */
+  private String headroomView(Map<String, NodeState> nodes, String except) {
+    StringBuilder view = new StringBuilder();
+    for (NodeState x : nodes.values()) {
+      if (!x.node.equals(except)) {
+        view.append(view.length() == 0 ? "" : "; ").append(String.format(Locale.ROOT, "%s: cpu %.0f%% (cpu-high %.0f%%), %d lagging",
+            x.node, x.cpu * 100, settings.cpuHigh() * 100, x.lagging));
+      }
+    }
+    return view.length() == 0 ? "it is the only node" : view.toString();
   }
 
   /** A lagging tenant on a saturated node, to the node with the most headroom. */
@@ -260,9 +430,14 @@ final class BalancingPolicy {
     }
     Map<String, Integer> placed = new HashMap<>();
     placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
+    // The node that joined for a scale-out takes new tenants first, busy compiling or not, until
+    // its demand is level with the others'.
+    String preferred = joinedForScaleOut != null && nodes.containsKey(joinedForScaleOut) && !levelWithTheOthers(nodes, joinedForScaleOut)
+        ? joinedForScaleOut : null;
     return nodes.values().stream()
         .filter(n -> !excluded.contains(n.node))
-        .min(Comparator.comparing((NodeState n) -> n.lagging > 0 || cpuBusy(n.node, now))
+        .min(Comparator.comparing((NodeState n) -> n.lagging > 0 || (cpuBusy(n.node, now) && !n.node.equals(preferred)))
+            .thenComparing(n -> !n.node.equals(preferred))
             .thenComparingDouble(n -> n.demand)
             .thenComparingInt(n -> placed.getOrDefault(n.node, 0))
             .thenComparingDouble(n -> n.cpu))

@@ -62,6 +62,9 @@ import java.util.stream.StreamSupport;
  *       moves to the node with the most headroom.
  *   <li>Even out: when one node's demand is well above the mean (a node joined, tenants grew), its
  *       heaviest tenant that narrows the spread moves to the least loaded node.
+ *   <li>Nodes wanted: one more when a tenant lags and no node has headroom (scale-out), one fewer
+ *       when the cluster could do with fewer for a cool-down (scale-in); autoscalers read it
+ *       ({@link GetNodesWanted}, the gauge). The node that joins takes the slow tenant first.
  * </ul>
  *
  * A move sets the tenant's shard location ({@link ExternalShardAllocation}); sharding's coordinator
@@ -93,6 +96,15 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   public record GetOverview(ActorRef<Overview> replyTo) implements Command {}
 
+  /**
+   * How many nodes the cluster needs ({@code nodesWanted}), how many reachable Up nodes it has, the
+   * reason of the last change and when it was made (null: not changed since the balancer started).
+   */
+  public record NodesWanted(int nodesWanted, int nodes, String reason, Instant since) implements CborSerializable {}
+
+  /** How many nodes the cluster needs now (what autoscalers read): cheap, no tenant list. */
+  public record GetNodesWanted(ActorRef<NodesWanted> replyTo) implements Command {}
+
   /** An operator moves a tenant to a node (draining a node by hand, benchmarks). */
   public record Move(String tenant, String node, ActorRef<StatusReply<Moved>> replyTo) implements Command {}
 
@@ -106,7 +118,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   /** What the balancer sees now: nodes, tenants, recent decisions and the moves in flight. */
   public record Overview(Instant at, String balancerNode, List<NodeView> nodes, List<TenantView> tenants, List<BalancerDecision> decisions,
-      List<BalancerDecision> inFlight) implements CborSerializable {}
+      List<BalancerDecision> inFlight, NodesWanted nodesWanted) implements CborSerializable {}
 
   private enum Tick implements Command {
     INSTANCE
@@ -245,6 +257,10 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         .onMessage(Move.class, this::onMove)
         .onMessage(Located.class, this::onLocated)
         .onMessage(GetOverview.class, this::onGetOverview)
+        .onMessage(GetNodesWanted.class, get -> {
+          get.replyTo().tell(policy.nodesWanted(Instant.now()));
+          return this;
+        })
         .onMessage(MemberChanged.class, this::onMemberChanged)
         .onMessage(ReachabilityChanged.class, this::onReachabilityChanged)
         .onMessageEquals(Tick.INSTANCE, this::onTick)
@@ -519,17 +535,26 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     }
     logLagChanges(now);
     // No load move while any tenant moves (a failed-over tenant counts on no node until it reports
-    // from its new one) nor until the last move's effect shows in the reports.
-    if (!settings.enabled() || !inFlight.isEmpty()
-        || Duration.between(lastMoveSettledAt, now).compareTo(settings.settle()) < 0) {
+    // from its new one) nor until the last move's effect shows in the reports; nor a change of the
+    // nodes wanted (the move may be what the lagging tenant needs).
+    if (!inFlight.isEmpty() || Duration.between(lastMoveSettledAt, now).compareTo(settings.settle()) < 0) {
       return this;
     }
-    policy.nextMove(now).ifPresent(move -> {
+    Optional<BalancerDecision> next = settings.enabled() ? policy.nextMove(now) : Optional.empty();
+    next.ifPresentOrElse(move -> {
       getContext().getLog().info("moving tenant {} from {} to {} ({}): {}", move.tenant(), move.from(), move.to(), move.kind(), move.reason());
       placeOn(move.tenant(), move.to());
       setLocations(Map.of(move.tenant(), upNodes.get(move.to())), List.of(move), List.of());
-    });
+    }, () -> policy.scale(now).ifPresent(this::nodesWantedChanged));
     return this;
+  }
+
+  /** A scale-out or scale-in: the autoscaler reads the figure; the decision says why. */
+  private void nodesWantedChanged(BalancerDecision decision) {
+    NodesWanted wanted = policy.nodesWanted(Instant.now());
+    getContext().getLog().info("{}: {} node(s) wanted, {} in the cluster: {}", decision.kind(), wanted.nodesWanted(), wanted.nodes(), decision.reason());
+    remember(decision);
+    save(decision);
   }
 
   // ---- carrying decisions out ---------------------------------------------------------------------
@@ -688,7 +713,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     }
     tenantViews.sort(Comparator.comparing(TenantView::tenant));
     get.replyTo().tell(new Overview(now, Cluster.get(getContext().getSystem()).selfMember().address().toString(), nodeViews, tenantViews,
-        List.copyOf(recent), List.copyOf(inFlight.values())));
+        List.copyOf(recent), List.copyOf(inFlight.values()), policy.nodesWanted(now)));
     return this;
   }
 

@@ -49,7 +49,9 @@ import java.util.function.Supplier;
  *       {@code mysimbdp_balancer_decisions_total{kind}}, {@code mysimbdp_balancer_hand_offs_total{kind}}
  *       (decisions that move a tenant off a node), {@code mysimbdp_balancer_hand_off_seconds}
  *       (a summary of measured hand-off times), {@code mysimbdp_balancer_moves_in_flight},
- *       {@code mysimbdp_tenant_lagging{tenant}}. Counted from the balancer's recent decisions as
+ *       {@code mysimbdp_tenant_lagging{tenant}}, {@code mysimbdp_balancer_nodes_wanted} (the nodes the
+ *       cluster needs: what the autoscaler scales on, {@code max()} over the nodes) and
+ *       {@code mysimbdp_balancer_nodes} (reachable Up nodes it counts). Counted from the balancer's recent decisions as
  *       each scrape sees them, from when this node started counting.
  *   <li>The JVM's own metrics ({@code jvm_*}, {@code process_*}) from the Prometheus client.
  * </ul>
@@ -58,7 +60,7 @@ final class PlatformMetrics {
   private static final int SEEN_DECISIONS = 10_000;
   private static final int THROUGHPUT_WINDOW_SECONDS = 10;
   /** The kinds of {@link BalancerDecision}. */
-  private static final List<String> KINDS = List.of("place", "relieve", "even-out", "failover");
+  private static final List<String> KINDS = List.of("place", "relieve", "even-out", "failover", "scale-out", "scale-in");
 
   private final PrometheusRegistry registry = new PrometheusRegistry();
   private final Supplier<String> node;
@@ -168,7 +170,7 @@ final class PlatformMetrics {
       counted.put(d.id(), timed);
     }
     String self = node.get();
-    CounterSnapshot.Builder decisions = counter("mysimbdp_balancer_decisions", "Load balancer decisions (place, relieve, even-out, failover) since this node started counting");
+    CounterSnapshot.Builder decisions = counter("mysimbdp_balancer_decisions", "Load balancer decisions (place, relieve, even-out, failover, manual, scale-out, scale-in) since this node started counting");
     decisionsByKind.forEach((kind, n) -> decisions.dataPoint(counterPoint(Labels.of("node", self, "kind", kind), n)));
     CounterSnapshot.Builder handOffs = counter("mysimbdp_balancer_hand_offs", "Decisions that moved a tenant off a node");
     handOffsByKind.forEach((kind, n) -> handOffs.dataPoint(counterPoint(Labels.of("node", self, "kind", kind), n)));
@@ -184,7 +186,12 @@ final class PlatformMetrics {
     for (LoadBalancer.TenantView t : overview.tenants()) {
       lagging.dataPoint(gaugePoint(Labels.of("node", self, "tenant", t.tenant()), t.lagging() ? 1 : 0));
     }
-    return List.of(decisions.build(), handOffs.build(), handOffTime, inFlight, lagging.build());
+    GaugeSnapshot nodesWanted = gauge("mysimbdp_balancer_nodes_wanted",
+        "Nodes the cluster needs by the balancer's reading of the reports (what the autoscaler scales on)")
+        .dataPoint(gaugePoint(Labels.of("node", self), overview.nodesWanted().nodesWanted())).build();
+    GaugeSnapshot nodes = gauge("mysimbdp_balancer_nodes", "Reachable Up nodes the balancer counts")
+        .dataPoint(gaugePoint(Labels.of("node", self), overview.nodesWanted().nodes())).build();
+    return List.of(decisions.build(), handOffs.build(), handOffTime, inFlight, lagging.build(), nodesWanted, nodes);
   }
 
   private static CounterSnapshot.Builder counter(String name, String help) {

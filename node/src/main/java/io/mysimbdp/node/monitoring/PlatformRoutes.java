@@ -59,6 +59,8 @@ import java.util.function.Function;
  *                                              and per tenant the node it runs on and the one the balancer placed it on
  * GET /platform/decisions?hours=&amp;tenant=&amp;limit=  the balancer's stored decisions with their reasons, newest first
  * GET /platform/reports?minutes=&amp;limit=          recent performance reports of every tenant (the dashboard's history)
+ * GET /platform/nodes-wanted                   {"nodesWanted":n,"nodes":m,"reason":...,"since":...}: the nodes the
+ *                                              cluster needs by the balancer's reading of the reports (autoscalers)
  * GET /metrics                                 Prometheus text format ({@link PlatformMetrics})
  * GET /dashboard                               the live dashboard page (plain HTML, and /dashboard.js)
  * </pre>
@@ -102,7 +104,8 @@ public final class PlatformRoutes extends AllDirectives implements ManagementRou
             path("tenants", () -> withOverview(o -> json(Map.of("at", o.at(), "tenants", tenants(o))))),
             path("placement", () -> withOverview(o -> onSuccess(shardingStats(), stats -> json(placement(o, stats))))),
             path("decisions", this::decisionsRoute),
-            path("reports", this::reportsRoute))),
+            path("reports", this::reportsRoute),
+            path("nodes-wanted", this::nodesWantedRoute))),
         path("dashboard", () -> page(ContentTypes.TEXT_HTML_UTF8, dashboardHtml)),
         path("dashboard.js", () -> page(ContentTypes.create(akka.http.javadsl.model.MediaTypes.APPLICATION_JAVASCRIPT, akka.http.javadsl.model.HttpCharsets.UTF_8), dashboardJs))));
   }
@@ -132,6 +135,23 @@ public final class PlatformRoutes extends AllDirectives implements ManagementRou
       return onSuccess(store().decisions(tenant.orElse(null), now.minus(Duration.ofHours(h.get())), now.plusSeconds(1), n.get()),
           decisions -> json(Map.of("from", now.minus(Duration.ofHours(h.get())), "to", now, "decisions", decisions)));
     })));
+  }
+
+  private Route nodesWantedRoute() {
+    CompletionStage<Optional<LoadBalancer.NodesWanted>> asked =
+        AskPattern.<LoadBalancer.Command, LoadBalancer.NodesWanted>ask(balancer(), LoadBalancer.GetNodesWanted::new, askTimeout, system.scheduler())
+            .thenApply(Optional::of)
+            .exceptionally(failure -> Optional.empty());
+    return onSuccess(asked, wanted -> wanted.map(w -> {
+      // Plain figures first, for autoscalers and scripts that read one field.
+      Map<String, Object> body = new LinkedHashMap<>();
+      body.put("nodesWanted", w.nodesWanted());
+      body.put("nodes", w.nodes());
+      body.put("reason", w.reason());
+      body.put("since", w.since());
+      return json(body);
+    }).orElseGet(() -> error(503, "balancer_unavailable",
+        "the load balancer did not answer within " + askTimeout.toMillis() + " ms (the cluster may be forming or moving it); try again")));
   }
 
   private Route reportsRoute() {
@@ -184,6 +204,7 @@ public final class PlatformRoutes extends AllDirectives implements ManagementRou
     recent.sort((a, b) -> b.decidedAt().compareTo(a.decidedAt()));
     body.put("decisions", recent.subList(0, Math.min(RECENT_DECISIONS, recent.size())));
     body.put("inFlight", o.inFlight());
+    body.put("nodesWanted", o.nodesWanted());
     return body;
   }
 

@@ -1,11 +1,13 @@
 package io.mysimbdp.node.balance;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import io.mysimbdp.protocol.BalancerDecision;
 import io.mysimbdp.protocol.PerformanceReport;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -326,5 +328,179 @@ class BalancingPolicyTest {
     reports("gone", A, 1_000, 0, 0, 0);
     now = now.plus(settings.reportInterval().multipliedBy(4));
     assertEquals(0, policy.nodeStates(now).get(A).demand);
+  }
+
+  // ---- nodes wanted ----
+
+  /** A policy over these nodes with the balancer's settings and {@code overrides} (HOCON under mysimbdp.balancer). */
+  BalancingPolicy policyWith(String overrides) {
+    BalancerSettings custom = BalancerSettings.from(ConfigFactory.parseString(overrides).atPath("mysimbdp.balancer").withFallback(ConfigFactory.load()));
+    return new BalancingPolicy(custom, upNodes, inFlight, placedOn);
+  }
+
+  /** One report interval later: every tenant in {@code backlogs} reports it, every Up node its CPU. */
+  void round(Map<String, Double> cpu, Map<String, String> tenantNodes, long backlog) {
+    roundStart = now;
+    tenantNodes.forEach((tenant, node) -> reports(tenant, node, 100, backlog));
+    cpu.forEach(this::nodeCpu);
+  }
+
+  @Test
+  void aTenantThatLagsWhereAnotherNodeHasHeadroomAsksForNoNode() {
+    reports("slow", A, 100, 1_000, 3_000, 6_000);
+    reports("calm", B, 100, 0, 0, 0);
+    nodeCpu(A, 0.9);
+    nodeCpu(B, 0.3);
+    assertEquals(Optional.empty(), policy.scale(now));
+    assertEquals(2, policy.nodesWanted(now).nodesWanted());
+    assertEquals("relieve", policy.nextMove(now).orElseThrow().kind(), "B takes it: no node is needed");
+  }
+
+  @Test
+  void aTenantThatLagsWithNoHeadroomAnywhereAsksForOneMoreNodeOnce() {
+    reports("slow", A, 100, 1_000, 3_000, 6_000);
+    reports("busy", B, 400, 0, 0, 0);
+    nodeCpu(A, 0.9);
+    nodeCpu(B, 0.95);
+    assertEquals(Optional.empty(), policy.nextMove(now), "no node can take it");
+
+    BalancerDecision out = policy.scale(now).orElseThrow();
+    assertEquals("scale-out", out.kind());
+    assertEquals("slow", out.tenant());
+    assertTrue(out.reason().contains("backlog 6000") && out.reason().contains("2 -> 3 nodes") && out.reason().contains("cpu 95%"), out.reason());
+    LoadBalancer.NodesWanted wanted = policy.nodesWanted(now);
+    assertEquals(3, wanted.nodesWanted());
+    assertEquals(2, wanted.nodes());
+    assertEquals(out.reason(), wanted.reason());
+
+    // Still lagging, a minute later: the node asked for has not joined, so no second one is asked.
+    roundStart = now;
+    reports("slow", A, 100, 9_000, 12_000, 15_000, 18_000, 21_000, 24_000);
+    nodeCpu(A, 0.9);
+    nodeCpu(B, 0.95);
+    assertEquals(Optional.empty(), policy.scale(now));
+    assertEquals(3, policy.nodesWanted(now).nodesWanted());
+  }
+
+  @Test
+  void theNodeThatJoinsTakesTheSlowTenantFirstThenNewTenantsUntilItIsLevel() {
+    reports("slow", A, 100, 1_000, 3_000, 6_000);
+    reports("other", A, 300, 0, 0, 0);
+    reports("busy", B, 400, 0, 0, 0);
+    nodeCpu(A, 0.9);
+    nodeCpu(B, 0.95);
+    policy.scale(now).orElseThrow();
+
+    // C joins, its fresh JVM compiling (CPU high twice): relieve and placement would pass it over.
+    upNodes.add(C);
+    nodeCpu(C, 0.97);
+    now = now.plusSeconds(1);
+    nodeCpu(C, 0.96);
+    BalancerDecision first = policy.nextMove(now).orElseThrow();
+    assertEquals("slow", first.tenant());
+    assertEquals(A, first.from());
+    assertEquals(C, first.to());
+    assertTrue(first.reason().startsWith("first onto node " + C), first.reason());
+    policy.tenant("slow").lastMovedAt = now;
+    placedOn.put("slow", C);
+
+    // New tenants go to C while its demand is under the others' mean, busy or not.
+    assertEquals(Optional.of(C), policy.leastLoaded(Set.of(), now));
+    // Once it carries as much as the others, placement is by demand again.
+    roundStart = now;
+    reports("slow", C, 600, 0, 0, 0);
+    reports("other", A, 300, 0, 0, 0);
+    reports("busy", B, 400, 0, 0, 0);
+    nodeCpu(C, 0.97);
+    nodeCpu(A, 0.3);
+    nodeCpu(B, 0.3);
+    nodeCpu(C, 0.97);
+    policy.scale(now);
+    assertEquals(Optional.of(A), policy.leastLoaded(Set.of(), now));
+    // And only once: the tenant is not moved to C again, nor anywhere within its cool-down.
+    assertTrue(policy.nextMove(now).map(d -> !d.tenant().equals("slow")).orElse(true));
+  }
+
+  @Test
+  void noNodeBeyondMaxNodesAndNeverFewerThanMinNodes() {
+    policy = policyWith("max-nodes = 2");
+    reports("slow", A, 100, 1_000, 3_000, 6_000);
+    reports("busy", B, 400, 0, 0, 0);
+    nodeCpu(A, 0.9);
+    nodeCpu(B, 0.95);
+    assertEquals(Optional.empty(), policy.scale(now));
+    assertEquals(2, policy.nodesWanted(now).nodesWanted());
+
+    // min-nodes 3 with two nodes: three are wanted at once; an idle cluster never asks for fewer.
+    policy = policyWith("min-nodes = 3");
+    Instant start = now;
+    while (now.isBefore(start.plus(settings.scaleInAfter().multipliedBy(3)))) {
+      now = now.plus(settings.reportInterval());
+      round(Map.of(A, 0.01, B, 0.01), Map.of("idle", A), 0);
+      assertEquals(Optional.empty(), policy.scale(now));
+    }
+    assertEquals(3, policy.nodesWanted(now).nodesWanted());
+    assertThrows(IllegalArgumentException.class, () -> policyWith("min-nodes = 4\nmax-nodes = 3"));
+  }
+
+  @Test
+  void oneNodeFewerOnlyAfterTheClusterCouldDoWithoutItForTheWholeCoolDown() {
+    upNodes.add(C);
+    Map<String, Double> quiet = Map.of(A, 0.1, B, 0.1, C, 0.1);
+    Map<String, String> tenants = Map.of("t1", A, "t2", B, "t3", C);
+    Instant start = now;
+    Optional<BalancerDecision> in = Optional.empty();
+    while (in.isEmpty() && now.isBefore(start.plus(settings.scaleInAfter().multipliedBy(2)))) {
+      now = now.plus(settings.reportInterval());
+      round(quiet, tenants, 0);
+      in = policy.scale(now);
+    }
+    BalancerDecision decision = in.orElseThrow();
+    assertEquals("scale-in", decision.kind());
+    assertTrue(Duration.between(start, now).compareTo(settings.scaleInAfter()) >= 0, "after " + Duration.between(start, now));
+    assertTrue(decision.reason().contains("3 -> 2 nodes") && decision.reason().contains("cpu 30% over 3 nodes"), decision.reason());
+    assertEquals(2, policy.nodesWanted(now).nodesWanted());
+    // Until a node has left, no second one is let go.
+    for (int i = 0; i < 60; i++) {
+      now = now.plus(settings.reportInterval());
+      round(quiet, tenants, 0);
+      assertEquals(Optional.empty(), policy.scale(now));
+    }
+  }
+
+  @Test
+  void noisyFiguresNeitherFlapNorScaleInEarly() {
+    upNodes.add(C);
+    Map<String, String> tenants = Map.of("t1", A, "t2", B, "t3", C);
+    List<BalancerDecision> decisions = new java.util.ArrayList<>();
+    // CPU crossing the scale-in line every other interval for three cool-downs: no scale-in (the
+    // cluster must look carried by fewer nodes without a break).
+    Instant start = now;
+    int i = 0;
+    while (now.isBefore(start.plus(settings.scaleInAfter().multipliedBy(3)))) {
+      now = now.plus(settings.reportInterval());
+      double cpu = i++ % 6 == 5 ? 0.8 : 0.1; // once a minute: 1.0 over two nodes is not under 0.5
+      round(Map.of(A, cpu, B, 0.1, C, 0.1), tenants, 0);
+      policy.scale(now).ifPresent(decisions::add);
+    }
+    assertEquals(List.of(), decisions);
+
+    // A tenant lagging on and off with every node busy: one node asked for, then none taken back
+    // while the lag comes and goes, even when the fourth node has joined.
+    roundStart = now;
+    reports("slow", A, 100, 1_000, 3_000, 6_000);
+    round(Map.of(A, 0.95, B, 0.95, C, 0.95), Map.of("t2", B, "t3", C), 0);
+    policy.scale(now).ifPresent(decisions::add);
+    upNodes.add("akka://mysimbdp@127.0.0.1:2554");
+    long backlog = 6_000;
+    for (int j = 0; j < 30; j++) {
+      now = now.plus(settings.reportInterval());
+      backlog = j % 2 == 0 ? backlog + 4_000 : 600;
+      roundStart = now.minus(settings.reportInterval());
+      reports("slow", A, 100, backlog);
+      round(Map.of(A, 0.95, B, j % 2 == 0 ? 0.95 : 0.3, C, 0.95, "akka://mysimbdp@127.0.0.1:2554", 0.2), Map.of("t2", B, "t3", C), 0);
+      policy.scale(now).ifPresent(decisions::add);
+    }
+    assertEquals(List.of("scale-out"), decisions.stream().map(BalancerDecision::kind).toList(), decisions.toString());
   }
 }

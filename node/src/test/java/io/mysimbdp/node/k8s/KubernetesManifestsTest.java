@@ -149,8 +149,7 @@ class KubernetesManifestsTest {
     int replicas = deployment.getSpec().getReplicas();
     assertTrue(required > replicas / 2, "required-contact-point-nr " + required + " is a majority of " + replicas);
     assertTrue(required <= replicas, "required-contact-point-nr " + required + " <= replicas " + replicas);
-    HorizontalPodAutoscaler hpa = m.one(HorizontalPodAutoscaler.class, NODE);
-    assertTrue(required <= hpa.getSpec().getMinReplicas(), "required-contact-point-nr <= HPA minReplicas");
+    assertTrue(required <= autoscaler(m).minReplicas(), "required-contact-point-nr <= the autoscaler's minimum");
   }
 
   @ParameterizedTest(name = "{0}")
@@ -362,13 +361,16 @@ class KubernetesManifestsTest {
       assertTrue(pdb.getSpec().getMinAvailable().getIntVal() >= 2);
     }
 
-    HorizontalPodAutoscaler hpa = m.one(HorizontalPodAutoscaler.class, NODE);
-    assertEquals("Deployment", hpa.getSpec().getScaleTargetRef().getKind());
-    assertEquals(NODE, hpa.getSpec().getScaleTargetRef().getName());
-    assertTrue(hpa.getSpec().getMetrics().stream().anyMatch(x -> x.getResource() != null && x.getResource().getName().equals("cpu")));
+    Autoscaler autoscaler = autoscaler(m);
+    assertEquals("Deployment", autoscaler.targetKind());
+    assertEquals(NODE, autoscaler.target());
+    assertTrue(autoscaler.onCpu(), autoscaler.kind() + " keeps CPU as a signal");
     assertNotNull(nodeContainer(m).getResources().getRequests().get("cpu"), "CPU utilisation needs a CPU request");
-    assertTrue(hpa.getSpec().getMinReplicas() <= deployment.getSpec().getReplicas()
-        || hpa.getSpec().getMinReplicas() >= 3, "at least three nodes");
+    assertTrue(autoscaler.minReplicas() <= deployment.getSpec().getReplicas()
+        || autoscaler.minReplicas() >= 3, "at least three nodes");
+    assertNotNull(autoscaler.scaleDown(), "scale-in is paced: every removed node hands its tenants off");
+    assertTrue(autoscaler.scaleDown().getPolicies().stream().allMatch(p -> p.getType().equals("Pods") && p.getValue() == 1),
+        "one node at a time");
 
     Duration handOff = config.getDuration("akka.cluster.sharding.handoff-timeout");
     Duration shardingPhase = config.getDuration("akka.coordinated-shutdown.phases.cluster-sharding-shutdown-region.timeout");
@@ -454,6 +456,61 @@ class KubernetesManifestsTest {
       }
     }
     assertTrue(references >= 8, "the workloads use the Secrets (" + references + " references)");
+  }
+
+  // ---- autoscaling on the nodes the balancer wants ----
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("manifests")
+  void theAutoscalerKeepsWithinTheBoundsTheBalancerCountsNodesIn(Manifests m) {
+    Config config = nodeConfig(m);
+    Autoscaler autoscaler = autoscaler(m);
+    assertEquals(config.getInt("mysimbdp.balancer.min-nodes"), autoscaler.minReplicas(),
+        "MIN_NODES is the " + autoscaler.kind() + "'s minimum: the balancer never asks for fewer than it keeps");
+    assertEquals(config.getInt("mysimbdp.balancer.max-nodes"), autoscaler.maxReplicas(),
+        "MAX_NODES is the " + autoscaler.kind() + "'s maximum: the balancer never asks for more than it gives");
+  }
+
+  /** Every manifest set with a ScaledObject, and the component's own file (checked without kubectl too). */
+  static Stream<Manifests> scaledOnNodesWanted() {
+    List<Manifests> all = new ArrayList<>(List.of(Manifests.file("components/autoscale-on-nodes-wanted/node-scaledobject.yaml")));
+    manifests().filter(m -> !m.all(ScaledObject.class).isEmpty()).forEach(all::add);
+    return all.stream();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("scaledOnNodesWanted")
+  void theScaledObjectScalesTheNodesOnTheFigureTheBalancerExposesAndOnCpu(Manifests m) throws Exception {
+    ScaledObject scaled = m.one(ScaledObject.class, NODE);
+    assertEquals("Deployment", scaled.getSpec().scaleTargetRef().kind());
+    assertEquals(NODE, scaled.getSpec().scaleTargetRef().name());
+    assertEquals(NODE, scaled.getSpec().advanced().horizontalPodAutoscalerConfig().name(), "the HPA KEDA makes is the one the docs name");
+
+    ScaledObject.Trigger wanted = scaled.getSpec().triggers().stream().filter(t -> t.type().equals("prometheus")).findFirst()
+        .orElseThrow(() -> new AssertionError("no prometheus trigger"));
+    // An absolute count: the HPA's desired replicas are ceil(value / threshold) with AverageValue.
+    assertEquals("AverageValue", wanted.metricType());
+    assertEquals("1", wanted.metadata().get("threshold"));
+    String query = wanted.metadata().get("query");
+    Matcher metric = Pattern.compile("^max\\((mysimbdp_[a-z_]+)\\{namespace=\"([a-z0-9-]+)\"}\\)$").matcher(query);
+    assertTrue(metric.matches(), "max over the nodes (only the balancer's node has it) in this namespace: " + query);
+    assertEquals("mysimbdp_balancer_nodes_wanted", metric.group(1));
+    assertEquals(scaled.getMetadata().getNamespace(), metric.group(2));
+    assertTrue(URI.create(wanted.metadata().get("serverAddress")).isAbsolute());
+    // The node exposes that gauge on /metrics (the management port Prometheus scrapes: checked
+    // with the annotations below), and the balancer counts what it reports.
+    Path code = Manifests.k8sDir().getParent().resolve("node/src/main/java/io/mysimbdp/node/monitoring/PlatformMetrics.java");
+    assertTrue(Files.readString(code).contains("gauge(\"" + metric.group(1) + "\""), code + " exposes " + metric.group(1));
+
+    ScaledObject.Trigger cpu = scaled.getSpec().triggers().stream().filter(t -> t.type().equals("cpu")).findFirst()
+        .orElseThrow(() -> new AssertionError("CPU stays a second signal"));
+    assertEquals("Utilization", cpu.metricType());
+    int percent = Integer.parseInt(cpu.metadata().get("value"));
+    assertTrue(percent > 0 && percent < 100, "cpu " + percent);
+    if (m.all(Deployment.class).stream().anyMatch(d -> d.getMetadata().getName().equals(NODE))) {
+      assertTrue(m.all(HorizontalPodAutoscaler.class).stream().noneMatch(h -> h.getMetadata().getName().equals(NODE)),
+          "no HPA of our own beside KEDA's: two HPAs on one Deployment fight");
+    }
   }
 
   // ---- monitoring ----
@@ -551,7 +608,8 @@ class KubernetesManifestsTest {
     Assumptions.assumeTrue(rendered.isPresent(), "kubectl is not installed: the overlay is not rendered");
     Manifests production = rendered.get();
     Manifests base = Manifests.base();
-    assertEquals(base.resources().size(), production.resources().size(), "the overlay adds and drops nothing");
+    assertEquals(base.resources().size(), production.resources().size(), "the overlay adds and drops nothing (but swaps the HPA for a ScaledObject)");
+    assertEquals("ScaledObject", autoscaler(production).kind(), "production scales on the nodes wanted");
     for (HasMetadata r : production.resources()) {
       if (!(r instanceof io.fabric8.kubernetes.api.model.Namespace)) {
         assertEquals("mysimbdp", r.getMetadata().getNamespace(), r.getKind() + " " + r.getMetadata().getName());
@@ -567,6 +625,29 @@ class KubernetesManifestsTest {
   }
 
   // ---- helpers ----
+
+  /** What scales the nodes, whichever kind: the base's HPA on CPU, or KEDA's ScaledObject on the nodes wanted and CPU. */
+  record Autoscaler(String kind, String targetKind, String target, int minReplicas, int maxReplicas, boolean onCpu,
+      io.fabric8.kubernetes.api.model.autoscaling.v2.HPAScalingRules scaleDown) {}
+
+  static Autoscaler autoscaler(Manifests m) {
+    List<HorizontalPodAutoscaler> hpas = m.all(HorizontalPodAutoscaler.class).stream().filter(h -> h.getMetadata().getName().equals(NODE)).toList();
+    List<ScaledObject> scaled = m.all(ScaledObject.class).stream().filter(h -> h.getMetadata().getName().equals(NODE)).toList();
+    assertEquals(1, hpas.size() + scaled.size(), m + ": one autoscaler for the nodes, an HPA or a ScaledObject");
+    if (!hpas.isEmpty()) {
+      var spec = hpas.get(0).getSpec();
+      return new Autoscaler("HorizontalPodAutoscaler", spec.getScaleTargetRef().getKind(), spec.getScaleTargetRef().getName(),
+          spec.getMinReplicas(), spec.getMaxReplicas(),
+          spec.getMetrics().stream().anyMatch(x -> x.getResource() != null && x.getResource().getName().equals("cpu")),
+          spec.getBehavior() == null ? null : spec.getBehavior().getScaleDown());
+    }
+    ScaledObject.Spec spec = scaled.get(0).getSpec();
+    var behavior = spec.advanced() == null || spec.advanced().horizontalPodAutoscalerConfig() == null ? null
+        : spec.advanced().horizontalPodAutoscalerConfig().behavior();
+    return new Autoscaler("ScaledObject", spec.scaleTargetRef().kind(), spec.scaleTargetRef().name(), spec.minReplicaCount(),
+        spec.maxReplicaCount(), spec.triggers().stream().anyMatch(t -> t.type().equals("cpu")),
+        behavior == null ? null : behavior.getScaleDown());
+  }
 
   private static Container nodeContainer(Manifests m) {
     return m.one(Deployment.class, NODE).getSpec().getTemplate().getSpec().getContainers().stream()

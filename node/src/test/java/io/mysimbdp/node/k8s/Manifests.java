@@ -54,7 +54,8 @@ record Manifests(String origin, List<HasMetadata> resources) {
       Map.entry("batch/v1/Job", Job.class),
       Map.entry("networking.k8s.io/v1/NetworkPolicy", NetworkPolicy.class),
       Map.entry("policy/v1/PodDisruptionBudget", PodDisruptionBudget.class),
-      Map.entry("autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler.class));
+      Map.entry("autoscaling/v2/HorizontalPodAutoscaler", HorizontalPodAutoscaler.class),
+      Map.entry("keda.sh/v1alpha1/ScaledObject", ScaledObject.class));
 
   private static final YAMLMapper YAML = new YAMLMapper();
   private static final ObjectMapper MODEL =
@@ -83,7 +84,7 @@ record Manifests(String origin, List<HasMetadata> resources) {
     return new Manifests("k8s/base (files)", all);
   }
 
-  /** Any YAML file under k8s/ that is not part of a kustomization (the secrets contract). */
+  /** Any YAML file under k8s/ read on its own (the secrets contract, a component's resource). */
   static Manifests file(String relative) {
     return new Manifests("k8s/" + relative, parse(read(k8sDir().resolve(relative)), relative));
   }
@@ -184,6 +185,23 @@ record Manifests(String origin, List<HasMetadata> resources) {
     }
     if (value instanceof Map<?, ?> map) {
       map.forEach((k, v) -> unknownFields(v, path + "." + k, out));
+      return;
+    }
+    if (value.getClass().isRecord()) {
+      // Our own model of a kind fabric8 does not have (KEDA's): fabric8 types may sit inside it.
+      for (var component : value.getClass().getRecordComponents()) {
+        try {
+          component.getAccessor().setAccessible(true);
+          unknownFields(component.getAccessor().invoke(value), path + "." + component.getName(), out);
+        } catch (ReflectiveOperationException e) {
+          throw new AssertionError(e);
+        }
+      }
+      return;
+    }
+    if (value instanceof ScaledObject scaled) {
+      unknownFields(scaled.getMetadata(), path + ".metadata", out);
+      unknownFields(scaled.getSpec(), path + ".spec", out);
       return;
     }
     if (!value.getClass().getName().startsWith("io.fabric8.")) {

@@ -252,6 +252,9 @@ class MonitoringTest {
     assertTrue(metrics.contains("mysimbdp_balancer_moves_in_flight{node=\"" + self + "\"}"), metrics);
     assertTrue(metrics.contains("mysimbdp_balancer_decisions_total{kind=\"place\",node=\"" + self + "\"}"), metrics);
     assertTrue(metrics.contains("mysimbdp_balancer_hand_off_seconds_count"), metrics);
+    // One node, nothing lagging: one node wanted (min-nodes 1), what the autoscaler reads.
+    assertTrue(metrics.contains("mysimbdp_balancer_nodes_wanted{node=\"" + self + "\"} 1.0"), metrics);
+    assertTrue(metrics.contains("mysimbdp_balancer_nodes{node=\"" + self + "\"} 1.0"), metrics);
     // The JVM's own.
     for (String jvm : List.of("jvm_memory_used_bytes", "jvm_threads_current", "jvm_gc_collection_seconds", "process_cpu_seconds_total")) {
       assertTrue(metrics.contains(jvm), () -> jvm + " in\n" + metrics);
@@ -270,6 +273,17 @@ class MonitoringTest {
   }
 
   @Test
+  void nodesWantedIsPlainJsonForAutoscalersAndScripts() {
+    Reply reply = management.get("/platform/nodes-wanted", null);
+    assertEquals(200, reply.status(), reply::toString);
+    assertTrue(reply.raw().headers().firstValue("Content-Type").orElse("").startsWith("application/json"), reply::toString);
+    JsonNode body = reply.json();
+    assertEquals(1, body.path("nodesWanted").asInt(), body::toString);
+    assertEquals(1, body.path("nodes").asInt(), body::toString);
+    assertTrue(body.path("reason").isTextual(), body::toString);
+  }
+
+  @Test
   void managementWriteRoutesAreRefused() {
     String member = "/cluster/members/" + URLEncoder.encode(self, StandardCharsets.UTF_8);
     List<String[]> writes = List.of(
@@ -281,6 +295,7 @@ class MonitoringTest {
         new String[] {"POST", "/metrics", null},
         new String[] {"POST", "/platform/tenants", null},
         new String[] {"DELETE", "/platform/decisions", null},
+        new String[] {"PUT", "/platform/nodes-wanted", "nodesWanted=5"},
         new String[] {"PUT", "/dashboard", null});
     for (String[] write : writes) {
       byte[] body = write[2] == null ? new byte[0] : write[2].getBytes(StandardCharsets.UTF_8);

@@ -55,6 +55,24 @@ public final class HttpApi {
     return send("GET", path, token, null, null);
   }
 
+  /** Where each tenant's ingestor runs now (as the admin sees it); tenants that do not answer 200 are left out. */
+  public java.util.Map<String, String> placements(java.util.Collection<String> tenants) {
+    java.util.Map<String, String> placed = new java.util.LinkedHashMap<>();
+    for (String tenant : tenants) {
+      Reply status = get("/v1/tenants/" + tenant + "/ingestor", adminToken);
+      if (status.status() == 200) {
+        placed.put(tenant, status.json().path("node").asText());
+      }
+    }
+    return placed;
+  }
+
+  /** The messages waiting in the tenant's queue ({@code lag} of its stream); Long.MAX_VALUE when it does not answer. */
+  public long streamLag(String tenant, String key) {
+    Reply stream = get("/v1/tenants/" + tenant + "/stream", key);
+    return stream.status() == 200 ? stream.json().path("lag").asLong() : Long.MAX_VALUE;
+  }
+
   public Reply postJson(String path, String token, String json) {
     return send("POST", path, token, "application/json", json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
   }
