@@ -136,6 +136,23 @@ abstract class StreamContract {
     return sendWithHeaders("POST", "/v1/tenants/" + t.id() + "/messages", t.key(), "application/json", json, id);
   }
 
+  /** POST .../messages with an Idempotency-Key header. */
+  static Reply publishWithKey(Tenant t, String contentType, String body, String idempotencyKey) {
+    var request =
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create(api.baseUrl + "/v1/tenants/" + t.id() + "/messages"))
+            .timeout(Duration.ofSeconds(30))
+            .header("Authorization", "Bearer " + t.key())
+            .header("Content-Type", contentType)
+            .header("Idempotency-Key", idempotencyKey)
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
+    try {
+      var response = HTTP.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      return new Reply(response.statusCode(), response.body(), response);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
   static Reply sendWithHeaders(String method, String path, String token, String contentType, String body, String messageId) {
     var request =
         java.net.http.HttpRequest.newBuilder(java.net.URI.create(api.baseUrl + path))
