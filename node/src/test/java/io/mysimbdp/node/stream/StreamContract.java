@@ -1,6 +1,7 @@
 package io.mysimbdp.node.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -278,6 +279,29 @@ abstract class StreamContract {
       }
       channel.waitForConfirmsOrDie(30_000);
     }
+  }
+
+  /**
+   * Publishes messages of {@code padBytes} to the stopped stream of {@code t} until one is refused:
+   * a queue of {@code maxQueueBytes} is full after about maxQueueBytes / padBytes, 429 queue_full.
+   */
+  static void assertBoundedInBytes(Tenant t, long maxQueueBytes, int padBytes) {
+    String pad = "x".repeat(padBytes);
+    int accepted = 0;
+    Reply refused = null;
+    long most = maxQueueBytes / padBytes + 1;
+    for (int i = 0; i < 2 * most + 2 && refused == null; i++) {
+      Reply r = publishJson(t, "big" + i, "{\"n\":" + i + ",\"pad\":\"" + pad + "\"}");
+      if (r.status() == 202) {
+        accepted++;
+      } else {
+        refused = r;
+      }
+    }
+    assertNotNull(refused, "the queue took " + accepted + " messages of " + padBytes + " bytes, over " + maxQueueBytes + " bytes");
+    assertEquals(429, refused.status(), refused::toString);
+    assertEquals("queue_full", refused.errorCode());
+    assertTrue(accepted >= 1 && accepted <= most, accepted + " messages of " + padBytes + " bytes accepted");
   }
 
   static Map<String, String> headers(Reply reply) {
