@@ -196,18 +196,19 @@ public final class StreamPublisher implements Extension {
    */
   public CompletionStage<Void> publish(String tenantId, List<Outgoing> messages) {
     Usage usage = new Usage(messages.stream().mapToInt(Outgoing::count).sum(), messages.stream().mapToLong(m -> m.body().length).sum());
-    if (!waiting.tryAcquire(usage)) {
+    Usage queued = new Usage(1, usage.bytes()); // waiting publishes are counted as publishes, not as records
+    if (!waiting.tryAcquire(queued)) {
       return CompletableFuture.failedFuture(
           new Refused(Refused.Reason.NODE_BUSY, "this node's publishes are waiting for the broker (flow control or a slow broker); retry later"));
     }
     if (!tryAcquireTenant(tenantId, usage)) {
-      waiting.release(usage);
+      waiting.release(queued);
       return CompletableFuture.failedFuture(
           new Refused(Refused.Reason.TENANT_QUOTA, "tenant '" + tenantId + "' has more than " + settings.maxInFlightPerTenant() + " messages or "
               + limits.maxInFlightBytesPerTenant() + " bytes awaiting the broker's confirmation; retry later"));
     }
     if (!nodeInFlight.tryAcquire(usage)) {
-      waiting.release(usage);
+      waiting.release(queued);
       releaseTenant(tenantId, usage);
       return CompletableFuture.failedFuture(
           new Refused(Refused.Reason.NODE_BUSY, "this node has too many messages awaiting the broker's confirmation; retry later"));
@@ -222,13 +223,13 @@ public final class StreamPublisher implements Extension {
       } catch (Throwable e) {
         confirmed.completeExceptionally(e);
       } finally {
-        waiting.release(usage);
+        waiting.release(queued);
       }
     };
     try {
       this.publishing.execute(publishing);
     } catch (RejectedExecutionException e) {
-      waiting.release(usage);
+      waiting.release(queued);
       confirmed.completeExceptionally(new IOException("the publisher is shut down"));
     }
     return confirmed

@@ -55,6 +55,7 @@ class StreamPublisherStallTest {
     CompletableFuture<Void> refused = null;
     // More publishes than the blocking dispatcher has threads (16): before, each took one of them.
     for (int i = 0; i < 40 && refused == null; i++) {
+      // each a batched envelope of 500 records: waiting publishes are counted as publishes, not records
       CompletableFuture<Void> f = publisher.publish("tenant-" + i, List.of(message("m" + i))).toCompletableFuture();
       if (f.isDone()) {
         refused = f;
@@ -88,7 +89,7 @@ class StreamPublisherStallTest {
   }
 
   private static StreamPublisher.Outgoing message(String id) {
-    return new StreamPublisher.Outgoing("{}".getBytes(StandardCharsets.UTF_8), "application/json", id, 1);
+    return new StreamPublisher.Outgoing("{}".getBytes(StandardCharsets.UTF_8), "application/json", id, 500);
   }
 
   /** A broker whose channels block in basicPublish until released, then confirm each message. */
