@@ -199,10 +199,9 @@ public final class StreamTopology implements Extension {
     if (current != null) {
       return current;
     }
-    URI management = URI.create(settings.managementUri().get());
-    String[] admin = management.getUserInfo() == null ? new String[] {"guest", "guest"} : management.getUserInfo().split(":", 2);
-    String base = management.getScheme() + "://" + management.getHost() + ":" + management.getPort();
-    BasicHttpCredentials credentials = BasicHttpCredentials.createBasicHttpCredentials(admin[0], admin.length > 1 ? admin[1] : "");
+    Management management = management();
+    String base = management.base();
+    BasicHttpCredentials credentials = management.credentials();
     String vhost = URLEncoder.encode(broker.connectionFactory().getVirtualHost(), StandardCharsets.UTF_8);
     Map<String, Object> policy = Map.of(
         // the tenant queues, not their dead-letter queues (a full one would drop dead letters)
@@ -262,10 +261,9 @@ public final class StreamTopology implements Extension {
               host, port, vhost, exchange, null, null,
               "this broker has no per-tenant users (no AMQP_MANAGEMENT_URI, or the embedded broker): publish over HTTP"));
     }
-    URI management = URI.create(settings.managementUri().get());
-    String[] admin = management.getUserInfo() == null ? new String[] {"guest", "guest"} : management.getUserInfo().split(":", 2);
-    String base = management.getScheme() + "://" + management.getHost() + ":" + management.getPort();
-    BasicHttpCredentials credentials = BasicHttpCredentials.createBasicHttpCredentials(admin[0], admin.length > 1 ? admin[1] : "");
+    Management management = management();
+    String base = management.base();
+    BasicHttpCredentials credentials = management.credentials();
     String username = "mysimbdp-tenant-" + tenantId;
     String password = newPassword();
     String encodedVhost = URLEncoder.encode(vhost, StandardCharsets.UTF_8);
@@ -286,6 +284,18 @@ public final class StreamTopology implements Extension {
                 log.warn("could not create the broker user of tenant {}: {}", tenantId, failure.toString());
               }
             });
+  }
+
+  /** The broker's management API: its base URL and the admin's credentials (from the URI's user info). */
+  private record Management(String base, BasicHttpCredentials credentials) {}
+
+  /** The management API; only with a management URI. */
+  private Management management() {
+    URI management = URI.create(settings.managementUri().orElseThrow());
+    String[] admin = management.getUserInfo() == null ? new String[] {"guest", "guest"} : management.getUserInfo().split(":", 2);
+    return new Management(
+        management.getScheme() + "://" + management.getHost() + ":" + management.getPort(),
+        BasicHttpCredentials.createBasicHttpCredentials(admin[0], admin.length > 1 ? admin[1] : ""));
   }
 
   private CompletionStage<Void> put(String url, Object body, BasicHttpCredentials credentials) {
