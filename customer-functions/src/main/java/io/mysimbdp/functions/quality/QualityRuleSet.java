@@ -2,6 +2,7 @@ package io.mysimbdp.functions.quality;
 
 import io.mysimbdp.functions.quality.QualityRule.Action;
 import io.mysimbdp.functions.sandbox.CelPredicate;
+import io.mysimbdp.functions.sandbox.GuardedFunction;
 import io.mysimbdp.functions.sandbox.SandboxLimits;
 import io.mysimbdp.functions.spi.CompileException;
 import io.mysimbdp.functions.spi.FunctionContext;
@@ -11,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -21,6 +23,11 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>A rule that cannot be evaluated on a record, such as one reading a field the record lacks,
  * fails for that record with the reason ("missing field x") and is counted as failed (and in
  * {@code errors}); it never throws out of {@link #evaluate}.
+ *
+ * <p>A rule stopped by the sandbox's bounds ({@link CelPredicate.Outcome#boundViolated()}: CPU
+ * time, memory, value sizes) {@link #MAX_CONSECUTIVE_VIOLATIONS} times in a row is disabled on
+ * this set: it is no longer evaluated (it neither passes nor fails a record) and {@link
+ * RuleStats#disabledReason()} says why. Defining the rule again (a new set) enables it again.
  */
 public final class QualityRuleSet {
 
@@ -109,7 +116,15 @@ public final class QualityRuleSet {
       long failed,
       long errors,
       double passRate,
-      boolean acceptable) {}
+      boolean acceptable,
+      String disabledReason) {
+    public boolean disabled() {
+      return disabledReason != null;
+    }
+  }
+
+  /** Bound violations in a row that disable a rule (as {@link GuardedFunction.Policy#DEFAULT} a function). */
+  public static final int MAX_CONSECUTIVE_VIOLATIONS = GuardedFunction.Policy.DEFAULT.maxConsecutiveViolations();
 
   /** The field {@link Verdict#tag} adds. */
   public static final String TAG_FIELD = "_quality";
@@ -120,6 +135,8 @@ public final class QualityRuleSet {
     final LongAdder passed = new LongAdder();
     final LongAdder failed = new LongAdder();
     final LongAdder errors = new LongAdder();
+    final AtomicInteger consecutiveViolations = new AtomicInteger();
+    volatile String disabledReason;
 
     Compiled(QualityRule rule, CelPredicate predicate) {
       this.rule = rule;
@@ -183,7 +200,15 @@ public final class QualityRuleSet {
     List<String> passed = new ArrayList<>(rules.size());
     List<Failure> failures = new ArrayList<>(2);
     for (Compiled c : rules) {
+      if (c.disabledReason != null) {
+        continue;
+      }
       CelPredicate.Outcome outcome = c.predicate.evaluate(record, context);
+      if (!outcome.boundViolated()) {
+        c.consecutiveViolations.set(0);
+      } else if (c.consecutiveViolations.incrementAndGet() >= MAX_CONSECUTIVE_VIOLATIONS && c.disabledReason == null) {
+        c.disabledReason = MAX_CONSECUTIVE_VIOLATIONS + " consecutive bound violations, the last: " + outcome.reason();
+      }
       switch (outcome.status()) {
         case PASS:
           c.passed.increment();
@@ -225,7 +250,8 @@ public final class QualityRuleSet {
               failed,
               c.errors.sum(),
               rate,
-              rate >= c.rule.threshold()));
+              rate >= c.rule.threshold(),
+              c.disabledReason));
     }
     return out;
   }

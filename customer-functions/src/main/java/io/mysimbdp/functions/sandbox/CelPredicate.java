@@ -14,7 +14,7 @@ import dev.cel.common.types.SimpleType;
 import dev.cel.common.values.NullValue;
 import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
-import dev.cel.runtime.Program;
+import dev.cel.runtime.CelRuntime;
 import io.mysimbdp.functions.Records;
 import io.mysimbdp.functions.spi.CompileException;
 import io.mysimbdp.functions.spi.FunctionContext;
@@ -31,12 +31,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * Used by filter functions and quality rules, e.g. {@code double(record.result) <= 100.0} or
  * {@code record['sample.isComplianceSample'] == 'true'}.
  *
- * <p>Why it is safe by design: CEL has no loops or recursion (only macros over existing lists and
- * maps, bounded here by an iteration budget for the whole evaluation), no I/O, no access to Java
- * classes (only the standard function library is registered, no custom functions, no message types),
- * and its {@code matches()} runs RE2 (re2j), which is linear in the input. With the source size
- * bounded, an evaluation's cost is bounded by source size × iteration budget × input size, so no
- * clock is needed (and none is used: a clock would make quality counts depend on GC pauses).
+ * <p>Why it is safe: CEL has no loops or recursion (only macros over existing lists and maps,
+ * bounded here by an iteration budget for the whole evaluation), no I/O, no access to Java classes
+ * (only the standard function library is registered, no custom functions, no message types), and
+ * its {@code matches()} runs RE2 (re2j), which is linear in the input. That bounds the number of
+ * steps, not what they cost: a 4,096-leaf string concatenation inside {@code all()} fits the
+ * source limit and builds gigabytes. So every evaluation is also watched as the JSONata functions
+ * are ({@link SandboxLimits}): after each subexpression, the size of its value (strings, bytes,
+ * lists, maps; the values produced in total), and every 16th the thread's CPU time (100 ms) and
+ * the bytes it allocated (16 MiB), with the wall clock only as a backstop ({@link #watchLimits}). A bound hit ends the evaluation as an ERROR
+ * outcome with {@link Outcome#limit()} set; callers count those (a quality rule or a filter that
+ * keeps hitting them is disabled).
  *
  * <p>Thread-safe: a CEL {@link Program} is immutable.
  */
@@ -56,9 +61,18 @@ public final class CelPredicate {
    * @param status PASS (true), FAIL (false) or ERROR (could not be evaluated)
    * @param reason for ERROR: "missing field x", or the evaluation error; null otherwise
    */
-  public record Outcome(Status status, String reason) {
+  public record Outcome(Status status, String reason, LimitExceededException.Limit limit) {
     static final Outcome PASS = new Outcome(Status.PASS, null);
     static final Outcome FAIL = new Outcome(Status.FAIL, null);
+
+    public Outcome(Status status, String reason) {
+      this(status, reason, null);
+    }
+
+    /** Whether the evaluation was stopped by one of the sandbox's bounds. */
+    public boolean boundViolated() {
+      return limit != null;
+    }
 
     public boolean passed() {
       return status == Status.PASS;
@@ -66,16 +80,23 @@ public final class CelPredicate {
   }
 
   private final String source;
-  private final Program program;
+  private final CelRuntime.Program program;
   private final List<List<String>> fieldPaths;
   private final SandboxLimits limits;
+  /**
+   * The limits the evaluation is watched under: the wall clock only as a backstop ten times the
+   * functions' (a predicate never waits, so its CPU time is what it costs; a tight wall clock would
+   * make quality counts, and a rule's disabling, depend on how loaded the machine is).
+   */
+  private final SandboxLimits watchLimits;
 
   private CelPredicate(
-      String source, Program program, List<List<String>> fieldPaths, SandboxLimits limits) {
+      String source, CelRuntime.Program program, List<List<String>> fieldPaths, SandboxLimits limits) {
     this.source = source;
     this.program = program;
     this.fieldPaths = fieldPaths;
     this.limits = limits;
+    this.watchLimits = limits.withWallClockTimeout(limits.wallClockTimeout().multipliedBy(JsonataMonitor.HARD_CEILING_FACTOR));
   }
 
   /**
@@ -158,13 +179,16 @@ public final class CelPredicate {
     Map<String, Object> variables = new LinkedHashMap<>(4);
     variables.put("record", input);
     variables.put("context", contextValue(context));
+    JsonataMonitor monitor = new JsonataMonitor(watchLimits);
+    monitor.input(input);
     Object value;
     try {
-      value = program.eval(variables);
+      value = program.trace(variables, (expr, result) -> watch(monitor, result));
+      monitor.checkClockAndMemory();
     } catch (CelEvaluationException e) {
-      return new Outcome(Status.ERROR, explain(e, record));
+      return violated(monitor).orElseGet(() -> new Outcome(Status.ERROR, explain(e, record)));
     } catch (RuntimeException e) {
-      return new Outcome(Status.ERROR, "evaluation failed: " + e.getMessage());
+      return violated(monitor).orElseGet(() -> new Outcome(Status.ERROR, "evaluation failed: " + e.getMessage()));
     }
     if (value instanceof Boolean) {
       return (Boolean) value ? Outcome.PASS : Outcome.FAIL;
@@ -173,9 +197,32 @@ public final class CelPredicate {
         Status.ERROR, "the predicate returned " + Records.describeType(value) + ", not a boolean");
   }
 
-  /** True or false, or a {@link FunctionException} with the reason it could not be evaluated. */
+  /** One subexpression evaluated: its value's size now, the clock and allocation every 16th. */
+  private static void watch(JsonataMonitor monitor, Object result) {
+    monitor.enter();
+    if (result instanceof com.google.protobuf.ByteString bytes && bytes.size() > monitor.limitsMaxString()) {
+      throw monitor.violate(LimitExceededException.Limit.MEMORY, "memory limit: bytes of " + bytes.size() + ", more than " + monitor.limitsMaxString());
+    }
+    monitor.exit(result);
+  }
+
+  /** The bound the evaluation hit (the monitor keeps it, whatever CEL wrapped it in). */
+  private static java.util.Optional<Outcome> violated(JsonataMonitor monitor) {
+    LimitViolation violation = monitor.violation();
+    return violation == null
+        ? java.util.Optional.empty()
+        : java.util.Optional.of(new Outcome(Status.ERROR, violation.getMessage(), violation.toFunctionException().limit()));
+  }
+
+  /**
+   * True or false, or a {@link FunctionException} with the reason it could not be evaluated (a
+   * {@link LimitExceededException} for a bound, which {@link GuardedFunction} counts as such).
+   */
   public boolean test(Map<String, Object> record, FunctionContext context) throws FunctionException {
     Outcome outcome = evaluate(record, context);
+    if (outcome.boundViolated()) {
+      throw new LimitExceededException(outcome.limit(), "CEL predicate " + outcome.reason());
+    }
     if (outcome.status() == Status.ERROR) {
       throw new FunctionException("CEL predicate " + outcome.reason());
     }

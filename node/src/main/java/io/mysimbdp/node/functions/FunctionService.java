@@ -432,6 +432,11 @@ public final class FunctionService {
               r.put("errors", count(s, "errors"));
               r.put("passRate", rate);
               r.put("acceptable", rate >= compiled.threshold());
+              Document disabled = s.get("disabled", Document.class);
+              r.put("state", disabled == null ? "ACTIVE" : "DISABLED");
+              if (disabled != null) {
+                r.put("disabledReason", disabled.getString("reason"));
+              }
             } catch (CompileException e) {
               r.put("error", e.getMessage());
             }

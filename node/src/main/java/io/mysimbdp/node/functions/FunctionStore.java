@@ -31,7 +31,7 @@ import org.bson.conversions.Bson;
  * function_versions {_id: "name@n", name, version: n, createdAt, spec: "&lt;FunctionSpec JSON&gt;"}
  * categories        {_id: category, function, collection, updatedAt}
  * quality_rules     {_id: rule name, definition: "&lt;JSON&gt;", generation, order, updatedAt}
- * quality_stats     {_id: "rule@generation", rule, evaluated, passed, failed, errors}
+ * quality_stats     {_id: "rule@generation", rule, evaluated, passed, failed, errors, disabled?: {reason, at}}
  * </pre>
  *
  * {@code revision} changes with every change of a function (upload, roll-back, reset, disable), so
@@ -220,6 +220,16 @@ public final class FunctionStore {
                 Updates.inc("passed", passed),
                 Updates.inc("failed", failed),
                 Updates.inc("errors", errors)),
+            new UpdateOptions().upsert(true)))
+        .thenApply(r -> null);
+  }
+
+  /** Records that a node disabled a rule generation for repeated bound violations. */
+  public CompletionStage<Void> qualityRuleDisabled(String tenantId, String statsId, String rule, String reason) {
+    return coreDms
+        .first(collection(tenantId, QUALITY_STATS).updateOne(
+            Filters.eq("_id", statsId),
+            Updates.combine(Updates.set("rule", rule), Updates.set("disabled", new Document("reason", reason).append("at", new Date()))),
             new UpdateOptions().upsert(true)))
         .thenApply(r -> null);
   }

@@ -16,7 +16,9 @@ import java.util.concurrent.CompletionStage;
  * #evaluate} on every record a function produced, then store it ({@code ACCEPT}), store {@link
  * Verdict#tag tagged} ({@code TAG}) or dead-letter it with {@link Verdict#reasons()} at stage
  * QUALITY ({@code DEAD_LETTER}). Counts are kept in memory and added to the tenant's {@code
- * quality_stats} by {@link #flush()} (periodically, and at the end of every file).
+ * quality_stats} by {@link #flush()} (periodically, and at the end of every file), and so is a
+ * rule's disabling for repeated bound violations (on the rule's generation: defining the rule
+ * again enables it).
  */
 public final class QualityCheck {
   /** No rules: every record is accepted. */
@@ -33,6 +35,8 @@ public final class QualityCheck {
   private final String fingerprint;
   /** Per rule: evaluated, passed, failed, errors already added to the store. */
   private final long[][] flushed;
+  /** Per rule: whether its disabling (for repeated bound violations) is in the store. */
+  private final boolean[] disabledRecorded;
 
   QualityCheck(String tenantId, FunctionStore store, QualityRuleSet rules, List<String> statsIds, String fingerprint) {
     this.tenantId = tenantId;
@@ -41,6 +45,7 @@ public final class QualityCheck {
     this.statsIds = List.copyOf(statsIds);
     this.fingerprint = fingerprint;
     this.flushed = new long[statsIds.size()][4];
+    this.disabledRecorded = new boolean[statsIds.size()];
   }
 
   public boolean isEmpty() {
@@ -66,6 +71,19 @@ public final class QualityCheck {
     synchronized (flushed) {
       for (int i = 0; i < now.size(); i++) {
         RuleStats s = now.get(i);
+        if (s.disabled() && !disabledRecorded[i]) {
+          disabledRecorded[i] = true;
+          int rule = i;
+          org.slf4j.LoggerFactory.getLogger(QualityCheck.class).warn("tenant {}: quality rule {} disabled: {}", tenantId, s.rule(), s.disabledReason());
+          writes.add(store.qualityRuleDisabled(tenantId, statsIds.get(i), s.rule(), s.disabledReason())
+              .toCompletableFuture()
+              .exceptionally(e -> {
+                synchronized (flushed) {
+                  disabledRecorded[rule] = false; // recorded at the next flush
+                }
+                throw new java.util.concurrent.CompletionException(e);
+              }));
+        }
         long[] current = {s.evaluated(), s.passed(), s.failed(), s.errors()};
         long[] delta = new long[4];
         boolean any = false;

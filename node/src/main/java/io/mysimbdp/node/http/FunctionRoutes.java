@@ -28,10 +28,11 @@ import java.util.function.Function;
  * PUT    categories/{category}        {"function": name, "collection": coll}; category "*" applies to unmapped ones
  * GET    categories/{category}        one mapping
  * DELETE categories/{category}
- * GET    quality                      each rule with its counts, pass rate, threshold, acceptable
- * PUT    quality                      {"rules": [...]}: replaces every rule (counts start again)
- * PUT    quality/rules/{name}         one rule (its counts start again)
- * DELETE quality/rules/{name}
+ * GET    quality                      each rule with its counts, pass rate, threshold, acceptable, state
+ *                                     (ACTIVE, or DISABLED with disabledReason after repeated bound violations)
+ * PUT    quality                      {"rules": [...]}: replaces every rule (counts start again, re-enabled) [limited]
+ * PUT    quality/rules/{name}         one rule (its counts start again, re-enabled) [limited]
+ * DELETE quality/rules/{name}                                                                      [limited]
  * </pre>
  *
  * Bodies of these routes may be {@code mysimbdp.functions.max-body} (256 KiB) long.
@@ -110,11 +111,19 @@ public final class FunctionRoutes extends ApiDirectives implements TenantSubRout
     return concat(
         pathEndOrSingleSlash(() -> concat(
             get(() -> onSuccess(service.quality(tenantId), this::ok)),
-            put(() -> controlBody(Map.class, true, rules -> onSuccess(service.putQuality(tenantId, cast(rules)), this::ok))))),
+            put(() -> qualityLimited(tenantId, () -> controlBody(Map.class, true, rules -> onSuccess(service.putQuality(tenantId, cast(rules)), this::ok)))))),
         path(PathMatchers.segment("rules").slash(PathMatchers.segment()), rule -> concat(
-            put(() -> controlBody(Map.class, true, definition -> onSuccess(
-                service.putQualityRule(tenantId, rule, cast(definition)), this::ok))),
-            delete(() -> onSuccess(service.deleteQualityRule(tenantId, rule), this::ok)))));
+            put(() -> qualityLimited(tenantId, () -> controlBody(Map.class, true, definition -> onSuccess(
+                service.putQualityRule(tenantId, rule, cast(definition)), this::ok)))),
+            delete(() -> qualityLimited(tenantId, () -> onSuccess(service.deleteQualityRule(tenantId, rule), this::ok))))));
+  }
+
+  /**
+   * The same bucket for the quality write routes: each compiles the tenant's CEL, and replacing a
+   * rule is what re-enables one disabled for its bounds.
+   */
+  private Route qualityLimited(String tenantId, java.util.function.Supplier<Route> inner) {
+    return rateLimited(limiter, tenantId, "uploads, roll-backs, resets and dry runs of functions and changes of quality rules", inner);
   }
 
   private Route ok(Object body) {

@@ -25,9 +25,12 @@ import io.mysimbdp.protocol.PublishReceipt;
 import io.mysimbdp.protocol.StreamStatus;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -38,8 +41,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 /**
  * Stream routes under {@code /v1/tenants/{id}}:
@@ -49,7 +55,13 @@ import java.util.function.Supplier;
  *                                    202 once the broker confirmed every one; 429/503 + Retry-After
  *                                    when the tenant's queue is full, the tenant over its in-flight
  *                                    quota or the node busy. Optional: X-Message-Id header (the id,
- *                                    or for NDJSON the prefix of "&lt;prefix&gt;-&lt;line&gt;"), ?category=
+ *                                    or for NDJSON the prefix of "&lt;prefix&gt;-&lt;n&gt;", n the record's
+ *                                    number), or Idempotency-Key header (1-200 characters of
+ *                                    A-Z a-z 0-9 . _ : @ -; the ids become "&lt;key&gt;" for one JSON record,
+ *                                    "&lt;key&gt;-&lt;line&gt;" for NDJSON, line the record's line number;
+ *                                    a key over 100 characters is replaced by "sha256.&lt;its hex
+ *                                    digest&gt;" in them): the same request sent again, whole or after
+ *                                    a 429/503, stores nothing twice; ?category=
  * POST /stream/start         tenant  start consuming (remembered: restarts with the entity)
  * POST /stream/stop          tenant  stop, after the in-flight messages are stored and acked
  * GET  /stream               tenant  state, consumed, stored, duplicates, failed, lag (records waiting), latency,
@@ -59,6 +71,11 @@ import java.util.function.Supplier;
  */
 public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes {
   public static final String MESSAGE_ID_HEADER = "X-Message-Id";
+  public static final String IDEMPOTENCY_KEY_HEADER = "Idempotency-Key";
+  static final int MAX_IDEMPOTENCY_KEY_LENGTH = 200;
+  /** Longest key used as it is in the message ids; a longer one is replaced by its digest. */
+  static final int MAX_VERBATIM_KEY_LENGTH = 100;
+  private static final Pattern IDEMPOTENCY_KEY = Pattern.compile("[A-Za-z0-9._:@-]{1," + MAX_IDEMPOTENCY_KEY_LENGTH + "}");
   private static final String NDJSON = "application/x-ndjson";
 
   private final ActorSystem<?> system;
@@ -113,33 +130,50 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
             optionalHeaderValueByName(
                 MESSAGE_ID_HEADER,
                 messageId ->
-                    strictBody(
-                        settings.maxPublishBody(),
-                        body -> {
-                          String mediaType = body.contentType().mediaType().toString().toLowerCase(Locale.ROOT);
-                          boolean ndjson = mediaType.equals(NDJSON);
-                          if (!ndjson && !mediaType.equals("application/json")) {
-                            return error(
-                                StatusCodes.UNSUPPORTED_MEDIA_TYPE,
-                                "unsupported_media_type",
-                                "this route reads application/json (one record) or " + NDJSON + " (one record a line), not " + mediaType);
-                          }
-                          String cat = category.orElse(MessageEnvelope.DEFAULT_CATEGORY);
-                          Optional<String> categoryProblem = MessageEnvelope.categoryProblem(cat);
-                          if (categoryProblem.isPresent()) {
-                            return error(StatusCodes.BAD_REQUEST, "invalid_category", categoryProblem.get(), Map.of("parameter", "category"));
-                          }
-                          if (messageId.isPresent()) {
-                            Optional<String> idProblem = MessageEnvelope.idProblem(messageId.get());
-                            if (idProblem.isPresent()) {
-                              return error(StatusCodes.BAD_REQUEST, "invalid_message_id", idProblem.get(), Map.of("header", MESSAGE_ID_HEADER));
-                            }
-                          }
-                          byte[] bytes = body.bytes().toArray();
-                          return ndjson
-                              ? readLines(bytes, lines -> withEnvelopes(tenantId, cat, messageId, lines, false, e -> publish(tenantId, e)))
-                              : readOne(bytes, one -> withEnvelopes(tenantId, cat, messageId, List.of(one), true, e -> publish(tenantId, e)));
-                        })));
+                    optionalHeaderValueByName(
+                        IDEMPOTENCY_KEY_HEADER,
+                        idempotencyKey ->
+                        strictBody(
+                            settings.maxPublishBody(),
+                            body -> {
+                              String mediaType = body.contentType().mediaType().toString().toLowerCase(Locale.ROOT);
+                              boolean ndjson = mediaType.equals(NDJSON);
+                              if (!ndjson && !mediaType.equals("application/json")) {
+                                return error(
+                                    StatusCodes.UNSUPPORTED_MEDIA_TYPE,
+                                    "unsupported_media_type",
+                                    "this route reads application/json (one record) or " + NDJSON + " (one record a line), not " + mediaType);
+                              }
+                              String cat = category.orElse(MessageEnvelope.DEFAULT_CATEGORY);
+                              Optional<String> categoryProblem = MessageEnvelope.categoryProblem(cat);
+                              if (categoryProblem.isPresent()) {
+                                return error(StatusCodes.BAD_REQUEST, "invalid_category", categoryProblem.get(), Map.of("parameter", "category"));
+                              }
+                              if (messageId.isPresent()) {
+                                Optional<String> idProblem = MessageEnvelope.idProblem(messageId.get());
+                                if (idProblem.isPresent()) {
+                                  return error(StatusCodes.BAD_REQUEST, "invalid_message_id", idProblem.get(), Map.of("header", MESSAGE_ID_HEADER));
+                                }
+                              }
+                              if (idempotencyKey.isPresent()) {
+                                Optional<String> keyProblem = idempotencyKeyProblem(idempotencyKey.get());
+                                if (keyProblem.isPresent()) {
+                                  return error(StatusCodes.BAD_REQUEST, "invalid_idempotency_key", keyProblem.get(), Map.of("header", IDEMPOTENCY_KEY_HEADER));
+                                }
+                                if (messageId.isPresent()) {
+                                  return error(
+                                      StatusCodes.BAD_REQUEST,
+                                      "conflicting_headers",
+                                      "send " + MESSAGE_ID_HEADER + " or " + IDEMPOTENCY_KEY_HEADER + ", not both: each decides the message ids",
+                                      Map.of("header", IDEMPOTENCY_KEY_HEADER));
+                                }
+                              }
+                              byte[] bytes = body.bytes().toArray();
+                              Optional<String> keyBase = idempotencyKey.map(StreamRoutes::idempotentIdBase);
+                              return ndjson
+                                  ? readLines(bytes, (lines, lineNumbers) -> withEnvelopes(tenantId, cat, lines, i -> ndjsonId(messageId, keyBase, i, lineNumbers.get(i)), e -> publish(tenantId, e)))
+                                  : readOne(bytes, one -> withEnvelopes(tenantId, cat, List.of(one), i -> messageId.or(() -> keyBase), e -> publish(tenantId, e)));
+                            }))));
   }
 
   private Route publish(String tenantId, List<MessageEnvelope> envelopes) {
@@ -204,18 +238,48 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
             });
   }
 
-  /** The envelopes, or why the ids cannot be made (an X-Message-Id prefix too long for the lines). */
+  /** Why {@code key} cannot be an {@value #IDEMPOTENCY_KEY_HEADER}, or empty when it can. */
+  static Optional<String> idempotencyKeyProblem(String key) {
+    if (IDEMPOTENCY_KEY.matcher(key).matches()) {
+      return Optional.empty();
+    }
+    return Optional.of("an " + IDEMPOTENCY_KEY_HEADER + " is 1-" + MAX_IDEMPOTENCY_KEY_LENGTH + " characters of A-Z a-z 0-9 . _ : @ -");
+  }
+
+  /**
+   * What a request's message ids are made of: the key itself, or for a key too long to leave room
+   * for a line number in a message id, {@code sha256.<hex digest>} (a valid id of 71 characters).
+   */
+  static String idempotentIdBase(String key) {
+    if (key.length() <= MAX_VERBATIM_KEY_LENGTH) {
+      return key;
+    }
+    try {
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+      return "sha256." + HexFormat.of().formatHex(digest);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
+  /** The id of the {@code index}th record (0-based) of an NDJSON request, at {@code line} (1-based). */
+  private static Optional<String> ndjsonId(Optional<String> messageId, Optional<String> keyBase, int index, int line) {
+    if (messageId.isPresent()) {
+      return Optional.of(messageId.get() + "-" + (index + 1));
+    }
+    return keyBase.map(base -> base + "-" + line);
+  }
+
+  /**
+   * The envelopes, or why the ids cannot be made (an X-Message-Id prefix too long for the lines).
+   * {@code idFor} answers a record's id from the request, or empty for a random one.
+   */
   private Route withEnvelopes(
-      String tenantId, String category, Optional<String> messageId, List<JsonNode> records, boolean single, Function<List<MessageEnvelope>, Route> inner) {
+      String tenantId, String category, List<JsonNode> records, IntFunction<Optional<String>> idFor, Function<List<MessageEnvelope>, Route> inner) {
     Instant now = Instant.now();
     List<MessageEnvelope> envelopes = new ArrayList<>(records.size());
     for (int i = 0; i < records.size(); i++) {
-      String id;
-      if (messageId.isEmpty()) {
-        id = UUID.randomUUID().toString();
-      } else {
-        id = single ? messageId.get() : messageId.get() + "-" + (i + 1);
-      }
+      String id = idFor.apply(i).orElseGet(() -> UUID.randomUUID().toString());
       Optional<String> problem = MessageEnvelope.idProblem(id);
       if (problem.isPresent()) {
         return error(StatusCodes.BAD_REQUEST, "invalid_message_id", "message id '" + id + "': " + problem.get(), Map.of("header", MESSAGE_ID_HEADER));
@@ -258,9 +322,11 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
     return inner.apply(node);
   }
 
-  private Route readLines(byte[] bytes, Function<List<JsonNode>, Route> inner) {
+  /** The records of an NDJSON body and the line number (1-based) of each. */
+  private Route readLines(byte[] bytes, BiFunction<List<JsonNode>, List<Integer>, Route> inner) {
     String text = new String(bytes, StandardCharsets.UTF_8);
     List<JsonNode> records = new ArrayList<>();
+    List<Integer> lineNumbers = new ArrayList<>();
     int lineNumber = 0;
     for (String line : text.split("\n", -1)) {
       lineNumber++;
@@ -278,6 +344,7 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
         return error(StatusCodes.BAD_REQUEST, "not_an_object", "line " + lineNumber + " must be a JSON object, not " + StreamMessages.kind(node), Map.of("line", lineNumber));
       }
       records.add(node);
+      lineNumbers.add(lineNumber);
       if (records.size() > settings.maxMessagesPerRequest()) {
         return error(
             StatusCodes.PAYLOAD_TOO_LARGE,
@@ -289,7 +356,7 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
     if (records.isEmpty()) {
       return error(StatusCodes.BAD_REQUEST, "malformed_body", "the request body has no records");
     }
-    return inner.apply(records);
+    return inner.apply(records, lineNumbers);
   }
 
 

@@ -10,6 +10,7 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.Return;
 import io.mysimbdp.node.broker.Broker;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -23,7 +24,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.Executor;
-import java.util.concurrent.Semaphore;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -36,10 +40,16 @@ import org.slf4j.LoggerFactory;
  * publish completes only once the broker confirmed every AMQP message of it. A few long-lived
  * channels on one connection (reopened on demand) carry every tenant's messages.
  *
- * <p>Nothing is buffered without bound: messages published and not yet confirmed are counted per
- * node and per tenant; beyond either limit a publish is refused at once ({@link Refused}), and so
- * is a publish the broker nacks (a full tenant queue). The caller turns that into 429/503 with
- * {@code Retry-After}. The AMQP client blocks, so publishing runs on the blocking dispatcher.
+ * <p>Nothing is buffered without bound: messages published and not yet confirmed are counted, in
+ * messages and in bytes, per node and per tenant; beyond either limit a publish is refused at once
+ * ({@link Refused}), and so is a publish the broker nacks (a full tenant queue). The caller turns
+ * that into 429/503 with {@code Retry-After}.
+ *
+ * <p>The AMQP client blocks ({@code basicPublish} under the broker's flow control, until the
+ * broker lifts it), so publishing runs on threads of its own ({@link PublishLimits#threads()}),
+ * never on the blocking dispatcher that consumers, readiness checks and batch parsing share.
+ * Publishes waiting for those threads are bounded in count and bytes: a stalled broker makes new
+ * publishes fail fast (503) instead of piling up.
  */
 public final class StreamPublisher implements Extension {
   private static final Logger log = LoggerFactory.getLogger(StreamPublisher.class);
@@ -88,29 +98,96 @@ public final class StreamPublisher implements Extension {
     }
   }
 
+  /** Messages and bytes held; what a publish takes from a budget and gives back. */
+  private record Usage(long count, long bytes) {
+    Usage plus(Usage other) {
+      return new Usage(count + other.count, bytes + other.bytes);
+    }
+
+    Usage minus(Usage other) {
+      return new Usage(count - other.count, bytes - other.bytes);
+    }
+
+    boolean within(long maxCount, long maxBytes) {
+      return count <= maxCount && bytes <= maxBytes;
+    }
+  }
+
+  /** A node-wide budget of messages and bytes. */
+  private static final class Budget {
+    private final long maxCount;
+    private final long maxBytes;
+    private Usage used = new Usage(0, 0);
+
+    Budget(long maxCount, long maxBytes) {
+      this.maxCount = maxCount;
+      this.maxBytes = maxBytes;
+    }
+
+    synchronized boolean tryAcquire(Usage usage) {
+      Usage next = used.plus(usage);
+      if (!next.within(maxCount, maxBytes)) {
+        return false;
+      }
+      used = next;
+      return true;
+    }
+
+    synchronized void release(Usage usage) {
+      used = used.minus(usage);
+    }
+  }
+
   private final StreamSettings settings;
+  private final PublishLimits limits;
   private final ConnectionFactory factory;
   private final Executor blocking;
-  private final Semaphore nodeInFlight;
-  private final Map<String, AtomicInteger> tenantInFlight = new ConcurrentHashMap<>();
+  private final ExecutorService publishing;
+  private final Budget nodeInFlight;
+  private final Budget waiting;
+  /** Only tenants with publishes in flight have an entry: an idle tenant costs nothing here. */
+  private final Map<String, Usage> tenantInFlight = new ConcurrentHashMap<>();
   private final ConfirmChannel[] channels;
   private final AtomicLong next = new AtomicLong();
   private Connection connection;
 
   private StreamPublisher(ActorSystem<?> system) {
+    this(system, Broker.get(system).connectionFactory());
+  }
+
+  /** With another connection factory (a test's stalled broker). */
+  StreamPublisher(ActorSystem<?> system, ConnectionFactory factory) {
     this.settings = StreamSettings.from(system.settings().config());
-    this.factory = Broker.get(system).connectionFactory();
+    this.limits = PublishLimits.from(system.settings().config());
+    this.factory = factory;
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
-    this.nodeInFlight = new Semaphore(settings.maxInFlight());
+    this.publishing = Executors.newFixedThreadPool(limits.threads(), publisherThreads(system.name()));
+    this.nodeInFlight = new Budget(settings.maxInFlight(), limits.maxInFlightBytes());
+    this.waiting = new Budget(limits.maxWaiting(), limits.maxWaitingBytes());
     this.channels = new ConfirmChannel[settings.publishChannels()];
     CoordinatedShutdown.get(system)
         .addTask(
             CoordinatedShutdown.PhaseBeforeActorSystemTerminate(),
             "close-amqp-publisher",
             () -> CompletableFuture.supplyAsync(() -> {
-              closeConnection();
+              close();
               return Done.getInstance();
             }, blocking));
+  }
+
+  private static ThreadFactory publisherThreads(String systemName) {
+    AtomicInteger number = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, systemName + "-amqp-publisher-" + number.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  /** Stops publishing: the connection aborted (which unblocks a blocked publish), the threads ended. */
+  void close() {
+    closeConnection();
+    publishing.shutdownNow();
   }
 
   /**
@@ -118,31 +195,80 @@ public final class StreamPublisher implements Extension {
    * the broker confirmed them all, or fails with {@link Refused}.
    */
   public CompletionStage<Void> publish(String tenantId, List<Outgoing> messages) {
-    int count = messages.stream().mapToInt(Outgoing::count).sum();
-    AtomicInteger tenant = tenantInFlight.computeIfAbsent(tenantId, t -> new AtomicInteger());
-    if (tenant.addAndGet(count) > settings.maxInFlightPerTenant()) {
-      tenant.addAndGet(-count);
+    Usage usage = new Usage(messages.stream().mapToInt(Outgoing::count).sum(), messages.stream().mapToLong(m -> m.body().length).sum());
+    Usage queued = new Usage(1, usage.bytes()); // waiting publishes are counted as publishes, not as records
+    if (!waiting.tryAcquire(queued)) {
       return CompletableFuture.failedFuture(
-          new Refused(Refused.Reason.TENANT_QUOTA, "tenant '" + tenantId + "' has more than " + settings.maxInFlightPerTenant() + " messages awaiting the broker's confirmation; retry later"));
+          new Refused(Refused.Reason.NODE_BUSY, "this node's publishes are waiting for the broker (flow control or a slow broker); retry later"));
     }
-    if (!nodeInFlight.tryAcquire(count)) {
-      tenant.addAndGet(-count);
+    if (!tryAcquireTenant(tenantId, usage)) {
+      waiting.release(queued);
+      return CompletableFuture.failedFuture(
+          new Refused(Refused.Reason.TENANT_QUOTA, "tenant '" + tenantId + "' has more than " + settings.maxInFlightPerTenant() + " messages or "
+              + limits.maxInFlightBytesPerTenant() + " bytes awaiting the broker's confirmation; retry later"));
+    }
+    if (!nodeInFlight.tryAcquire(usage)) {
+      waiting.release(queued);
+      releaseTenant(tenantId, usage);
       return CompletableFuture.failedFuture(
           new Refused(Refused.Reason.NODE_BUSY, "this node has too many messages awaiting the broker's confirmation; retry later"));
     }
     String exchange = settings.exchange(tenantId);
-    CompletableFuture<Void> confirmed =
-        CompletableFuture.supplyAsync(() -> publishNow(exchange, messages), blocking)
-            .thenCompose(all -> all)
-            .orTimeout(settings.confirmTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    CompletableFuture<Void> confirmed = new CompletableFuture<>();
+    Runnable publishing = () -> {
+      try {
+        if (!confirmed.isDone()) { // else it timed out while waiting: the client was told to retry
+          publishNow(exchange, messages).whenComplete((ok, failure) -> complete(confirmed, failure));
+        }
+      } catch (Throwable e) {
+        confirmed.completeExceptionally(e);
+      } finally {
+        waiting.release(queued);
+      }
+    };
+    try {
+      this.publishing.execute(publishing);
+    } catch (RejectedExecutionException e) {
+      waiting.release(queued);
+      confirmed.completeExceptionally(new IOException("the publisher is shut down"));
+    }
     return confirmed
+        .orTimeout(settings.confirmTimeout().toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete((ok, failure) -> {
-          nodeInFlight.release(count);
-          tenant.addAndGet(-count);
+          nodeInFlight.release(usage);
+          releaseTenant(tenantId, usage);
         })
         .exceptionally(failure -> {
           throw new CompletionException(classify(tenantId, failure));
         });
+  }
+
+  private boolean tryAcquireTenant(String tenantId, Usage usage) {
+    boolean[] acquired = {false};
+    tenantInFlight.compute(tenantId, (id, used) -> {
+      Usage next = used == null ? usage : used.plus(usage);
+      if (!next.within(settings.maxInFlightPerTenant(), limits.maxInFlightBytesPerTenant())) {
+        return used;
+      }
+      acquired[0] = true;
+      return next;
+    });
+    return acquired[0];
+  }
+
+  private void releaseTenant(String tenantId, Usage usage) {
+    tenantInFlight.computeIfPresent(tenantId, (id, used) -> {
+      Usage next = used.minus(usage);
+      return next.count() <= 0 && next.bytes() <= 0 ? null : next;
+    });
+  }
+
+  private static void complete(CompletableFuture<Void> f, Throwable failure) {
+    if (failure == null) {
+      f.complete(null);
+    } else {
+      f.completeExceptionally(failure);
+    }
   }
 
   private CompletableFuture<Void> publishNow(String exchange, List<Outgoing> messages) {
@@ -210,56 +336,82 @@ public final class StreamPublisher implements Extension {
     }
   }
 
-  /** A channel in confirm mode, and the confirmations it awaits by sequence number. */
+  /**
+   * A channel in confirm mode, and the confirmations it awaits by sequence number. Messages are
+   * published mandatory: the embedded Qpid broker refuses a message for a full queue by returning
+   * it (506) and nacking it (without mandatory it drops the message and acks it: a publish
+   * answered 202 and lost), and a message no queue takes (the queue deleted) comes back from either
+   * broker before its ack, so it fails instead of being confirmed.
+   */
   private static final class ConfirmChannel {
+    /** The Qpid reply code of a message returned because the queue is full (RESOURCE_ERROR). */
+    private static final int RESOURCE_ERROR = 506;
+
+    /** A message awaiting its confirmation; {@code returned} is set when the broker returned it. */
+    private static final class Pending {
+      final CompletableFuture<Void> confirmed = new CompletableFuture<>();
+      final String messageId;
+      volatile Refused returned;
+
+      Pending(String messageId) {
+        this.messageId = messageId;
+      }
+    }
+
     final Channel channel;
-    final ConcurrentNavigableMap<Long, CompletableFuture<Void>> pending = new ConcurrentSkipListMap<>();
+    final ConcurrentNavigableMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
 
     ConfirmChannel(Channel channel) throws IOException {
       this.channel = channel;
       channel.confirmSelect();
       channel.addConfirmListener((tag, multiple) -> settle(tag, multiple, null), (tag, multiple) -> settle(tag, multiple,
           new Refused(Refused.Reason.QUEUE_FULL, "the tenant's queue is full (the broker refused the message); retry later")));
+      channel.addReturnListener(this::returned);
       channel.addShutdownListener(
           cause -> {
             IOException closed = new IOException("the publishing channel closed: " + cause.getMessage());
-            pending.values().forEach(f -> f.completeExceptionally(closed));
+            pending.values().forEach(p -> p.confirmed.completeExceptionally(closed));
             pending.clear();
           });
     }
 
     /** Publishes; the caller holds this channel's lock. */
     CompletableFuture<Void> publish(String exchange, AMQP.BasicProperties properties, byte[] body) {
-      CompletableFuture<Void> confirmed = new CompletableFuture<>();
+      Pending waiting = new Pending(properties.getMessageId());
       long seq = channel.getNextPublishSeqNo();
-      pending.put(seq, confirmed);
+      pending.put(seq, waiting);
       try {
-        channel.basicPublish(exchange, "", false, properties, body);
+        channel.basicPublish(exchange, "", true, properties, body);
       } catch (IOException | RuntimeException e) {
         pending.remove(seq);
-        confirmed.completeExceptionally(e);
+        waiting.confirmed.completeExceptionally(e);
       }
-      return confirmed;
+      return waiting.confirmed;
     }
 
-    private void settle(long tag, boolean multiple, Throwable failure) {
-      if (multiple) {
-        ConcurrentNavigableMap<Long, CompletableFuture<Void>> settled = pending.headMap(tag, true);
-        settled.values().forEach(f -> complete(f, failure));
-        settled.clear();
-      } else {
-        CompletableFuture<Void> f = pending.remove(tag);
-        if (f != null) {
-          complete(f, failure);
+    /** A return comes before the message's ack or nack: marks the oldest such message unconfirmed. */
+    private void returned(Return r) {
+      String id = r.getProperties().getMessageId();
+      for (Pending p : pending.values()) {
+        if (p.returned == null && java.util.Objects.equals(id, p.messageId)) {
+          p.returned = r.getReplyCode() == RESOURCE_ERROR
+              ? new Refused(Refused.Reason.QUEUE_FULL, "the tenant's queue is full (the broker refused the message); retry later")
+              : new Refused(Refused.Reason.BROKER_UNAVAILABLE, "the broker routed the message to no queue (" + r.getReplyText() + "); retry later");
+          return;
         }
       }
     }
 
-    private static void complete(CompletableFuture<Void> f, Throwable failure) {
-      if (failure == null) {
-        f.complete(null);
+    private void settle(long tag, boolean multiple, Throwable failure) {
+      if (multiple) {
+        ConcurrentNavigableMap<Long, Pending> settled = pending.headMap(tag, true);
+        settled.values().forEach(p -> complete(p.confirmed, p.returned != null ? p.returned : failure));
+        settled.clear();
       } else {
-        f.completeExceptionally(failure);
+        Pending p = pending.remove(tag);
+        if (p != null) {
+          complete(p.confirmed, p.returned != null ? p.returned : failure);
+        }
       }
     }
   }

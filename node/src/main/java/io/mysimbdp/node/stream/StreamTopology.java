@@ -9,9 +9,11 @@ import akka.http.javadsl.model.ContentTypes;
 import akka.http.javadsl.model.HttpRequest;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.headers.BasicHttpCredentials;
+import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.ShutdownSignalException;
 import io.mysimbdp.node.broker.Broker;
 import io.mysimbdp.protocol.BrokerCredentials;
 import io.mysimbdp.protocol.ProtocolJson;
@@ -44,9 +46,19 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * On RabbitMQ the queue arguments are {@code x-single-active-consumer}, {@code x-dead-letter-exchange},
- * {@code x-max-length} with {@code x-overflow=reject-publish} (a full queue nacks publishes). The
- * embedded Qpid broker refuses those RabbitMQ-only arguments, so there the same intent is spelled
- * {@code alternateExchange}, {@code qpid.max_count} and {@code qpid.policy_type=reject}.
+ * {@code x-max-length} and {@code x-max-length-bytes} with {@code x-overflow=reject-publish} (a
+ * full queue, in messages or in bytes, nacks publishes). The embedded Qpid broker refuses those
+ * RabbitMQ-only arguments, so there the same intent is spelled {@code alternateExchange},
+ * {@code qpid.max_count}, {@code qpid.max_size} and {@code qpid.policy_type=reject}.
+ *
+ * <p>A queue declared earlier with other arguments (before the byte bound existed, or with another
+ * {@code max-queue-length}) is kept as it is: RabbitMQ answers a redeclaration with different
+ * arguments with a channel error (406 PRECONDITION_FAILED), and a queue's arguments cannot change
+ * without deleting it and the messages in it. The current bounds then reach it through a RabbitMQ
+ * policy ({@code <prefix>queue-bounds}, on the tenant queues, not the dead-letter ones), put once per
+ * node through the management API; for {@code max-length} and {@code max-length-bytes} RabbitMQ
+ * applies the lower of the policy's and the queue's own value. Without a management URI such a
+ * queue keeps the bounds it was declared with (a warning says so).
  *
  * <p>With a management URI (RabbitMQ's management plugin) it also creates a broker user per tenant
  * that may publish to the tenant's exchange only: no configure, no read, no other exchange.
@@ -72,6 +84,9 @@ public final class StreamTopology implements Extension {
   private final Broker broker;
   private final Executor blocking;
   private final Set<String> declared = ConcurrentHashMap.newKeySet();
+  private final PublishLimits limits;
+  /** The queue-bounds policy, put once per node when an older queue is first met. */
+  private volatile CompletionStage<Void> queuePolicy;
   private final SecureRandom random = new SecureRandom();
 
   private StreamTopology(ActorSystem<?> system) {
@@ -79,6 +94,7 @@ public final class StreamTopology implements Extension {
     this.settings = StreamSettings.from(system.settings().config());
     this.broker = Broker.get(system);
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
+    this.limits = PublishLimits.from(system.settings().config());
   }
 
   public StreamSettings settings() {
@@ -100,43 +116,112 @@ public final class StreamTopology implements Extension {
 
   /** Declares the tenant's exchanges, queues and bindings; idempotent. */
   public CompletionStage<Void> declare(String tenantId) {
-    return CompletableFuture.runAsync(
-        () -> {
-          try {
-            Connection connection = broker.controlConnection();
-            boolean rabbit = isRabbitMq(connection);
-            Channel channel = connection.createChannel();
-            try {
-              String dead = settings.deadLetterExchange(tenantId);
-              channel.exchangeDeclare(dead, "fanout", true);
-              channel.queueDeclare(settings.deadLetterQueue(tenantId), true, false, false, Map.of());
-              channel.queueBind(settings.deadLetterQueue(tenantId), dead, "");
+    return CompletableFuture.supplyAsync(
+            () -> declareNow(tenantId),
+            blocking)
+        .thenCompose(keptOlder -> keptOlder ? ensureQueuePolicy(tenantId) : CompletableFuture.completedFuture(null));
+  }
 
-              Map<String, Object> arguments = new HashMap<>();
-              arguments.put("x-single-active-consumer", true);
-              if (rabbit) {
-                arguments.put("x-dead-letter-exchange", dead);
-                arguments.put("x-max-length", settings.maxQueueLength());
-                arguments.put("x-overflow", "reject-publish");
-              } else {
-                arguments.put("alternateExchange", dead);
-                arguments.put("qpid.max_count", settings.maxQueueLength());
-                arguments.put("qpid.policy_type", "reject");
-              }
-              String exchange = settings.exchange(tenantId);
-              channel.exchangeDeclare(exchange, "fanout", true);
-              channel.queueDeclare(settings.queue(tenantId), true, false, false, arguments);
-              channel.queueBind(settings.queue(tenantId), exchange, "");
-            } finally {
-              closeQuietly(channel);
-            }
-            log.debug("declared the stream topology of tenant {}", tenantId);
-          } catch (IOException e) {
-            log.warn("could not declare the stream topology of tenant {}: {}", tenantId, e.toString());
-            throw new CompletionException(e);
+  /** Declares; answers whether the tenant's queue was declared earlier with other arguments (RabbitMQ). */
+  private boolean declareNow(String tenantId) {
+    boolean keptOlder = false;
+    try {
+      Connection connection = broker.controlConnection();
+      boolean rabbit = isRabbitMq(connection);
+      Channel channel = connection.createChannel();
+      try {
+        String dead = settings.deadLetterExchange(tenantId);
+        channel.exchangeDeclare(dead, "fanout", true);
+        channel.queueDeclare(settings.deadLetterQueue(tenantId), true, false, false, Map.of());
+        channel.queueBind(settings.deadLetterQueue(tenantId), dead, "");
+
+        Map<String, Object> arguments = new HashMap<>();
+        arguments.put("x-single-active-consumer", true);
+        if (rabbit) {
+          arguments.put("x-dead-letter-exchange", dead);
+          arguments.put("x-max-length", settings.maxQueueLength());
+          arguments.put("x-max-length-bytes", limits.maxQueueBytes());
+          arguments.put("x-overflow", "reject-publish");
+        } else {
+          arguments.put("alternateExchange", dead);
+          arguments.put("qpid.max_count", settings.maxQueueLength());
+          arguments.put("qpid.max_size", limits.maxQueueBytes());
+          arguments.put("qpid.policy_type", "reject");
+        }
+        String exchange = settings.exchange(tenantId);
+        channel.exchangeDeclare(exchange, "fanout", true);
+        try {
+          channel.queueDeclare(settings.queue(tenantId), true, false, false, arguments);
+        } catch (IOException e) {
+          if (!isPreconditionFailed(e)) {
+            throw e;
           }
-        },
-        blocking);
+          // declared earlier with other arguments: keep it (the error closed the channel)
+          keptOlder = true;
+          channel = connection.createChannel();
+          channel.queueDeclarePassive(settings.queue(tenantId));
+        }
+        channel.queueBind(settings.queue(tenantId), exchange, "");
+      } finally {
+        closeQuietly(channel);
+      }
+      log.debug("declared the stream topology of tenant {}", tenantId);
+    } catch (IOException e) {
+      log.warn("could not declare the stream topology of tenant {}: {}", tenantId, e.toString());
+      throw new CompletionException(e);
+    }
+    return keptOlder;
+  }
+
+  /** Whether the broker refused a declaration as inequivalent to the existing one (406). */
+  static boolean isPreconditionFailed(IOException e) {
+    return e.getCause() instanceof ShutdownSignalException signal
+        && signal.getReason() instanceof AMQP.Channel.Close close
+        && close.getReplyCode() == AMQP.PRECONDITION_FAILED;
+  }
+
+  /** The name of the policy that bounds tenant queues declared with other arguments. */
+  public String queuePolicyName() {
+    return settings.namePrefix() + "queue-bounds";
+  }
+
+  /**
+   * Puts (once per node) the policy that brings the current bounds to tenant queues declared with
+   * other arguments; never fails the declaration (the queue works, its older bounds hold).
+   */
+  private CompletionStage<Void> ensureQueuePolicy(String tenantId) {
+    if (settings.managementUri().isEmpty()) {
+      log.warn("the queue of tenant {} was declared earlier with other arguments and is kept as it is; without a "
+          + "management URI (AMQP_MANAGEMENT_URI) its bounds stay the ones it was declared with", tenantId);
+      return CompletableFuture.completedFuture(null);
+    }
+    CompletionStage<Void> current = queuePolicy;
+    if (current != null) {
+      return current;
+    }
+    Management management = management();
+    String base = management.base();
+    BasicHttpCredentials credentials = management.credentials();
+    String vhost = URLEncoder.encode(broker.connectionFactory().getVirtualHost(), StandardCharsets.UTF_8);
+    Map<String, Object> policy = Map.of(
+        // the tenant queues, not their dead-letter queues (a full one would drop dead letters)
+        "pattern", "^" + regexQuote(settings.namePrefix()) + ".*(?<!\\.dead)$",
+        "apply-to", "queues",
+        "priority", 0,
+        "definition", Map.of("max-length", settings.maxQueueLength(), "max-length-bytes", limits.maxQueueBytes(), "overflow", "reject-publish"));
+    CompletionStage<Void> put =
+        put(base + "/api/policies/" + vhost + "/" + URLEncoder.encode(queuePolicyName(), StandardCharsets.UTF_8), policy, credentials)
+            .handle((ok, failure) -> {
+              if (failure != null) {
+                queuePolicy = null; // try again with the next older queue
+                log.warn("could not put the queue-bounds policy for queues declared earlier (tenant {}'s): {}", tenantId, failure.toString());
+              } else {
+                log.info("tenant {}'s queue was declared earlier with other arguments: kept, bounded by policy {}", tenantId, queuePolicyName());
+              }
+              return null;
+            });
+    queuePolicy = put;
+    return put;
   }
 
   /** Messages ready in the tenant's queue, or -1 when the broker does not answer. */
@@ -176,10 +261,9 @@ public final class StreamTopology implements Extension {
               host, port, vhost, exchange, null, null,
               "this broker has no per-tenant users (no AMQP_MANAGEMENT_URI, or the embedded broker): publish over HTTP"));
     }
-    URI management = URI.create(settings.managementUri().get());
-    String[] admin = management.getUserInfo() == null ? new String[] {"guest", "guest"} : management.getUserInfo().split(":", 2);
-    String base = management.getScheme() + "://" + management.getHost() + ":" + management.getPort();
-    BasicHttpCredentials credentials = BasicHttpCredentials.createBasicHttpCredentials(admin[0], admin.length > 1 ? admin[1] : "");
+    Management management = management();
+    String base = management.base();
+    BasicHttpCredentials credentials = management.credentials();
     String username = "mysimbdp-tenant-" + tenantId;
     String password = newPassword();
     String encodedVhost = URLEncoder.encode(vhost, StandardCharsets.UTF_8);
@@ -200,6 +284,18 @@ public final class StreamTopology implements Extension {
                 log.warn("could not create the broker user of tenant {}: {}", tenantId, failure.toString());
               }
             });
+  }
+
+  /** The broker's management API: its base URL and the admin's credentials (from the URI's user info). */
+  private record Management(String base, BasicHttpCredentials credentials) {}
+
+  /** The management API; only with a management URI. */
+  private Management management() {
+    URI management = URI.create(settings.managementUri().orElseThrow());
+    String[] admin = management.getUserInfo() == null ? new String[] {"guest", "guest"} : management.getUserInfo().split(":", 2);
+    return new Management(
+        management.getScheme() + "://" + management.getHost() + ":" + management.getPort(),
+        BasicHttpCredentials.createBasicHttpCredentials(admin[0], admin.length > 1 ? admin[1] : ""));
   }
 
   private CompletionStage<Void> put(String url, Object body, BasicHttpCredentials credentials) {

@@ -143,4 +143,34 @@ class FunctionRateLimitTest {
     assertEquals("ACTIVE", reset.json().path("status").path("state").asText(), reset::toString);
     assertEquals("ACTIVE", api.get(fn("rl", "deep"), key).json().path("status").path("state").asText());
   }
+
+  /** Quality rules compile the tenant's CEL, and replacing one re-enables it: the same bucket. */
+  @Test
+  void qualityRuleChangesBeyondTheBurstAreRefused() {
+    String key = api.createTenant("rlq");
+    String rules = "/v1/tenants/rlq/quality";
+    int allowed = 0;
+    Reply refused = null;
+    for (int i = 0; i <= BURST && refused == null; i++) {
+      Reply put = api.putJson(rules + "/rules/r" + i, key, "{\"cel\": \"has(record.v)\"}");
+      if (put.status() == 429) {
+        refused = put;
+      } else {
+        ok(200, put);
+        allowed++;
+      }
+    }
+    assertTrue(refused != null, "a quality rule change beyond the burst is refused");
+    assertTrue(allowed >= 1 && allowed <= BURST, allowed + " allowed");
+    assertEquals("rate_limited", refused.errorCode());
+    assertTrue(refused.raw().headers().firstValue("Retry-After").isPresent(), refused::toString);
+    Reply replaceAll = api.putJson(rules, key, "{\"rules\": [{\"name\": \"x\", \"cel\": \"true\"}]}");
+    assertEquals(429, replaceAll.status(), replaceAll::toString);
+    Reply delete = api.send("DELETE", rules + "/rules/r0", key, "application/json", new byte[0]);
+    assertEquals(429, delete.status(), delete::toString);
+    // reading is not limited, and nothing refused was changed
+    Reply read = api.get(rules, key);
+    ok(200, read);
+    assertEquals(allowed, read.json().path("rules").size(), read::toString);
+  }
 }

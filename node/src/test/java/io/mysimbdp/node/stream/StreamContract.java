@@ -1,6 +1,7 @@
 package io.mysimbdp.node.stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -136,6 +137,23 @@ abstract class StreamContract {
     return sendWithHeaders("POST", "/v1/tenants/" + t.id() + "/messages", t.key(), "application/json", json, id);
   }
 
+  /** POST .../messages with an Idempotency-Key header. */
+  static Reply publishWithKey(Tenant t, String contentType, String body, String idempotencyKey) {
+    var request =
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create(api.baseUrl + "/v1/tenants/" + t.id() + "/messages"))
+            .timeout(Duration.ofSeconds(30))
+            .header("Authorization", "Bearer " + t.key())
+            .header("Content-Type", contentType)
+            .header("Idempotency-Key", idempotencyKey)
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
+    try {
+      var response = HTTP.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      return new Reply(response.statusCode(), response.body(), response);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+
   static Reply sendWithHeaders(String method, String path, String token, String contentType, String body, String messageId) {
     var request =
         java.net.http.HttpRequest.newBuilder(java.net.URI.create(api.baseUrl + path))
@@ -261,6 +279,29 @@ abstract class StreamContract {
       }
       channel.waitForConfirmsOrDie(30_000);
     }
+  }
+
+  /**
+   * Publishes messages of {@code padBytes} to the stopped stream of {@code t} until one is refused:
+   * a queue of {@code maxQueueBytes} is full after about maxQueueBytes / padBytes, 429 queue_full.
+   */
+  static void assertBoundedInBytes(Tenant t, long maxQueueBytes, int padBytes) {
+    String pad = "x".repeat(padBytes);
+    int accepted = 0;
+    Reply refused = null;
+    long most = maxQueueBytes / padBytes + 1;
+    for (int i = 0; i < 2 * most + 2 && refused == null; i++) {
+      Reply r = publishJson(t, "big" + i, "{\"n\":" + i + ",\"pad\":\"" + pad + "\"}");
+      if (r.status() == 202) {
+        accepted++;
+      } else {
+        refused = r;
+      }
+    }
+    assertNotNull(refused, "the queue took " + accepted + " messages of " + padBytes + " bytes, over " + maxQueueBytes + " bytes");
+    assertEquals(429, refused.status(), refused::toString);
+    assertEquals("queue_full", refused.errorCode());
+    assertTrue(accepted >= 1 && accepted <= most, accepted + " messages of " + padBytes + " bytes accepted");
   }
 
   static Map<String, String> headers(Reply reply) {

@@ -13,9 +13,11 @@ import org.junit.jupiter.api.io.TempDir;
 class StreamEmbeddedBrokerTest extends StreamSuite {
   @TempDir static Path dataDir;
 
+  static final int MAX_QUEUE_BYTES = 2 << 20;
+
   @BeforeAll
   static void startNode() throws Exception {
-    startNode(dataDir, ConfigFactory.empty());
+    startNode(dataDir, ConfigFactory.parseString("mysimbdp.stream.max-queue-bytes = " + MAX_QUEUE_BYTES));
   }
 
   @AfterAll
@@ -34,5 +36,11 @@ class StreamEmbeddedBrokerTest extends StreamSuite {
     assertTrue(t.broker().path("username").isMissingNode(), t.broker()::toString);
     assertContains(t.broker().path("note").asText(), "publish over HTTP");
     assertContains(t.broker().path("exchange").asText(), t.id());
+  }
+
+  /** qpid.max_size: messages of 200 KB fill the 2 MiB queue after about ten. */
+  @Test
+  void aQueueFullInBytesIs429() {
+    assertBoundedInBytes(newTenant("bytes"), MAX_QUEUE_BYTES, 200_000);
   }
 }

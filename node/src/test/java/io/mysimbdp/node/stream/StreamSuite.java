@@ -51,6 +51,69 @@ abstract class StreamSuite extends StreamContract {
   }
 
   @Test
+  void anIdempotencyKeyMakesARetriedRequestStoreNothingTwice() throws Exception {
+    Tenant t = newTenant("idem");
+    start(t);
+    String key = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08:3";
+    List<String> lines = new ArrayList<>(ndjsonLines(0, 300, null));
+    lines.add(100, ""); // a blank line: ids follow line numbers, so the record after it is line 102
+    String body = String.join("\n", lines);
+    // A first attempt of which only the first 100 records were confirmed (then 429/503), ...
+    Reply partial = publishWithKey(t, "application/x-ndjson", String.join("\n", lines.subList(0, 100)), key);
+    assertEquals(202, partial.status(), partial::toString);
+    // ... the whole request retried, and sent once more for good measure.
+    Reply whole = publishWithKey(t, "application/x-ndjson", body, key);
+    assertEquals(202, whole.status(), whole::toString);
+    assertEquals(key + "-1", whole.json().path("ids").get(0).asText());
+    assertEquals(key + "-102", whole.json().path("ids").get(100).asText());
+    assertEquals(202, publishWithKey(t, "application/x-ndjson", body, key).status());
+    // One JSON record: its id is the key.
+    assertEquals(202, publishWithKey(t, "application/json", "{\"single\":true}", "single-1").status());
+    Reply again = publishWithKey(t, "application/json", "{\"single\":true}", "single-1");
+    assertEquals("single-1", again.json().path("ids").get(0).asText());
+    // A key too long to be part of a message id stands for its digest, the same each time.
+    String longKey = "k".repeat(200);
+    assertEquals(202, publishWithKey(t, "application/json", "{\"long\":true}", longKey).status());
+    Reply longAgain = publishWithKey(t, "application/json", "{\"long\":true}", longKey);
+    assertTrue(longAgain.json().path("ids").get(0).asText().startsWith("sha256."), longAgain::toString);
+
+    awaitCount("stored, duplicates included", () -> status(t).path("stored").asLong(), 100 + 300 + 300 + 2 + 2);
+    assertEquals(302, records(t), "each record once");
+    assertTrue(recordIds(t).contains(t.id() + ":" + key + "-301"));
+    assertTrue(recordIds(t).contains(t.id() + ":single-1"));
+    assertEquals(List.of(), deadLetters(t));
+  }
+
+  @Test
+  void aBadIdempotencyKeyIsAClearError() {
+    Tenant t = newTenant("idem-bad");
+    for (String bad : List.of("has space", "k".repeat(201), "slash/y")) {
+      Reply reply = publishWithKey(t, "application/json", "{\"a\":1}", bad);
+      assertEquals(400, reply.status(), reply::toString);
+      assertEquals("invalid_idempotency_key", reply.errorCode());
+      assertEquals("Idempotency-Key", reply.json().path("details").path("header").asText());
+    }
+    var both =
+        java.net.http.HttpRequest.newBuilder(java.net.URI.create(api.baseUrl + "/v1/tenants/" + t.id() + "/messages"))
+            .header("Authorization", "Bearer " + t.key())
+            .header("Content-Type", "application/json")
+            .header("Idempotency-Key", "k1")
+            .header("X-Message-Id", "m1")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"a\":1}"))
+            .build();
+    Reply conflicting;
+    try {
+      var response = HTTP.send(both, java.net.http.HttpResponse.BodyHandlers.ofString());
+      conflicting = new Reply(response.statusCode(), response.body(), response);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    assertEquals(400, conflicting.status(), conflicting::toString);
+    assertEquals("conflicting_headers", conflicting.errorCode());
+    assertEquals(0, records(t));
+  }
+
+  @Test
   void twoTenantsPublishingHalfOverHttpHalfStraightToTheBroker() throws Exception {
     int each = 2_000;
     List<Tenant> tenants = List.of(newTenant("pair-a"), newTenant("pair-b"));
