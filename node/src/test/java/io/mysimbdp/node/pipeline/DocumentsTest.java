@@ -1,4 +1,4 @@
-package io.mysimbdp.node.ingest;
+package io.mysimbdp.node.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
