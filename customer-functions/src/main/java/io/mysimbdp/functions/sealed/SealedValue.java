@@ -1,6 +1,8 @@
 package io.mysimbdp.functions.sealed;
 
+import com.fasterxml.jackson.annotation.JsonValue;
 import io.mysimbdp.protocol.SealedEnvelope;
+import java.util.Map;
 
 /**
  * A field the tenant sealed with its own key, as functions and quality rules see it: an opaque
@@ -40,6 +42,12 @@ public final class SealedValue {
   public Misuse misuse(String what) {
     return new Misuse(field, "field '" + field + "' is sealed (encrypted with the tenant's key): " + what
         + " cannot read or compare it; pass it through, copy it or drop it");
+  }
+
+  /** The JSON form, {@code {"$sealed":"<base64url>"}}: how Jackson writes it (dry runs, answers). */
+  @JsonValue
+  public Map<String, Object> json() {
+    return envelope.json();
   }
 
   @Override

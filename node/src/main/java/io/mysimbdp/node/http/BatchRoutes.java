@@ -32,7 +32,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.bson.Document;
-import org.bson.json.JsonMode;
 import org.bson.json.JsonWriterSettings;
 
 /**
@@ -56,7 +55,7 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
   private static final int MAX_PAGE = 1000;
   private static final int LIST_LIMIT = 10_000;
   private static final int RECENT_JOBS = 100;
-  private static final JsonWriterSettings RELAXED = JsonWriterSettings.builder().outputMode(JsonMode.RELAXED).build();
+  private static final JsonWriterSettings RELAXED = io.mysimbdp.node.ingest.SealedBson.RELAXED_JSON; // sealed values as {"$sealed":...}
 
   private final TenantRepository tenants;
   private final StagingStore staging;

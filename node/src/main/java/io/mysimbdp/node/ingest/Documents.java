@@ -1,5 +1,6 @@
 package io.mysimbdp.node.ingest;
 
+import io.mysimbdp.functions.sealed.SealedValue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,9 @@ public final class Documents {
       List<Object> converted = new ArrayList<>(list.size());
       list.forEach(v -> converted.add(toBson(v)));
       return converted;
+    }
+    if (value instanceof SealedValue sealed) {
+      return SealedBson.binary(sealed);
     }
     return value;
   }
