@@ -33,6 +33,8 @@ import picocli.CommandLine.Spec;
       IngestCommand.class,
       FilesCommand.class,
       ConstraintsCommand.class,
+      KeygenCommand.class,
+      ReadCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

@@ -376,6 +376,19 @@ public final class PlatformClient {
     }
   }
 
+  /**
+   * {@code GET /v1/tenants/{id}/data/{collection}?limit=..&after=..}: one page of stored records,
+   * the answer's JSON as it is ({@code {"records":[...],"next":...}}).
+   */
+  public String dataPage(String collection, int limit, String after) throws IOException, InterruptedException {
+    String query = "?limit=" + limit + (after == null ? "" : "&after=" + encode(after));
+    HttpResponse<byte[]> response = http.send(get(tenantUri("data/" + encode(collection) + query)), BodyHandlers.ofByteArray());
+    if (response.statusCode() / 100 != 2) {
+      throw errorOf(response);
+    }
+    return new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   // ---- HTTP plumbing
 
   private URI tenantUri(String rest) {

@@ -87,6 +87,13 @@ final class UploadCommand implements Callable<Integer> {
       description = "first wait before resuming a failed resumable upload, doubling each time up to 10s (default ${DEFAULT-VALUE})")
   Duration retryBackoff;
 
+  @Option(names = "--seal", paramLabel = "FIELDS",
+      description = "seal these columns/fields with your key before upload: col1,col2:det (randomized unless :det); see docs/sealing.md")
+  String seal;
+
+  @Option(names = "--key-file", paramLabel = "K", description = "the key file (mysimbdp keygen) --seal seals with")
+  Path keyFile;
+
   /** How one file ended. */
   record Result(String name, long size, String outcome, String detail, Duration took) {}
 
@@ -110,6 +117,13 @@ final class UploadCommand implements Callable<Integer> {
     TenantConstraints constraints = client.constraints();
     FileList existing = client.files();
     UploadPlan plan = UploadPlan.of(dir, recursive, constraints, existing, resumableAbove);
+    try (SealedUpload sealing = SealedUpload.of(spec.commandLine(), seal, keyFile)) {
+      return uploadPlanned(client, out, constraints, existing, sealing == null ? plan : sealing.seal(plan, out));
+    }
+  }
+
+  private int uploadPlanned(PlatformClient client, PrintWriter out, TenantConstraints constraints, FileList existing, UploadPlan plan)
+      throws Exception {
     long totalBytes = plan.uploads().stream().mapToLong(UploadPlan.Upload::size).sum();
     out.printf(
         Locale.ROOT,
