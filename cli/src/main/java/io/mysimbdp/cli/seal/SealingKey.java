@@ -64,7 +64,7 @@ public final class SealingKey {
     if (keyId == null) {
       byte[] suffix = new byte[4];
       RANDOM.nextBytes(suffix);
-      keyId = "k-" + DateTimeFormatter.BASIC_ISO_DATE.withZone(ZoneOffset.UTC).format(now) + "-" + HexFormat.of().formatHex(suffix);
+      keyId = "k-" + DateTimeFormatter.ofPattern("yyyyMMdd").withZone(ZoneOffset.UTC).format(now) + "-" + HexFormat.of().formatHex(suffix);
     }
     byte[] gcm = new byte[GCM_KEY_BYTES];
     byte[] siv = new byte[SIV_KEY_BYTES];
