@@ -28,8 +28,29 @@ public final class SealedBson {
     return new Binary(SealedEnvelope.BSON_SUBTYPE, value.envelope().bytes());
   }
 
+  /**
+   * Whether a stored binary is a sealed value: subtype {@link SealedEnvelope#BSON_SUBTYPE}, or
+   * subtype 0 framing as an envelope, since the embedded store (mongo-java-server) keeps binaries
+   * but not their subtype. Tenant records never hold other binaries: parsers and functions produce
+   * JSON values only.
+   */
+  public static boolean isSealed(byte type, byte[] data) {
+    if (type == SealedEnvelope.BSON_SUBTYPE) {
+      return true;
+    }
+    if (type != 0) {
+      return false;
+    }
+    try {
+      SealedEnvelope.parse(data);
+      return true;
+    } catch (SealedEnvelope.MalformedException e) {
+      return false;
+    }
+  }
+
   private static void writeBinary(BsonBinary value, StrictJsonWriter writer) {
-    if (value.getType() == SealedEnvelope.BSON_SUBTYPE) {
+    if (isSealed(value.getType(), value.getData())) {
       writer.writeStartObject();
       writer.writeString(SealedEnvelope.JSON_KEY, BASE64URL.encodeToString(value.getData()));
       writer.writeEndObject();
