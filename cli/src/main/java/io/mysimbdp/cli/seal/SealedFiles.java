@@ -49,7 +49,7 @@ public final class SealedFiles {
 
   private SealedFiles() {}
 
-  /** Writes {@code in} with its chosen fields sealed to {@code out}. */
+  /** Writes {@code in} with its chosen fields sealed to {@code out} ({@code sealer} null: rewritten only, the cost baseline). */
   public static Outcome seal(Path in, Path out, DataFormat format, RecordSealer sealer) throws IOException {
     return switch (format) {
       case CSV -> sealCsv(in, out, sealer);
@@ -69,7 +69,7 @@ public final class SealedFiles {
       }
       String[] header = rows.nextValue();
       List<String> names = Arrays.stream(header).map(String::strip).toList();
-      Mode[] modes = sealer.columns(names);
+      Mode[] modes = sealer == null ? new Mode[names.size()] : sealer.columns(names);
       writeCsvRow(writer, header);
       while (rows.hasNextValue()) {
         String[] row = rows.nextValue();
@@ -167,6 +167,9 @@ public final class SealedFiles {
   }
 
   private static Map<String, Object> sealRecord(Map<String, Object> record, RecordSealer sealer, Map<String, Long> counts) {
+    if (sealer == null) {
+      return record;
+    }
     for (String name : sealer.present(record)) {
       counts.merge(name, 1L, Long::sum);
     }
