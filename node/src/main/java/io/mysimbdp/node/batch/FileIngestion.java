@@ -191,7 +191,7 @@ public final class FileIngestion {
             }
             rejected.add(new DeadLetter(file.id() + ":" + index + ":quality:" + i, "file", file.id(), file.name(), index,
                 good.line(), Stage.QUALITY, "quality rules failed: " + verdict.reasons(),
-                Documents.withId(file.id() + ":" + index + ":" + i, output).toJson()));
+                Documents.withId(file.id() + ":" + index + ":" + i, output).toJson(io.mysimbdp.node.ingest.SealedBson.RELAXED_JSON)));
           }
         }
       }
