@@ -90,6 +90,9 @@ final class ReadCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new ParameterException(spec.commandLine(), "Invalid --key-file: " + e.getMessage());
     }
+    if (!where.isEmpty() && keys.isEmpty()) {
+      spec.commandLine().getErr().println("note: without --key-file, --where matches plain values only, never sealed ones");
+    }
     List<Condition> conditions = new ArrayList<>();
     for (Map.Entry<String, String> w : where.entrySet()) {
       Set<String> sealed = new HashSet<>();

@@ -206,14 +206,23 @@ public final class SandboxBridge {
     }
   }
 
-  /** The value if it is sealed, or the first sealed item of a sequence; else null. */
+  /** The value if it is sealed, else the first sealed value inside it (objects, arrays); else null. */
   private static SealedValue sealedIn(Object result) {
-    if (result instanceof SealedValue sealed) {
+    return sealedIn(result, 0);
+  }
+
+  private static SealedValue sealedIn(Object value, int depth) {
+    if (value instanceof SealedValue sealed) {
       return sealed;
     }
-    if (result instanceof List<?> list) {
-      for (Object o : list) {
-        if (o instanceof SealedValue sealed) {
+    if (depth > 64) {
+      return null; // deeper than any record the sandbox accepts
+    }
+    Iterable<?> children = value instanceof Map<?, ?> map ? map.values() : value instanceof List<?> list ? list : null;
+    if (children != null) {
+      for (Object o : children) {
+        SealedValue sealed = sealedIn(o, depth + 1);
+        if (sealed != null) {
           return sealed;
         }
       }

@@ -35,6 +35,14 @@ public final class Sealer {
   private static final int GCM_NONCE_BYTES = 12;
   private static final int GCM_TAG_BITS = 128;
   private static final SecureRandom RANDOM = new SecureRandom();
+  /** A Cipher per thread: looking one up per value costs more than sealing a short value. */
+  private static final ThreadLocal<Cipher> GCM = ThreadLocal.withInitial(() -> {
+    try {
+      return Cipher.getInstance("AES/GCM/NoPadding");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("the JVM lacks AES-GCM: " + e, e);
+    }
+  });
   /** Plaintext JSON as it was: exact decimals, no float rounding. */
   private static final ObjectMapper JSON = JsonMapper.builder()
       .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
@@ -100,7 +108,7 @@ public final class Sealer {
       } else {
         byte[] nonce = new byte[GCM_NONCE_BYTES];
         RANDOM.nextBytes(nonce);
-        Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+        Cipher cipher = GCM.get();
         cipher.init(Cipher.ENCRYPT_MODE, keys.gcm(), new GCMParameterSpec(GCM_TAG_BITS, nonce));
         cipher.updateAAD(header);
         byte[] sealed = cipher.doFinal(plaintext);
@@ -136,7 +144,7 @@ public final class Sealer {
       if (envelope.mode() == Mode.DETERMINISTIC) {
         return keys.siv().decryptDeterministically(body, header);
       }
-      Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+      Cipher cipher = GCM.get();
       cipher.init(Cipher.DECRYPT_MODE, keys.gcm(), new GCMParameterSpec(GCM_TAG_BITS, body, 0, GCM_NONCE_BYTES));
       cipher.updateAAD(header);
       return cipher.doFinal(body, GCM_NONCE_BYTES, body.length - GCM_NONCE_BYTES);

@@ -100,7 +100,7 @@ class SealedValuesTest {
       "{'x': site = 'AB12'}", "{'x': 'AB12' = site}", "{'x': site != 'AB12'}", "{'x': ph + 1}", "{'x': ph > 7}",
       "{'x': site & '!'}", "{'x': $string(site)}", "{'x': $length(site)}", "{'x': $uppercase(site)}",
       "{'x': $number(ph)}", "{'x': site ? 1 : 2}", "{'x': site in ['a']}", "{'x': -ph}", "{'x': $contains(site, 'A')}",
-      "{'x': [1,2][$$.site]}", "{'x': $boolean(site)}", "$map([site], function($v){ $v = 'a' })"
+      "{'x': [1,2][$$.site]}", "{'x': $string({'a': site})}", "{'x': $string($)}", "{'x': {'a': ph} = {'a': ph}}", "{'x': $sum([ph])}", "{'x': $boolean(site)}", "$map([site], function($v){ $v = 'a' })"
   })
   void jsonataReadingOrComparingASealedValueFailsNamingTheField(String source) throws Exception {
     IngestionFunction f = FACTORY.compile("jsonata", source);
