@@ -42,7 +42,7 @@ import picocli.CommandLine.Spec;
       "Prints the records of COLLECTION as NDJSON (one JSON object a line), sealed fields opened with your key files.",
       "Without --key-file sealed fields are printed as they are stored: {\"$sealed\":\"...\"}.",
       "--where FIELD=VALUE keeps the records whose FIELD is VALUE: for a deterministically sealed field (upload --seal F:det)"
-          + " VALUE is sealed with each key and compared sealed, so no other record needs opening."
+          + " VALUE is sealed with each key and the platform finds the records by ciphertext (it learns only which records match)."
     })
 final class ReadCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = JsonMapper.builder().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS).build();
@@ -101,6 +101,15 @@ final class ReadCommand implements Callable<Integer> {
       }
       conditions.add(new Condition(w.getKey(), w.getValue(), sealed));
     }
+    // The first condition goes to the platform (an exact-value query: the plain text, or its
+    // deterministic ciphertext under each key); every condition is checked here as well.
+    String serverField = conditions.isEmpty() ? null : conditions.get(0).field();
+    String serverEquals = null;
+    if (serverField != null) {
+      ArrayNode any = JSON.createArrayNode().add(conditions.get(0).value());
+      conditions.get(0).sealed().forEach(b64 -> any.addObject().put(SealedEnvelope.JSON_KEY, b64));
+      serverEquals = JSON.writeValueAsString(any);
+    }
     PlatformClient client = root.client(spec);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
@@ -108,7 +117,7 @@ final class ReadCommand implements Callable<Integer> {
     long failed = 0;
     String after = null;
     do {
-      JsonNode page = JSON.readTree(client.dataPage(collection, pageSize, after));
+      JsonNode page = JSON.readTree(client.dataPage(collection, pageSize, after, serverField, serverEquals));
       for (JsonNode node : page.path("records")) {
         if (!(node instanceof ObjectNode record) || !matches(record, conditions)) {
           continue;

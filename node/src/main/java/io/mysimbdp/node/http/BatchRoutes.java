@@ -42,7 +42,7 @@ import org.bson.json.JsonWriterSettings;
  * GET    files                      list staged files with state and counts
  * GET    files/{file}               one file
  * DELETE files/{file}               remove a file that is not being ingested
- * GET    data/{collection}?limit=&amp;after=   page through the tenant's ingested records
+ * GET    data/{collection}?limit=&amp;after=[&amp;field=&amp;equals=]   page through the tenant's ingested records (equals: exact value)
  * POST   ingestions                 ingest the listed files ({"files":[...]}) or every staged file: 202 with the job
  * GET    ingestions                 the tenant's recent jobs
  * GET    ingestions/{job}           a job's state, files and counts
@@ -195,10 +195,10 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
   }
 
   private Route dataPage(String tenantId, String rawCollection) {
-    return parameterOptional("limit", limitParam -> parameterOptional("after", after -> {
+    return parameterMap(query -> parameterOptional("limit", limitParam -> parameterOptional("after", after -> {
       String collection = Names.dataCollection(rawCollection);
       int limit = parseLimit(limitParam.orElse(null));
-      var filter = after.map(a -> Filters.gt("_id", a)).orElse(new Document());
+      var filter = DataFilter.withEquals(after.map(a -> Filters.gt("_id", a)).orElse(new Document()), query); // ?field=&equals=
       return onSuccess(
           coreDms.all(coreDms.tenantDatabase(tenantId).getCollection(collection)
               .find(filter).sort(Sorts.ascending("_id")).limit(limit)),
@@ -209,7 +209,7 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
                 + "],\"next\":" + quote(next) + "}";
             return complete(HttpEntities.create(ContentTypes.APPLICATION_JSON, body));
           });
-    }));
+    })));
   }
 
   private static int parseLimit(String raw) {

@@ -151,6 +151,23 @@ class SealedFieldsEndToEndTest {
         assertEquals(site, new ObjectMapper().readTree(line).path("site").asText());
       }
 
+      // The route's exact-value lookup by ciphertext (what read --where uses), and its bad input.
+      Document matching = water.find(Filters.eq("_id", new ObjectMapper().readTree(found[0]).path("_id").asText())).first();
+      String b64 = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(((Binary) matching.get("site")).getData());
+      JsonNode byCiphertext = node.api.get("/v1/tenants/sealer/data/water?limit=1000&field=site&equals="
+          + java.net.URLEncoder.encode("{\"$sealed\":\"" + b64 + "\"}", StandardCharsets.UTF_8), key).json();
+      assertEquals(expected, byCiphertext.path("records").size(), byCiphertext::toString);
+      String point = rows.get(0).get("sample.samplingPoint.notation");
+      JsonNode byText = node.api.get("/v1/tenants/sealer/data/water?limit=1000&field=point&equals="
+          + java.net.URLEncoder.encode("\"" + point + "\"", StandardCharsets.UTF_8), key).json();
+      assertEquals(rows.stream().filter(r -> r.get("sample.samplingPoint.notation").equals(point)).count(),
+          byText.path("records").size(), byText::toString);
+      for (String bad : List.of("field=%24where&equals=1", "field=site&equals=%7B%22%24gt%22%3A1%7D", "field=site", "field=site&equals=nope")) {
+        var reply = node.api.get("/v1/tenants/sealer/data/water?" + bad, key);
+        assertEquals(400, reply.status(), bad + ": " + reply);
+        assertEquals("invalid_filter", reply.errorCode(), bad);
+      }
+
       // Without the key: sealed values as they are stored.
       JsonNode page = node.api.get("/v1/tenants/sealer/data/water?limit=1", key).json();
       assertTrue(page.path("records").get(0).path("site").path("$sealed").isTextual(), page::toString);
