@@ -42,11 +42,14 @@ import org.bson.json.JsonWriterSettings;
  * GET    files                      list staged files with state and counts
  * GET    files/{file}               one file
  * DELETE files/{file}               remove a file that is not being ingested
- * GET    data/{collection}?limit=&amp;after=[&amp;field=&amp;equals=]   page through the tenant's ingested records (equals: exact value)
+ * GET    data/{collection}?limit=&amp;after=   page through the tenant's ingested records
  * POST   ingestions                 ingest the listed files ({"files":[...]}) or every staged file: 202 with the job
  * GET    ingestions                 the tenant's recent jobs
  * GET    ingestions/{job}           a job's state, files and counts
  * </pre>
+ *
+ * <p>{@code data/{collection}} also takes {@code field=&amp;equals=}: only the records whose field
+ * equals a JSON value, e.g. a sealed value by its ciphertext ({@link DataFilter}).
  */
 public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes {
   private static final long MEGABYTE = 1024L * 1024L;
