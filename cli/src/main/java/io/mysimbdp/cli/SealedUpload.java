@@ -25,12 +25,12 @@ import picocli.CommandLine.ParameterException;
 final class SealedUpload implements AutoCloseable {
   private final RecordSealer sealer;
   private final Path keyFile;
-  private final Path work;
+  /** The sealed copies' directory, made when the first file is sealed. */
+  private Path work;
 
-  private SealedUpload(RecordSealer sealer, Path keyFile, Path work) {
+  private SealedUpload(RecordSealer sealer, Path keyFile) {
     this.sealer = sealer;
     this.keyFile = keyFile;
-    this.work = work;
   }
 
   /** Null when not sealing; a usage error for --seal without --key-file and the like. */
@@ -53,8 +53,7 @@ final class SealedUpload implements AutoCloseable {
     } catch (IOException e) {
       throw new ParameterException(commandLine, "Invalid --key-file: " + e.getMessage());
     }
-    Path work = Files.createTempDirectory("mysimbdp-sealed-");
-    return new SealedUpload(new RecordSealer(Sealer.of(key), spec), keyFile.toRealPath(), work);
+    return new SealedUpload(new RecordSealer(Sealer.of(key), spec), keyFile.toRealPath());
   }
 
   /** The plan with every upload replaced by its sealed copy (same name, its own size). */
@@ -66,6 +65,9 @@ final class SealedUpload implements AutoCloseable {
       if (upload.path().toRealPath().equals(keyFile)) {
         skipped.add(new UploadPlan.Skipped(upload.name(), upload.size(), "the key file (never uploaded)"));
         continue;
+      }
+      if (work == null) {
+        work = Files.createTempDirectory("mysimbdp-sealed-"); // owner-only on POSIX
       }
       Path copy = work.resolve((n++) + "-" + upload.path().getFileName());
       SealedFiles.Outcome outcome;
@@ -87,6 +89,9 @@ final class SealedUpload implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    if (work == null) {
+      return;
+    }
     try (Stream<Path> files = Files.walk(work)) {
       for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);

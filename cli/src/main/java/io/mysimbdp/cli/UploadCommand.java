@@ -111,13 +111,14 @@ final class UploadCommand implements Callable<Integer> {
     if (category.isBlank()) {
       throw new ParameterException(spec.commandLine(), "--category must not be blank");
     }
+    SealedUpload sealing = SealedUpload.of(spec.commandLine(), seal, keyFile); // usage errors before any request
     PlatformClient client = root.client(spec).withRetries(retries, retryBackoff);
     PrintWriter out = spec.commandLine().getOut();
 
     TenantConstraints constraints = client.constraints();
     FileList existing = client.files();
     UploadPlan plan = UploadPlan.of(dir, recursive, constraints, existing, resumableAbove);
-    try (SealedUpload sealing = SealedUpload.of(spec.commandLine(), seal, keyFile)) {
+    try (sealing) {
       return uploadPlanned(client, out, constraints, existing, sealing == null ? plan : sealing.seal(plan, out));
     }
   }
