@@ -53,14 +53,7 @@ class SealedFieldsEndToEndTest {
 
   record Run(int exit, String out, String err) {}
 
-  static long started = System.nanoTime();
-
-  static void phase(String name) {
-    System.out.printf("SealedFieldsEndToEndTest: %s at %.1f s%n", name, (System.nanoTime() - started) / 1e9);
-  }
-
   static Run cli(List<String> common, String... args) {
-    phase(args[0]);
     CommandLine commandLine = Mysimbdp.commandLine();
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
