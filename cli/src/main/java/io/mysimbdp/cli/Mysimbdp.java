@@ -47,6 +47,8 @@ import picocli.CommandLine.Spec;
       DataCommand.class,
       ConstraintsCommand.class,
       CompletionCommand.class,
+      KeygenCommand.class,
+      ReadCommand.class,
       CommandLine.HelpCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

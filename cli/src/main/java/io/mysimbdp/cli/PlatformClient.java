@@ -549,6 +549,26 @@ public final class PlatformClient {
     }
   }
 
+  /**
+   * {@code GET /v1/tenants/{id}/data/{collection}?limit=..&after=..}: one page of stored records,
+   * the answer's JSON as it is ({@code {"records":[...],"next":...}}).
+   */
+  public String dataPage(String collection, int limit, String after) throws IOException, InterruptedException {
+    return dataPage(collection, limit, after, null, null);
+  }
+
+  /** As above, only the records whose {@code field} equals {@code equalsJson} (a JSON value, or an array: any of them). */
+  public String dataPage(String collection, int limit, String after, String field, String equalsJson)
+      throws IOException, InterruptedException {
+    String query = "?limit=" + limit + (after == null ? "" : "&after=" + encode(after))
+        + (field == null ? "" : "&field=" + encode(field) + "&equals=" + encode(equalsJson));
+    HttpResponse<byte[]> response = http.send(get(tenantUri("data/" + encode(collection) + query)), BodyHandlers.ofByteArray());
+    if (response.statusCode() / 100 != 2) {
+      throw errorOf(response);
+    }
+    return new String(response.body(), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   // ---- HTTP plumbing
 
   private URI tenantUri(String rest) {

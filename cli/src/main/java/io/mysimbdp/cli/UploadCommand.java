@@ -88,6 +88,13 @@ final class UploadCommand implements Callable<Integer> {
 
   @Mixin RetryOptions retry;
 
+  @Option(names = "--seal", paramLabel = "FIELDS",
+      description = "seal these columns/fields with your key before upload: col1,col2:det (randomized unless :det); see docs/sealing.md")
+  String seal;
+
+  @Option(names = "--key-file", paramLabel = "K", description = "the key file (mysimbdp keygen) --seal seals with")
+  Path keyFile;
+
   /** How one file ended. */
   record Result(String name, long size, String outcome, String detail, Duration took) {}
 
@@ -102,6 +109,7 @@ final class UploadCommand implements Callable<Integer> {
     if (category.isBlank()) {
       throw new ParameterException(spec.commandLine(), "--category must not be blank");
     }
+    SealedUpload sealing = SealedUpload.of(spec.commandLine(), seal, keyFile); // usage errors before any request
     PlatformClient client = retry.apply(spec, root.client(spec));
     PrintWriter out = spec.commandLine().getOut();
     UploadState state = UploadState.standard();
@@ -109,6 +117,14 @@ final class UploadCommand implements Callable<Integer> {
     TenantConstraints constraints = client.constraints();
     FileList existing = client.files();
     UploadPlan plan = UploadPlan.of(dir, recursive, constraints, existing, resumableAbove);
+    try (sealing) {
+      return uploadPlanned(client, state, out, constraints, existing, sealing == null ? plan : sealing.seal(plan, out));
+    }
+  }
+
+  private int uploadPlanned(
+      PlatformClient client, UploadState state, PrintWriter out, TenantConstraints constraints, FileList existing, UploadPlan plan)
+      throws Exception {
     long totalBytes = plan.uploads().stream().mapToLong(UploadPlan.Upload::size).sum();
     out.printf(
         Locale.ROOT,

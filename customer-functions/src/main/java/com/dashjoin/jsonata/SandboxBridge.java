@@ -4,6 +4,7 @@ import com.dashjoin.jsonata.Jsonata.Frame;
 import com.dashjoin.jsonata.Jsonata.JFunction;
 import com.dashjoin.jsonata.Jsonata.JFunctionCallable;
 import com.dashjoin.jsonata.Parser.Symbol;
+import io.mysimbdp.functions.sealed.SealedValue;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.util.ArrayList;
@@ -101,12 +102,34 @@ public final class SandboxBridge {
    */
   public static Object evaluate(
       Jsonata expr, Frame parent, Object input, Map<String, Object> variables, Monitor monitor) {
+    return evaluate(expr, parent, input, variables, monitor, Map.of());
+  }
+
+  /**
+   * As above; a node of {@code readers} (see {@link #readingNodes}) that evaluates to a sealed
+   * value fails the evaluation with {@link SealedValue.Misuse} before its value is read.
+   */
+  public static Object evaluate(
+      Jsonata expr, Frame parent, Object input, Map<String, Object> variables, Monitor monitor,
+      Map<Object, String> readers) {
     if (expr.errors != null) {
       throw new JException("S0500", 0);
     }
     Frame frame = new Frame(parent);
     frame.setEvaluateEntryCallback((node, in, env) -> monitor.enter());
-    frame.setEvaluateExitCallback((node, in, env, result) -> monitor.exit(result));
+    if (readers.isEmpty()) {
+      frame.setEvaluateExitCallback((node, in, env, result) -> monitor.exit(result));
+    } else {
+      frame.setEvaluateExitCallback((node, in, env, result) -> {
+        if (result != null && readers.containsKey(node)) {
+          SealedValue sealed = sealedIn(result);
+          if (sealed != null) {
+            throw sealed.misuse(readers.get(node));
+          }
+        }
+        monitor.exit(result);
+      });
+    }
     for (Map.Entry<String, Object> v : variables.entrySet()) {
       frame.bind(v.getKey(), v.getValue());
     }
@@ -115,7 +138,14 @@ public final class SandboxBridge {
       input = Utils.createSequence(input);
       ((Utils.JList<?>) input).outerWrapper = true;
     }
-    Functions.validateInput(input);
+    try {
+      Functions.validateInput(input);
+    } catch (IllegalArgumentException e) {
+      // Sealed values are the one non-JSON type the sandbox's caller lets in (checked there).
+      if (!io.mysimbdp.functions.sealed.SealedFields.containsSealed(input)) {
+        throw e;
+      }
+    }
     // $now() and $millis() read the timestamp of this thread's evaluator instance.
     expr.getPerThreadInstance().timestamp = System.currentTimeMillis();
     return expr.evaluate(expr.ast, input, frame);
@@ -123,7 +153,81 @@ public final class SandboxBridge {
 
   /** Visits every node of the parsed expression (all Symbol-valued fields, recursively). */
   public static void visitNodes(Jsonata expr, NodeVisitor visitor) {
-    walk(expr.ast, visitor, new IdentityHashMap<>());
+    walk(expr.ast, s -> visitor.visit(s.type, s.value, s.position, s.signature != null), new IdentityHashMap<>());
+  }
+
+  /**
+   * The nodes whose value the evaluation reads rather than carries (operands of operators, the
+   * test of a condition, predicates, sort keys, arguments of built-in functions other than
+   * {@code passThrough} ones), each with a description for the error: a sealed value may flow
+   * through paths, object and array constructors, variables and pass-through functions, never
+   * into these.
+   */
+  public static Map<Object, String> readingNodes(Jsonata expr, java.util.Set<String> passThrough) {
+    IdentityHashMap<Object, String> readers = new IdentityHashMap<>();
+    walk(expr.ast, s -> {
+      switch (String.valueOf(s.type)) {
+        case "binary" -> {
+          String what = "the operator '" + s.value + "'";
+          putNode(readers, s.lhs, what);
+          putNode(readers, s.rhs, what);
+        }
+        case "unary" -> {
+          if ("-".equals(s.value)) {
+            putNode(readers, s.expression, "the operator '-'");
+          }
+        }
+        case "condition" -> putNode(readers, s.condition, "the condition of '? :'");
+        case "filter" -> putNode(readers, s.expr, "a predicate [ ]");
+        case "sort" -> {
+          if (s.terms != null) {
+            s.terms.forEach(t -> putNode(readers, t.expression, "the sort '^( )'"));
+          }
+        }
+        case "function", "partial" -> {
+          Symbol p = s.procedure;
+          String name = p != null && "variable".equals(p.type) ? String.valueOf(p.value) : null;
+          // A lambda's own operations are checked where they happen; a built-in reads its arguments.
+          boolean builtin = name != null && Jsonata.staticFrame.bindings.containsKey(name);
+          if (builtin && !passThrough.contains(name) && s.arguments != null) {
+            String what = "the function $" + name;
+            s.arguments.forEach(a -> putNode(readers, a, what));
+          }
+        }
+        default -> {}
+      }
+    }, new IdentityHashMap<>());
+    return readers;
+  }
+
+  private static void putNode(Map<Object, String> readers, Object node, String what) {
+    if (node instanceof Symbol) {
+      readers.putIfAbsent(node, what);
+    }
+  }
+
+  /** The value if it is sealed, else the first sealed value inside it (objects, arrays); else null. */
+  private static SealedValue sealedIn(Object result) {
+    return sealedIn(result, 0);
+  }
+
+  private static SealedValue sealedIn(Object value, int depth) {
+    if (value instanceof SealedValue sealed) {
+      return sealed;
+    }
+    if (depth > 64) {
+      return null; // deeper than any record the sandbox accepts
+    }
+    Iterable<?> children = value instanceof Map<?, ?> map ? map.values() : value instanceof List<?> list ? list : null;
+    if (children != null) {
+      for (Object o : children) {
+        SealedValue sealed = sealedIn(o, depth + 1);
+        if (sealed != null) {
+          return sealed;
+        }
+      }
+    }
+    return null;
   }
 
   /** Node-valued fields per concrete node class (the parser uses a few Symbol subclasses). */
@@ -151,13 +255,13 @@ public final class SandboxBridge {
         }
       };
 
-  private static void walk(Object node, NodeVisitor visitor, IdentityHashMap<Object, Boolean> seen) {
+  private static void walk(Object node, java.util.function.Consumer<Symbol> visitor, IdentityHashMap<Object, Boolean> seen) {
     if (node == null || seen.put(node, Boolean.TRUE) != null) {
       return;
     }
     if (node instanceof Symbol) {
       Symbol s = (Symbol) node;
-      visitor.visit(s.type, s.value, s.position, s.signature != null);
+      visitor.accept(s);
       for (Field f : NODE_FIELDS.get(s.getClass())) {
         try {
           walk(f.get(s), visitor, seen);

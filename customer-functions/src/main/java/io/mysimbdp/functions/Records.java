@@ -1,5 +1,6 @@
 package io.mysimbdp.functions;
 
+import io.mysimbdp.functions.sealed.SealedValue;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
@@ -60,8 +61,8 @@ public final class Records {
    * @throws IllegalArgumentException for a value that is not JSON (e.g. a java.time type)
    */
   public static Object deepCopy(Object value) {
-    if (value == null || value instanceof String || value instanceof Boolean) {
-      return value;
+    if (value == null || value instanceof String || value instanceof Boolean || value instanceof SealedValue) {
+      return value; // immutable
     }
     if (value instanceof Number) {
       return canonicalNumber((Number) value);
@@ -110,6 +111,9 @@ public final class Records {
     }
     if (value instanceof List) {
       return "an array";
+    }
+    if (value instanceof SealedValue) {
+      return "a sealed value";
     }
     return "a " + value.getClass().getSimpleName();
   }

@@ -16,6 +16,8 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelRuntime;
 import io.mysimbdp.functions.Records;
+import io.mysimbdp.functions.sealed.SealedFields;
+import io.mysimbdp.functions.sealed.SealedValue;
 import io.mysimbdp.functions.spi.CompileException;
 import io.mysimbdp.functions.spi.FunctionContext;
 import io.mysimbdp.functions.spi.FunctionException;
@@ -170,6 +172,10 @@ public final class CelPredicate {
 
   /** Evaluates against a record and its context (may be null); never throws. */
   public Outcome evaluate(Map<String, Object> record, FunctionContext context) {
+    SealedValue sealed = SealedFields.sealedAt(record, fieldPaths);
+    if (sealed != null) {
+      return new Outcome(Status.ERROR, sealed.misuse("a CEL predicate").getMessage());
+    }
     Map<String, Object> input;
     try {
       input = CelValues.prepare(record);
@@ -410,7 +416,9 @@ public final class CelPredicate {
     }
 
     private static Object convert(Object value) {
-      if (value == null) {
+      // A sealed value read by name failed the evaluation before (SealedFields.sealedAt); has()
+      // sees it present, and an expression reaching it dynamically (record[k]) sees null.
+      if (value == null || value instanceof SealedValue) {
         return NullValue.NULL_VALUE;
       }
       if (value instanceof Number) {

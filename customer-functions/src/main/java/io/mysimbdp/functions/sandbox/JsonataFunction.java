@@ -7,6 +7,7 @@ import com.dashjoin.jsonata.Jsonata.JFunction;
 import com.dashjoin.jsonata.Jsonata.JFunctionCallable;
 import com.dashjoin.jsonata.SandboxBridge;
 import io.mysimbdp.functions.Records;
+import io.mysimbdp.functions.sealed.SealedValue;
 import io.mysimbdp.functions.sandbox.LimitExceededException.Limit;
 import io.mysimbdp.functions.spi.CompileException;
 import io.mysimbdp.functions.spi.FunctionContext;
@@ -57,6 +58,13 @@ public final class JsonataFunction implements IngestionFunction {
   private final Jsonata expression;
   private final Map<String, Object> config;
   private final SandboxLimits limits;
+  /** Nodes whose value is read: a sealed value there fails the record (SandboxBridge.readingNodes). */
+  private final Map<Object, String> sealedReaders;
+
+  /** Built-ins that carry values without reading them: sealed values may go through them. */
+  private static final java.util.Set<String> SEALED_PASS_THROUGH = java.util.Set.of(
+      "exists", "count", "append", "reverse", "lookup", "merge", "keys", "spread", "each", "sift", "map",
+      "filter", "zip", "single");
 
   private JsonataFunction(
       String source, Jsonata expression, Map<String, Object> config, SandboxLimits limits) {
@@ -64,6 +72,7 @@ public final class JsonataFunction implements IngestionFunction {
     this.expression = expression;
     this.config = config;
     this.limits = limits;
+    this.sealedReaders = SandboxBridge.readingNodes(expression, SEALED_PASS_THROUGH);
   }
 
   public static JsonataFunction compile(String source, SandboxLimits limits)
@@ -172,16 +181,21 @@ public final class JsonataFunction implements IngestionFunction {
     JsonataMonitor outer = CURRENT.get();
     CURRENT.set(monitor);
     try {
-      raw = SandboxBridge.evaluate(expression, SANDBOX_FRAME, input, variables, monitor);
+      raw = SandboxBridge.evaluate(expression, SANDBOX_FRAME, input, variables, monitor, sealedReaders);
       monitor.checkClockAndMemory();
     } catch (LimitViolation e) {
       throw e.toFunctionException();
+    } catch (SealedValue.Misuse e) {
+      throw new FunctionException(e.getMessage());
     } catch (JException e) {
       throw violationOr(monitor, describe(e));
     } catch (StackOverflowError e) {
       throw new LimitExceededException(
           Limit.DEPTH, "recursion depth exceeded the thread's stack (limit " + limits.maxDepth() + ")");
     } catch (RuntimeException e) {
+      if (e.getCause() instanceof SealedValue.Misuse misuse) {
+        throw new FunctionException(misuse.getMessage());
+      }
       Throwable cause = e.getCause() instanceof JException ? e.getCause() : e;
       throw violationOr(
           monitor,
@@ -268,7 +282,7 @@ public final class JsonataFunction implements IngestionFunction {
     if (value == null) {
       return SandboxBridge.nullMarker();
     }
-    if (value instanceof String || value instanceof Boolean) {
+    if (value instanceof String || value instanceof Boolean || value instanceof SealedValue) {
       return value;
     }
     if (value instanceof Number) {
@@ -374,7 +388,7 @@ public final class JsonataFunction implements IngestionFunction {
         charge(s.length() >> 4);
         return s;
       }
-      if (raw instanceof Boolean) {
+      if (raw instanceof Boolean || raw instanceof SealedValue) {
         return raw;
       }
       if (raw instanceof Number) {

@@ -201,7 +201,7 @@ public final class FileIngestion {
             }
             rejected.add(new DeadLetter(file.id() + ":" + index + ":quality:" + i, "file", file.id(), file.name(), index,
                 good.line(), Stage.QUALITY, "quality rules failed: " + verdict.reasons(),
-                Documents.withId(file.id() + ":" + index + ":" + i, output).toJson()));
+                Documents.withId(file.id() + ":" + index + ":" + i, output).toJson(io.mysimbdp.node.pipeline.SealedBson.RELAXED_JSON)));
           }
         }
       }

@@ -5,6 +5,7 @@ import io.mysimbdp.functions.FunctionFactory;
 import io.mysimbdp.functions.FunctionSpec;
 import io.mysimbdp.functions.builtin.IdentityFunction;
 import io.mysimbdp.functions.quality.QualityRuleSet;
+import io.mysimbdp.functions.sealed.SealedFields;
 import io.mysimbdp.functions.sandbox.GuardedFunction;
 import io.mysimbdp.functions.spi.CompileException;
 import io.mysimbdp.functions.spi.FunctionContext;
@@ -54,6 +55,11 @@ public final class CategoryFunctions {
    */
   public record Route(String functionName, IngestionFunction function, String collection, QualityCheck quality,
       long functionVersion, CsvTypes csvTypes) {
+    public Route {
+      // Where records enter the tenant's functions (files and streams): sealed wire forms become opaque values.
+      function = SealedFields.admitting(function);
+    }
+
     public Route(String functionName, IngestionFunction function, String collection) {
       this(functionName, function, collection, QualityCheck.NONE, 0);
     }

@@ -257,7 +257,8 @@ public final class FunctionService {
         try {
           @SuppressWarnings("unchecked")
           Map<String, Object> record = (Map<String, Object>) map;
-          result.put("outputs", guard.apply(record, new FunctionContext(tenantId, "dry-run", "test", i)));
+          result.put("outputs", io.mysimbdp.functions.sealed.SealedFields.admitting(guard)
+              .apply(record, new FunctionContext(tenantId, "dry-run", "test", i)));
         } catch (FunctionException e) {
           result.put("error", e.getMessage());
           failed++;

@@ -33,7 +33,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 import org.bson.Document;
-import org.bson.json.JsonMode;
 import org.bson.json.JsonWriterSettings;
 
 /**
@@ -49,6 +48,9 @@ import org.bson.json.JsonWriterSettings;
  * GET    ingestions                 the tenant's recent jobs
  * GET    ingestions/{job}           a job's state, files and counts
  * </pre>
+ *
+ * <p>{@code data/{collection}} also takes {@code field=&amp;equals=}: only the records whose field
+ * equals a JSON value, e.g. a sealed value by its ciphertext ({@link DataFilter}).
  */
 public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes {
   private static final long MEGABYTE = 1024L * 1024L;
@@ -57,7 +59,7 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
   private static final int MAX_PAGE = 1000;
   private static final int LIST_LIMIT = 10_000;
   private static final int RECENT_JOBS = 100;
-  private static final JsonWriterSettings RELAXED = JsonWriterSettings.builder().outputMode(JsonMode.RELAXED).build();
+  private static final JsonWriterSettings RELAXED = io.mysimbdp.node.pipeline.SealedBson.RELAXED_JSON; // sealed values as {"$sealed":...}
 
   private final TenantRepository tenants;
   private final StagingStore staging;
@@ -197,10 +199,10 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
   }
 
   private Route dataPage(String tenantId, String rawCollection) {
-    return parameterOptional("limit", limitParam -> parameterOptional("after", after -> {
+    return parameterMap(query -> parameterOptional("limit", limitParam -> parameterOptional("after", after -> {
       String collection = TenantCollections.dataCollection(rawCollection);
       int limit = parseLimit(limitParam.orElse(null));
-      var filter = after.map(a -> Filters.gt("_id", a)).orElse(new Document());
+      var filter = DataFilter.withEquals(after.map(a -> Filters.gt("_id", a)).orElse(new Document()), query); // ?field=&equals=
       return onSuccess(
           coreDms.all(coreDms.tenantDatabase(tenantId).getCollection(collection)
               .find(filter).sort(Sorts.ascending("_id")).limit(limit)),
@@ -211,7 +213,7 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
                 + "],\"next\":" + quote(next) + "}";
             return complete(HttpEntities.create(ContentTypes.APPLICATION_JSON, body));
           });
-    }));
+    })));
   }
 
   private static int parseLimit(String raw) {

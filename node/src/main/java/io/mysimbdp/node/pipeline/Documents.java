@@ -1,5 +1,6 @@
 package io.mysimbdp.node.pipeline;
 
+import io.mysimbdp.functions.sealed.SealedValue;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +48,9 @@ public final class Documents {
       List<Object> converted = new ArrayList<>(list.size());
       list.forEach(v -> converted.add(toBson(v)));
       return converted;
+    }
+    if (value instanceof SealedValue sealed) {
+      return SealedBson.binary(sealed);
     }
     return value;
   }

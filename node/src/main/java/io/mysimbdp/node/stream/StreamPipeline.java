@@ -283,7 +283,7 @@ final class StreamPipeline {
           case TAG -> target.add(Documents.withId(id, verdict.tag(record)));
           default -> {
             letters.add(letter("message:" + item.id() + ":quality:" + i, item.id(), item.position(), DeadLetters.Stage.QUALITY,
-                "quality rules failed: " + verdict.reasons(), Documents.withId(id, record).toJson()));
+                "quality rules failed: " + verdict.reasons(), Documents.withId(id, record).toJson(io.mysimbdp.node.pipeline.SealedBson.RELAXED_JSON)));
             continue;
           }
         }
