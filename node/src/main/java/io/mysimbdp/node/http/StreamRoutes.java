@@ -13,6 +13,7 @@ import io.mysimbdp.node.NodeSettings;
 import io.mysimbdp.node.ingest.TenantIngestor;
 import io.mysimbdp.node.report.TenantMeter;
 import io.mysimbdp.node.stream.StreamMessages;
+import io.mysimbdp.node.stream.NodeStreams;
 import io.mysimbdp.node.stream.StreamIngestor;
 import io.mysimbdp.node.stream.StreamPublisher;
 import io.mysimbdp.node.stream.StreamSettings;
@@ -315,6 +316,9 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
           }
           Throwable e = result.failed().get();
           Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+          if (cause instanceof StatusReply.ErrorMessage refused && refused.getMessage().startsWith(NodeStreams.AT_CAPACITY)) {
+            return retryLater(StatusCodes.SERVICE_UNAVAILABLE, "node_at_capacity", refused.getMessage().substring(NodeStreams.AT_CAPACITY.length()));
+          }
           if (cause instanceof StatusReply.ErrorMessage refused) {
             return error(StatusCodes.CONFLICT, "stream_busy", refused.getMessage());
           }
