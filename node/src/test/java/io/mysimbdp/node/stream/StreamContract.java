@@ -43,6 +43,8 @@ import org.bson.Document;
  */
 abstract class StreamContract {
   static final String POISON_FUNCTION = "test-poison";
+  /** Two outputs per record, each with a field name the store refuses ("$" first). */
+  static final String TWO_REFUSED_OUTPUTS_FUNCTION = "test-two-refused-outputs";
   static final Duration WAIT = Duration.ofSeconds(60);
 
   static TestNode node;
@@ -52,7 +54,8 @@ abstract class StreamContract {
   /** Test functions and categories: sensors → a function that rejects {"poison": true}. */
   static Config streamTestConfig() {
     return ConfigFactory.parseString(
-        "mysimbdp.ingestion.category-functions { default = identity, sensors = " + POISON_FUNCTION + " }\n"
+        "mysimbdp.ingestion.category-functions { default = identity, sensors = " + POISON_FUNCTION + ", refused = "
+            + TWO_REFUSED_OUTPUTS_FUNCTION + " }\n"
             + "mysimbdp.ingestion.unmapped-categories = reject\n"
             + "mysimbdp.stream.consume.restart-min-backoff = 200ms\n"
             + "mysimbdp.stream.consume.restart-max-backoff = 2s\n");
@@ -75,6 +78,10 @@ abstract class StreamContract {
               }
               return List.of(record);
             });
+    IngestionServices.get(node.testKit.system())
+        .categories()
+        .registry()
+        .register(TWO_REFUSED_OUTPUTS_FUNCTION, (record, context) -> List.of(Map.of("$first", 1), Map.of("$second", 2)));
     mongo = MongoClients.create(node.embedded.mongo().orElseThrow().connectionString());
   }
 
