@@ -43,7 +43,7 @@ import org.bson.Document;
  */
 abstract class StreamContract {
   static final String POISON_FUNCTION = "test-poison";
-  /** Two outputs per record, each with a field name the store refuses ("$" first). */
+  /** Two outputs per record, each with two arrays under one index (see the test that uses it). */
   static final String TWO_REFUSED_OUTPUTS_FUNCTION = "test-two-refused-outputs";
   static final Duration WAIT = Duration.ofSeconds(60);
 
@@ -81,7 +81,7 @@ abstract class StreamContract {
     IngestionServices.get(node.testKit.system())
         .categories()
         .registry()
-        .register(TWO_REFUSED_OUTPUTS_FUNCTION, (record, context) -> List.of(Map.of("$first", 1), Map.of("$second", 2)));
+        .register(TWO_REFUSED_OUTPUTS_FUNCTION, (record, context) -> List.of(Map.of("a", List.of(1, 2), "b", List.of(3, 4)), Map.of("a", List.of(5, 6), "b", List.of(7, 8))));
     mongo = MongoClients.create(node.embedded.mongo().orElseThrow().connectionString());
   }
 
