@@ -18,8 +18,14 @@ import java.util.OptionalInt;
  * @param assumedRecordsPerMessage what a message is taken to carry before any was measured: the most
  *     an HTTP request puts into one, so a consumer that starts without knowing holds no more than
  *     {@code prefetchRecords} (a tenant sending one record a message is slower until it was measured)
+ * @param assumedBytesPerMessage what a message is taken to weigh before any was measured: the largest
+ *     the broker takes ({@code mysimbdp.amqp.max-message-bytes}), so a consumer that starts without
+ *     knowing holds no more than about {@code prefetchBytes} (a prefetch of 1 with the defaults, until
+ *     the node's next check measured its messages)
  */
-record PrefetchPolicy(int prefetchRecords, long prefetchBytes, int minPrefetch, int maxPrefetch, int assumedRecordsPerMessage, Duration minInterval) {
+record PrefetchPolicy(
+    int prefetchRecords, long prefetchBytes, int minPrefetch, int maxPrefetch, int assumedRecordsPerMessage, long assumedBytesPerMessage,
+    Duration minInterval) {
   /** Above this many times {@code prefetchRecords} held, the prefetch is lowered. */
   static final double TOO_MUCH = 2.0;
   /** Below this share of {@code prefetchRecords} held (and under the bound), the prefetch is raised. */
@@ -28,7 +34,7 @@ record PrefetchPolicy(int prefetchRecords, long prefetchBytes, int minPrefetch, 
   static final Duration NEVER_CHANGED = Duration.ofSeconds(Long.MAX_VALUE);
 
   PrefetchPolicy {
-    if (prefetchRecords < 1 || prefetchBytes < 1 || minPrefetch < 1 || maxPrefetch < minPrefetch || assumedRecordsPerMessage < 1) {
+    if (prefetchRecords < 1 || prefetchBytes < 1 || assumedBytesPerMessage < 1 || minPrefetch < 1 || maxPrefetch < minPrefetch || assumedRecordsPerMessage < 1) {
       throw new IllegalArgumentException(
           "prefetch settings out of range: prefetch-records " + prefetchRecords + ", min-prefetch " + minPrefetch + ", prefetch "
               + maxPrefetch + ", batch-size " + assumedRecordsPerMessage);
@@ -37,39 +43,38 @@ record PrefetchPolicy(int prefetchRecords, long prefetchBytes, int minPrefetch, 
 
   static PrefetchPolicy from(StreamSettings settings) {
     return new PrefetchPolicy(
-        settings.prefetchRecords(), settings.prefetchBytes(), settings.minPrefetch(), settings.prefetch(), settings.publishBatchSize(), settings.prefetchMinInterval());
+        settings.prefetchRecords(), settings.prefetchBytes(), settings.minPrefetch(), settings.prefetch(), settings.publishBatchSize(),
+        settings.maxMessageBytes(), settings.prefetchMinInterval());
   }
 
   /**
    * The prefetch for messages carrying {@code recordsPerMessage} records each (0 or less: not
    * measured, {@link #assumedRecordsPerMessage} each) and {@code bytesPerMessage} bytes (0 or less:
-   * not measured, no bound by bytes). Bytes win over {@code minPrefetch}: a tenant of 8 MB messages
-   * gets a prefetch of 1 rather than 10 of them held.
+   * not measured, {@link #assumedBytesPerMessage} each). Bytes win over {@code minPrefetch}: a
+   * tenant of 8 MB messages gets a prefetch of 1 rather than 10 of them held.
    */
   int prefetchFor(double recordsPerMessage, double bytesPerMessage) {
+    double perMessage = bytesPerMessage > 0 ? bytesPerMessage : assumedBytesPerMessage;
+    int byBytes = (int) Math.max(1, Math.min(maxPrefetch, Math.floor(prefetchBytes / perMessage)));
+    return Math.min(prefetchFor(recordsPerMessage), byBytes);
+  }
+
+  /** The prefetch by records alone (see {@link #prefetchFor(double, double)}). */
+  int prefetchFor(double recordsPerMessage) {
     double perMessage = recordsPerMessage > 0 ? recordsPerMessage : assumedRecordsPerMessage;
     double wanted = Math.floor(prefetchRecords / perMessage);
-    int byRecords = (int) Math.max(minPrefetch, Math.min(maxPrefetch, wanted));
-    if (!(bytesPerMessage > 0)) {
-      return byRecords;
-    }
-    int byBytes = (int) Math.max(1, Math.min(maxPrefetch, Math.floor(prefetchBytes / bytesPerMessage)));
-    return Math.min(byRecords, byBytes);
+    return (int) Math.max(minPrefetch, Math.min(maxPrefetch, wanted));
   }
 
-  /** {@link #prefetchFor(double, double)} with no bound by bytes. */
-  int prefetchFor(double recordsPerMessage) {
-    return prefetchFor(recordsPerMessage, 0);
-  }
-
-  /** {@link #revise(int, double, double, Duration)} with no bytes measured. */
+  /** {@link #revise(int, double, double, Duration)} by records alone (messages of no weight). */
   OptionalInt revise(int current, double recordsPerMessage, Duration sinceLastChange) {
-    return revise(current, recordsPerMessage, 0, sinceLastChange);
+    return revise(current, recordsPerMessage, Double.MIN_VALUE, sinceLastChange);
   }
 
   /** Whether a consumer with {@code current} holds too many bytes: its prefetch is lowered at once. */
   boolean holdsTooManyBytes(int current, double bytesPerMessage) {
-    return bytesPerMessage > 0 && current * bytesPerMessage > TOO_MUCH * prefetchBytes && prefetchFor(0, bytesPerMessage) < current;
+    return bytesPerMessage > 0 && current * bytesPerMessage > TOO_MUCH * prefetchBytes
+        && Math.floor(prefetchBytes / bytesPerMessage) < current;
   }
 
   /**
@@ -84,7 +89,7 @@ record PrefetchPolicy(int prefetchRecords, long prefetchBytes, int minPrefetch, 
     if (bytesPerMessage > 0 && current * bytesPerMessage > TOO_MUCH * prefetchBytes && wanted < current) {
       return OptionalInt.of(wanted);
     }
-    if (!(recordsPerMessage > 0) || sinceLastChange.compareTo(minInterval) < 0) {
+    if (!(recordsPerMessage > 0) || !(bytesPerMessage > 0) || sinceLastChange.compareTo(minInterval) < 0) {
       return OptionalInt.empty();
     }
     double held = current * recordsPerMessage;

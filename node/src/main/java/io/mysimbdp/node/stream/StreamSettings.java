@@ -34,7 +34,8 @@ public record StreamSettings(
     Duration drainTimeout,
     Duration restartMinBackoff,
     Duration restartMaxBackoff,
-    double restartRandomFactor) {
+    double restartRandomFactor,
+    long maxMessageBytes) {
 
   public static StreamSettings from(Config root) {
     Config s = root.getConfig("mysimbdp.stream");
@@ -70,7 +71,8 @@ public record StreamSettings(
         consume.getDuration("drain-timeout"),
         consume.getDuration("restart-min-backoff"),
         consume.getDuration("restart-max-backoff"),
-        consume.getDouble("restart-random-factor"));
+        consume.getDouble("restart-random-factor"),
+        amqp.getBytes("max-message-bytes"));
     PrefetchPolicy.from(settings); // prefetch bounds out of range fail at start-up, not on the first stream
     return settings;
   }
