@@ -51,7 +51,8 @@ import java.util.function.Supplier;
  *                                    when the tenant's queue is full, the tenant over its in-flight
  *                                    quota or the node busy. Optional: X-Message-Id header (the id,
  *                                    or for NDJSON the prefix of "&lt;prefix&gt;-&lt;line&gt;"), ?category=
- * POST /stream/start         tenant  start consuming (remembered: restarts with the entity)
+ * POST /stream/start         tenant  start consuming (remembered: restarts with the entity); 503
+ *                                    node_at_capacity + Retry-After when the node takes no more streams
  * POST /stream/stop          tenant  stop, after the in-flight messages are stored and acked
  * GET  /stream               tenant  state, consumed, stored, duplicates, failed, lag (records waiting), latency,
  *                                    prefetch (messages the consumer takes ahead now)
