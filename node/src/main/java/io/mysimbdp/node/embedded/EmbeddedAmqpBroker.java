@@ -243,6 +243,8 @@ public final class EmbeddedAmqpBroker implements AutoCloseable {
     context.put("QPID_HOME", homeDir);
     context.put("qpid.home_dir", homeDir);
     context.put("qpid.max_message_size", Long.toString(maxMessageBytes));
+    // Consumers share connections, a channel per tenant stream (Qpid's default allows 256 a connection).
+    context.put("qpid.port.sessionCountLimit", "2047");
     context.put("qpid.default_posix_file_permissions", "rw-------");
     context.put("qpid.broker.defaultPreferenceStoreAttributes", "{\"type\": \"Noop\"}");
     // basic.reject/nack(requeue=false) re-queues on Qpid unless a delivery limit is set: make it behave like RabbitMQ.

@@ -13,7 +13,8 @@ import java.util.function.Function;
 /**
  * A bounded (least recently used out first) cache of asynchronously loaded values that are
  * reloaded when older than the TTL. The loader gets the previous value, so it can keep what did
- * not change (a compiled function, a guard's state, rule counters).
+ * not change (a compiled function, a guard's state, rule counters). A reload that fails answers the
+ * previous value (stale rather than failed); a key never loaded fails and is tried again next get.
  */
 final class TtlCache<V> {
   private record Entry<V>(CompletableFuture<V> value, long loadedAt) {}
@@ -50,6 +51,12 @@ final class TtlCache<V> {
       loading = loader.apply(previous).toCompletableFuture();
     } catch (RuntimeException e) {
       loading = CompletableFuture.failedFuture(e);
+    }
+    if (previous != null) {
+      // A reload that fails (the store briefly unreachable) keeps the last known value for another
+      // TTL rather than failing every caller: only a value that was never loaded fails.
+      V last = previous;
+      loading = loading.exceptionally(e -> last);
     }
     entries.put(key, new Entry<>(loading, now));
     return loading;

@@ -13,6 +13,7 @@ import io.mysimbdp.node.NodeSettings;
 import io.mysimbdp.node.entity.TenantIngestor;
 import io.mysimbdp.node.report.TenantMeter;
 import io.mysimbdp.node.stream.StreamMessages;
+import io.mysimbdp.node.stream.NodeStreams;
 import io.mysimbdp.node.stream.StreamIngestor;
 import io.mysimbdp.node.stream.StreamPublisher;
 import io.mysimbdp.node.stream.StreamSettings;
@@ -62,7 +63,8 @@ import java.util.regex.Pattern;
  *                                    a key over 100 characters is replaced by "sha256.&lt;its hex
  *                                    digest&gt;" in them): the same request sent again, whole or after
  *                                    a 429/503, stores nothing twice; ?category=
- * POST /stream/start         tenant  start consuming (remembered: restarts with the entity)
+ * POST /stream/start         tenant  start consuming (remembered: restarts with the entity); 503
+ *                                    node_at_capacity + Retry-After when the node takes no more streams
  * POST /stream/stop          tenant  stop, after the in-flight messages are stored and acked
  * GET  /stream               tenant  state, consumed, stored, duplicates, failed, lag (records waiting), latency,
  *                                    prefetch (messages the consumer takes ahead now)
@@ -382,6 +384,9 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
           }
           Throwable e = result.failed().get();
           Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+          if (cause instanceof StatusReply.ErrorMessage refused && refused.getMessage().startsWith(NodeStreams.AT_CAPACITY)) {
+            return retryLater(StatusCodes.SERVICE_UNAVAILABLE, "node_at_capacity", refused.getMessage().substring(NodeStreams.AT_CAPACITY.length()));
+          }
           if (cause instanceof StatusReply.ErrorMessage refused) {
             return error(StatusCodes.CONFLICT, "stream_busy", refused.getMessage());
           }

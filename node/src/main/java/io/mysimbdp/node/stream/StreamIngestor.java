@@ -41,11 +41,15 @@ import org.bson.conversions.Bson;
  * ({@link Drain}) both drain: no new messages, the in-flight ones stored and acked, then the
  * connection closes; whatever is not acked goes back to the queue for the next consumer.
  *
- * <p>The consumer's prefetch (messages the broker sends ahead) follows the records its messages
- * carry ({@link PrefetchPolicy}): checked every {@code prefetch-check-interval}; a new prefetch
- * drains the consumer the same way and starts another with it. The records per message behind the
- * last change are kept in the stream state, so the next start (here or on another node, whose
- * meter knows nothing yet) begins with the prefetch they call for.
+ * <p>The consumer's prefetch (messages the broker sends ahead) follows the records and bytes its
+ * messages carry ({@link PrefetchPolicy}): the node's one timer ({@link NodeStreams}) tells this
+ * worker when its prefetch should change (the pipeline does at once when it holds too many bytes);
+ * a new prefetch drains the consumer the same way and starts another with it. The records and bytes
+ * per message behind the last change are kept in the stream state, so the next start (here or on
+ * another node, whose meter knows nothing yet) begins with the prefetch they call for.
+ *
+ * <p>A node takes so many streams ({@link NodeStreams}): a start past that is refused (the route
+ * answers 503), a started stream resuming here waits and tries again.
  */
 public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Command> {
   public static final String STATE_COLLECTION = "stream_state";
@@ -95,7 +99,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
    * @param recordsPerMessage what the tenant's messages carried when its prefetch last changed (0:
    *     never measured)
    */
-  private record Loaded(Optional<Boolean> started, double recordsPerMessage, String failure) implements Command {}
+  private record Loaded(Optional<Boolean> started, double recordsPerMessage, double bytesPerMessage, String failure) implements Command {}
 
   private record Persisted(boolean started, ActorRef<StatusReply<Status>> replyTo, String failure) implements Command {}
 
@@ -107,7 +111,8 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
 
   private record DrainTimedOut(long generation) implements Command {}
 
-  private enum CheckPrefetch implements Command {
+  /** From the node's prefetch check or the pipeline: the prefetch may have to change. */
+  enum CheckPrefetch implements Command {
     INSTANCE
   }
 
@@ -144,6 +149,11 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   private final CoreDms coreDms;
   private final StreamSettings settings;
   private final PrefetchPolicy prefetchPolicy;
+  private final NodeStreams nodeStreams;
+  /** This tenant's place among the node's started streams (null: it has none). */
+  private NodeStreams.Started slot;
+  /** Bytes per message from the stream state (0: unknown). */
+  private double savedBytesPerMessage;
   private final StreamMetrics metrics = new StreamMetrics();
   private final List<ActorRef<StatusReply<Status>>> stopReplies = new ArrayList<>();
   private State state = State.LOADING;
@@ -162,8 +172,8 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   private StreamIngestor(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash, String tenantId,
       PipelineParts parts, ActorRef<ConsumingStarted> parent) {
     super(context);
-    // Akka names an actor's logger after the class on the stack of its first log call; the periodic
-    // prefetch timer's interceptor may make that call first, and the logger is then akka.actor.ActorCell.
+    // Akka names an actor's logger after the class on the stack of its first log call; a timer's
+    // interceptor may make that call first, and the logger is then akka.actor.ActorCell.
     context.setLoggerName(StreamIngestor.class);
     this.tenantId = tenantId;
     this.parts = parts;
@@ -173,8 +183,8 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
     this.coreDms = CoreDms.get(context.getSystem());
     this.settings = StreamTopology.get(context.getSystem()).settings();
-    this.prefetchPolicy = PrefetchPolicy.from(settings);
-    timers.startTimerWithFixedDelay(CheckPrefetch.INSTANCE, settings.prefetchCheckInterval());
+    this.nodeStreams = NodeStreams.get(context.getSystem());
+    this.prefetchPolicy = nodeStreams.policy();
     load();
   }
 
@@ -212,7 +222,33 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
       running.abort("the tenant's stream worker stopped");
       running = null;
     }
+    leaveNode();
     return this;
+  }
+
+  /** Takes this tenant's place among the node's streams; false (and said) if the node is full. */
+  private boolean takeNodePlace() {
+    if (slot != null) {
+      return true;
+    }
+    NodeStreams.Either taken = nodeStreams.admit(tenantId, getContext().getSelf());
+    if (taken.refusal() != null) {
+      refusal = taken.refusal();
+      return false;
+    }
+    slot = taken.started();
+    slot.seedBytesPerMessage(savedBytesPerMessage);
+    return true;
+  }
+
+  /** Why the node refused this stream last (for the reply and the log). */
+  private NodeStreams.Refusal refusal;
+
+  private void leaveNode() {
+    if (slot != null) {
+      nodeStreams.leave(tenantId, getContext().getSelf());
+      slot = null;
+    }
   }
 
   private void load() {
@@ -221,10 +257,11 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
             coreDms.first(coreDms.tenantDatabase(tenantId).getCollection(STATE_COLLECTION).find(Filters.eq("_id", STATE_ID)).first()),
             (doc, failure) ->
                 failure != null
-                    ? new Loaded(Optional.empty(), 0, failure.toString())
+                    ? new Loaded(Optional.empty(), 0, 0, failure.toString())
                     : new Loaded(
                         Optional.of(doc.map(d -> "started".equals(d.getString("state"))).orElse(false)),
                         doc.map(d -> d.get("recordsPerMessage") instanceof Number n ? n.doubleValue() : 0.0).orElse(0.0),
+                        doc.map(d -> d.get("bytesPerMessage") instanceof Number n ? n.doubleValue() : 0.0).orElse(0.0),
                         null));
   }
 
@@ -235,6 +272,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
       return this;
     }
     savedRecordsPerMessage = loaded.recordsPerMessage();
+    savedBytesPerMessage = loaded.bytesPerMessage();
     if (loaded.started().orElse(false)) {
       getContext().getLog().info("tenant {}: the stream was started, resuming it on {}", tenantId, node);
       startStream();
@@ -258,7 +296,15 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
       case LOADING -> stash.stash(start);
       case STARTED -> start.replyTo().tell(StatusReply.success(status()));
       case STOPPING -> start.replyTo().tell(StatusReply.error("the stream is stopping; start it again once it stopped"));
-      case STOPPED -> persist(true, start.replyTo());
+      case STOPPED -> {
+        // The node's capacity first: a stream it cannot run is not remembered as started.
+        if (takeNodePlace()) {
+          persist(true, start.replyTo());
+        } else {
+          getContext().getLog().info("tenant {}: stream start refused: {}", tenantId, refusal.message());
+          start.replyTo().tell(StatusReply.error(NodeStreams.AT_CAPACITY + refusal.message()));
+        }
+      }
     }
     return this;
   }
@@ -300,6 +346,9 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
       if (persisted.replyTo() != null) {
         persisted.replyTo().tell(error);
       }
+      if (persisted.started() && running == null) {
+        leaveNode();
+      }
       if (!persisted.started()) {
         stopReplies.forEach(r -> r.tell(error));
         stopReplies.clear();
@@ -313,6 +362,13 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
       if (persisted.replyTo() != null) {
         persisted.replyTo().tell(StatusReply.success(status()));
       }
+    } else if (state == State.STARTED && running == null) {
+      // Started but not running (waiting for room on the node, or to retry a failed start).
+      timers.cancel(Retry.INSTANCE);
+      leaveNode();
+      state = State.STOPPED;
+      getContext().getLog().info("tenant {}: stream stopped", tenantId);
+      replyStopped();
     } else if (state == State.STARTED) {
       drainStream();
       state = State.STOPPING;
@@ -321,7 +377,13 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   }
 
   private void startStream() {
-    startStream(prefetchPolicy.prefetchFor(knownRecordsPerMessage()));
+    startStream(prefetchPolicy.prefetchFor(knownRecordsPerMessage(), knownBytesPerMessage()));
+  }
+
+  /** Bytes per message lately consumed here, else those saved with the stream state; 0: unknown. */
+  private double knownBytesPerMessage() {
+    double measured = slot == null ? 0 : slot.bytesPerMessage();
+    return measured > 0 ? measured : savedBytesPerMessage;
   }
 
   /** Records per message lately consumed here, else those saved with the stream state; 0: unknown. */
@@ -337,8 +399,18 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   private void startStream(int prefetch) {
     state = State.STARTED;
     long gen = ++generation;
+    if (!takeNodePlace()) {
+      getContext().getLog().warn("tenant {}: the stream is started but this node has no room for it, retrying in {}: {}", tenantId, RETRY,
+          refusal.message());
+      metrics.lastError = refusal.message();
+      running = null;
+      timers.startSingleTimer(Retry.INSTANCE, RETRY);
+      return;
+    }
+    slot.prefetch = prefetch;
+    slot.lastChange = lastPrefetchChange;
     try {
-      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics, prefetch, parts).run();
+      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics, slot, prefetch, parts).run();
     } catch (RuntimeException e) {
       getContext().getLog().warn("tenant {}: could not start the stream, retrying in {}: {}", tenantId, RETRY, e.toString());
       metrics.lastError = e.toString();
@@ -367,23 +439,26 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
       return this;
     }
     double perMessage = meter().recordsPerMessage();
+    double bytesPerMessage = knownBytesPerMessage();
     Instant now = Instant.now();
     Duration sinceChange = lastPrefetchChange == null ? PrefetchPolicy.NEVER_CHANGED : Duration.between(lastPrefetchChange, now);
-    OptionalInt revised = prefetchPolicy.revise(running.prefetch, perMessage, sinceChange);
+    OptionalInt revised = prefetchPolicy.revise(running.prefetch, perMessage, bytesPerMessage, sinceChange);
     if (revised.isEmpty()) {
       return this;
     }
     int next = revised.getAsInt();
     getContext().getLog().info(
-        "tenant {}: message prefetch {} -> {} ({} records per message lately: up to {} records held instead of {}); starting a new consumer",
-        tenantId, running.prefetch, next, String.format(Locale.ROOT, "%.1f", perMessage),
+        "tenant {}: message prefetch {} -> {} ({} records and {} bytes per message lately: up to {} records held instead of {}); starting a new consumer",
+        tenantId, running.prefetch, next, String.format(Locale.ROOT, "%.1f", perMessage), Math.round(bytesPerMessage),
         Math.round(next * perMessage), Math.round(running.prefetch * perMessage));
     nextPrefetch = next;
     lastPrefetchChange = now;
     savedRecordsPerMessage = perMessage;
+    savedBytesPerMessage = bytesPerMessage;
     getContext()
         .pipeToSelf(
-            updateState(Updates.combine(Updates.set("recordsPerMessage", perMessage), Updates.set("prefetch", next), Updates.set("prefetchChangedAt", new Date()))),
+            updateState(Updates.combine(Updates.set("recordsPerMessage", perMessage), Updates.set("bytesPerMessage", bytesPerMessage),
+                Updates.set("prefetch", next), Updates.set("prefetchChangedAt", new Date()))),
             (ok, failure) -> new PrefetchSaved(failure == null ? null : failure.toString()));
     drainStream();
     return this;
@@ -400,6 +475,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     handingOff = true;
     stash.clear();
     if (running == null) {
+      leaveNode();
       replyStopped();
       return Behaviors.stopped();
     }
@@ -421,12 +497,17 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     if (ended.failure() != null) {
       metrics.lastError = ended.failure();
     }
+    if (slot != null) {
+      slot.prefetch = 0;
+    }
     if (handingOff) {
+      leaveNode();
       replyStopped();
       getContext().getLog().info("tenant {}: stream drained for hand-off from {}", tenantId, node);
       return Behaviors.stopped();
     }
     if (state == State.STOPPING) {
+      leaveNode();
       state = State.STOPPED;
       getContext().getLog().info("tenant {}: stream stopped", tenantId);
       replyStopped();

@@ -12,15 +12,29 @@ final class StreamMetrics {
   final AtomicLong stored = new AtomicLong();
   final AtomicLong duplicates = new AtomicLong();
   final AtomicLong failed = new AtomicLong();
-  /** Milliseconds, up to one hour, 2 significant digits. */
-  final ConcurrentHistogram latencyMillis = new ConcurrentHistogram(3_600_000L, 2);
+  /**
+   * Milliseconds, up to one hour, 2 significant digits; made on the first latency (~32 KB: a
+   * tenant whose stream never consumed here, of thousands on the node, holds none).
+   */
+  private volatile ConcurrentHistogram latencyMillis;
   volatile String lastError;
 
   void recordLatency(long millis) {
-    latencyMillis.recordValue(Math.max(0, Math.min(millis, 3_600_000L)));
+    ConcurrentHistogram h = latencyMillis;
+    if (h == null) {
+      synchronized (this) {
+        h = latencyMillis;
+        if (h == null) {
+          h = new ConcurrentHistogram(3_600_000L, 2);
+          latencyMillis = h;
+        }
+      }
+    }
+    h.recordValue(Math.max(0, Math.min(millis, 3_600_000L)));
   }
 
   Long percentile(double p) {
-    return latencyMillis.getTotalCount() == 0 ? null : latencyMillis.getValueAtPercentile(p);
+    ConcurrentHistogram h = latencyMillis;
+    return h == null || h.getTotalCount() == 0 ? null : h.getValueAtPercentile(p);
   }
 }

@@ -10,7 +10,6 @@ import akka.stream.KillSwitches;
 import akka.stream.RestartSettings;
 import akka.stream.SharedKillSwitch;
 import akka.stream.UniqueKillSwitch;
-import akka.stream.alpakka.amqp.AmqpConnectionProvider;
 import akka.stream.alpakka.amqp.NamedQueueSourceSettings;
 import akka.stream.alpakka.amqp.javadsl.AmqpSource;
 import akka.stream.alpakka.amqp.javadsl.CommittableReadResult;
@@ -18,12 +17,10 @@ import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.RestartSource;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
-import com.rabbitmq.client.Connection;
-import com.rabbitmq.client.ConnectionFactory;
 import io.mysimbdp.functions.spi.FunctionContext;
 import io.mysimbdp.functions.quality.QualityRuleSet;
 import io.mysimbdp.functions.spi.FunctionException;
-import io.mysimbdp.node.broker.Broker;
+import io.mysimbdp.node.broker.ConsumerConnections;
 import io.mysimbdp.node.functions.CategoryFunctions;
 import io.mysimbdp.node.pipeline.DeadLetters;
 import io.mysimbdp.node.pipeline.DeadLetters.DeadLetter;
@@ -44,6 +41,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.bson.Document;
 import org.slf4j.Logger;
@@ -53,22 +52,24 @@ import org.slf4j.LoggerFactory;
  * A tenant's consuming stream:
  *
  * <pre>
- * RestartSource.onFailuresWithBackoff(
- *   committableSource(tenant's queue, prefetch)       its own connection, per incarnation; the
- *                                                      prefetch is fixed for the run (a new one: a new run)
+ * RestartSource.onFailuresWithBackoff(                 jittered: streams failing together restart apart
+ *   committableSource(tenant's queue, prefetch)       a channel of its own on a shared connection
+ *                                                      ({@link ConsumerConnections}); the prefetch is
+ *                                                      fixed for the run (a new one: a new run)
  *   → drain switch                                     stop/hand-off: no new messages, finish the rest
- *   → parse                                            envelope, batch or bare record
- *   → batch (by messages, within a window)
+ *   → parse                                            envelope, batch or bare record; bytes counted held
+ *   → batch (records and bytes, while writes are in flight; no timer)
  *   → function by category → bulk idempotent write, dead letters    (bounded parallelism)
  *   → ack the batch's last delivery with multiple=true (after its write, in order)
  * ) → hard-stop switch → ignore
  * </pre>
  *
  * <p>Alpakka's source counts one outstanding ack per {@code ack(multiple)} call, so it never sees
- * its batches as fully acked and would keep its connection after a drain: each incarnation closes
- * its own connection when its stream ends (gracefully, after the acks it sent; un-acked messages go
- * back to the queue). A failure anywhere (store unreachable after retries, broker gone, an ack that
- * timed out) ends the incarnation the same way, and the restart redelivers what was not acked.
+ * its batches as fully acked and would keep its channel after a drain: each incarnation closes its
+ * own channel when its stream ends (gracefully, after the acks it sent; un-acked messages go back to
+ * the queue), never the connection the other tenants share. A failure anywhere (store unreachable
+ * after retries, broker gone, an ack that timed out, the queue deleted) ends the incarnation the same
+ * way, and the restart redelivers what was not acked.
  */
 final class StreamPipeline {
   private static final Logger log = LoggerFactory.getLogger(StreamPipeline.class);
@@ -77,14 +78,14 @@ final class StreamPipeline {
   static final class Running {
     private final SharedKillSwitch drainSwitch;
     private final UniqueKillSwitch hardSwitch;
-    private final AtomicReference<TrackedConnectionProvider> current;
+    private final AtomicReference<ConsumerConnections.Lease> current;
     /** Messages the broker sends ahead to this run's consumer (basic.qos). */
     final int prefetch;
     final CompletionStage<Done> done;
     /** When the stream took its first message (how a move's hand-off time is measured). */
     final CompletionStage<Instant> firstConsumed;
 
-    Running(SharedKillSwitch drainSwitch, UniqueKillSwitch hardSwitch, AtomicReference<TrackedConnectionProvider> current, int prefetch,
+    Running(SharedKillSwitch drainSwitch, UniqueKillSwitch hardSwitch, AtomicReference<ConsumerConnections.Lease> current, int prefetch,
         CompletionStage<Done> done, CompletionStage<Instant> firstConsumed) {
       this.firstConsumed = firstConsumed;
       this.prefetch = prefetch;
@@ -100,45 +101,53 @@ final class StreamPipeline {
 
     void abort(String why) {
       hardSwitch.abort(new IllegalStateException(why));
-      TrackedConnectionProvider provider = current.get();
-      if (provider != null) {
-        provider.close();
+      ConsumerConnections.Lease lease = current.get();
+      if (lease != null) {
+        lease.close();
       }
     }
   }
 
-  /** How long a finished stream's source has to release its connection before it is closed for it. */
-  private static final Duration CONNECTION_RELEASE_GRACE = Duration.ofSeconds(2);
+  /** How long a finished stream's source has to close its channel before it is closed for it. */
+  private static final Duration CHANNEL_RELEASE_GRACE = Duration.ofSeconds(2);
+  /** The scale of a batch's cost: a batch is full at this much of its record or byte bound. */
+  private static final long FULL_BATCH = 1_000_000L;
 
   private final ActorSystem<?> system;
   private final String tenantId;
   private final StreamSettings settings;
   private final StreamTopology topology;
   private final PipelineParts parts;
-  private final ConnectionFactory factory;
+  private final ConsumerConnections connections;
   private final StreamMetrics metrics;
   private final TenantMeter meter;
+  private final NodeStreams.Started started;
+  private final PrefetchPolicy policy;
   private final int prefetch;
   private final CompletableFuture<Instant> firstConsumed = new CompletableFuture<>();
+  /** Whether this run asked its worker to lower the prefetch for the bytes it holds. */
+  private final AtomicBoolean askedForLowerPrefetch = new AtomicBoolean();
 
   /** A stream whose consumer takes up to {@code prefetch} unacknowledged messages. */
-  StreamPipeline(ActorSystem<?> system, String tenantId, StreamMetrics metrics, int prefetch, PipelineParts parts) {
+  StreamPipeline(ActorSystem<?> system, String tenantId, StreamMetrics metrics, NodeStreams.Started started, int prefetch, PipelineParts parts) {
     this.system = system;
     this.prefetch = prefetch;
     this.tenantId = tenantId;
     this.topology = StreamTopology.get(system);
     this.settings = topology.settings();
     this.parts = parts;
-    this.factory = Broker.get(system).connectionFactory();
+    this.connections = ConsumerConnections.get(system);
     this.metrics = metrics;
+    this.started = started;
+    this.policy = NodeStreams.get(system).policy();
     this.meter = TenantMeters.get(system).forTenant(tenantId);
   }
 
   Running run() {
     SharedKillSwitch drainSwitch = KillSwitches.shared("stream-drain-" + tenantId);
-    AtomicReference<TrackedConnectionProvider> current = new AtomicReference<>();
+    AtomicReference<ConsumerConnections.Lease> current = new AtomicReference<>();
     RestartSettings restart =
-        RestartSettings.create(settings.restartMinBackoff(), settings.restartMaxBackoff(), 0.2);
+        RestartSettings.create(settings.restartMinBackoff(), settings.restartMaxBackoff(), settings.restartRandomFactor());
     Pair<UniqueKillSwitch, CompletionStage<Done>> materialized =
         RestartSource.onFailuresWithBackoff(restart, () -> incarnation(drainSwitch, current))
             .viaMat(KillSwitches.single(), Keep.right())
@@ -147,48 +156,75 @@ final class StreamPipeline {
     return new Running(drainSwitch, materialized.first(), current, prefetch, materialized.second(), firstConsumed);
   }
 
-  private Source<Done, ?> incarnation(SharedKillSwitch drainSwitch, AtomicReference<TrackedConnectionProvider> current) {
-    TrackedConnectionProvider provider =
-        new TrackedConnectionProvider(factory, "mysimbdp-stream-" + tenantId, system.dispatchers().lookup(akka.actor.typed.DispatcherSelector.blocking()));
-    current.set(provider);
-    NamedQueueSourceSettings source = NamedQueueSourceSettings.create(provider, settings.queue(tenantId));
+  private Source<Done, ?> incarnation(SharedKillSwitch drainSwitch, AtomicReference<ConsumerConnections.Lease> current) {
+    ConsumerConnections.Lease lease = connections.lease("mysimbdp-stream-" + tenantId);
+    current.set(lease);
+    // Bytes this run took and did not ack: given back to the node's count when it ends.
+    AtomicLong held = new AtomicLong();
+    NamedQueueSourceSettings source = NamedQueueSourceSettings.create(lease, settings.queue(tenantId));
     Source<Done, ?> pipeline =
         AmqpSource.committableSource(source, prefetch)
             .withAttributes(ActorAttributes.dispatcher("akka.actor.default-blocking-io-dispatcher"))
             .via(drainSwitch.flow())
-            .map(this::parse)
-            .groupedWeightedWithin(settings.consumeBatchSize(), d -> (long) Math.max(1, d.parsed().size()), settings.consumeBatchWindow())
+            .map(message -> parse(message, held))
+            // Batches fill while the writes ahead are in flight: no timer, so an idle stream is free.
+            .batchWeighted(FULL_BATCH, this::cost, StreamPipeline::firstOfBatch, StreamPipeline::addToBatch)
             .mapAsync(settings.writeParallelism(), this::store)
-            .mapAsync(1, this::ack);
+            .mapAsync(1, batch -> ack(batch, held));
     return Source.completionStageSource(topology.ensure(tenantId).thenApply(ok -> pipeline))
         .watchTermination(
             (mat, finished) -> {
               finished.whenComplete(
                   (ok, failure) -> {
+                    started.acked(held.getAndSet(0));
                     if (failure != null) {
                       metrics.lastError = failure.toString();
                       topology.forget(tenantId);
                       log.warn("the stream of tenant {} failed, restarting with backoff: {}", tenantId, failure.toString());
                     }
-                    // The source (its own async island) closes its channel and releases the
-                    // connection in its postStop, which runs after this: closing the connection
-                    // now would fail that channel close (logged at ERROR). This only catches a
-                    // connection the source never released.
-                    system.scheduler().scheduleOnce(CONNECTION_RELEASE_GRACE, provider::close, system.executionContext());
+                    // The source (its own async island) closes its channel and releases the lease
+                    // in its postStop, which runs after this: closing the channel now could race
+                    // with it. This only catches a channel the source kept (un-acked deliveries
+                    // it holds, or acks it counts as outstanding).
+                    system.scheduler().scheduleOnce(CHANNEL_RELEASE_GRACE, lease::close, system.executionContext());
                   });
               return mat;
             });
   }
 
-  /** One delivery, read. */
-  private record Delivery(CommittableReadResult message, StreamMessages.Parsed parsed) {}
+  /** A batch's share of its bounds: records against batch-size, bytes against batch-bytes, the larger. */
+  private long cost(Delivery d) {
+    long byRecords = FULL_BATCH * Math.max(1, d.parsed().size()) / Math.max(1, settings.consumeBatchSize());
+    long byBytes = FULL_BATCH * d.bytes() / Math.max(1, settings.consumeBatchBytes());
+    return Math.max(1, Math.max(byRecords, byBytes));
+  }
 
-  private Delivery parse(CommittableReadResult message) {
+  private static List<Delivery> firstOfBatch(Delivery d) {
+    List<Delivery> batch = new ArrayList<>();
+    batch.add(d);
+    return batch;
+  }
+
+  private static List<Delivery> addToBatch(List<Delivery> batch, Delivery d) {
+    batch.add(d);
+    return batch;
+  }
+
+  /** One delivery, read. */
+  private record Delivery(CommittableReadResult message, StreamMessages.Parsed parsed, long bytes) {}
+
+  private Delivery parse(CommittableReadResult message, AtomicLong held) {
     if (!firstConsumed.isDone()) {
       firstConsumed.complete(Instant.now());
     }
     byte[] body = message.message().bytes().toArray();
-    return new Delivery(message, StreamMessages.parse(tenantId, body, message.message().properties()));
+    held.addAndGet(body.length);
+    started.took(body.length);
+    if (policy.holdsTooManyBytes(prefetch, started.bytesPerMessage()) && askedForLowerPrefetch.compareAndSet(false, true)) {
+      // Not at the node's next check: what this prefetch lets the broker send is too much now.
+      started.ingestor.tell(StreamIngestor.CheckPrefetch.INSTANCE);
+    }
+    return new Delivery(message, StreamMessages.parse(tenantId, body, message.message().properties()), body.length);
   }
 
   private CompletionStage<List<Delivery>> store(List<Delivery> batch) {
@@ -203,15 +239,16 @@ final class StreamPipeline {
     long consumed = items.size() + letters.size();
     long bytes = 0;
     for (Delivery delivery : batch) {
-      bytes += delivery.message().message().bytes().size();
+      bytes += delivery.bytes();
     }
     long bytesIn = bytes;
-    Map<String, CompletableFuture<CategoryFunctions.Route>> routes = new HashMap<>();
+    Map<String, CompletableFuture<Resolved>> routes = new HashMap<>();
     for (StreamMessages.Item item : items) {
-      routes.computeIfAbsent(item.category(), c -> parts.categories().resolve(tenantId, c).toCompletableFuture());
+      routes.computeIfAbsent(item.category(), c -> resolve(c).toCompletableFuture());
     }
-    CompletableFuture<Void> resolved =
-        CompletableFuture.allOf(routes.values().stream().map(f -> f.handle((r, e) -> null)).toArray(CompletableFuture[]::new));
+    // A lookup that failed (the store unreachable) fails the batch after its retries: nothing is
+    // acked, the stream restarts and the messages come back. Only "no function" is for good.
+    CompletableFuture<Void> resolved = CompletableFuture.allOf(routes.values().toArray(CompletableFuture[]::new));
     return resolved
         .thenCompose(ok -> parts.functionExecutor().submit(tenantId, () -> apply(items, routes, letters)))
         .thenCompose(this::write)
@@ -241,22 +278,41 @@ final class StreamPipeline {
                         }));
   }
 
-  /** The records to write per collection, and for each record the item it came from. */
-  private record Outputs(Map<String, List<Document>> documents, Map<String, List<StreamMessages.Item>> sources, List<DeadLetter> letters) {}
+  /** A category's route, or why it has none (for good: the category has no function). */
+  private record Resolved(CategoryFunctions.Route route, String noFunction) {}
 
-  private Outputs apply(List<StreamMessages.Item> items, Map<String, CompletableFuture<CategoryFunctions.Route>> routes, List<DeadLetter> letters) {
+  /** The category's route; a failed lookup (not "no function") is retried, then fails. */
+  private CompletionStage<Resolved> resolve(String category) {
+    return retrying(
+        () -> parts.categories().resolve(tenantId, category).handle((route, e) -> {
+          Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+          if (cause == null) {
+            return new Resolved(route, null);
+          }
+          if (cause instanceof CategoryFunctions.NoFunction) {
+            return new Resolved(null, cause.getMessage());
+          }
+          throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
+        }),
+        "look up the function of category '" + category + "'");
+  }
+
+  /** The output record an item's function gave, by its index among the item's outputs. */
+  private record Output(StreamMessages.Item item, int index) {}
+
+  /** The records to write per collection, and for each record the item it came from. */
+  private record Outputs(Map<String, List<Document>> documents, Map<String, List<Output>> sources, List<DeadLetter> letters) {}
+
+  private Outputs apply(List<StreamMessages.Item> items, Map<String, CompletableFuture<Resolved>> routes, List<DeadLetter> letters) {
     Map<String, List<Document>> documents = new LinkedHashMap<>();
-    Map<String, List<StreamMessages.Item>> sources = new HashMap<>();
+    Map<String, List<Output>> sources = new HashMap<>();
     for (StreamMessages.Item item : items) {
-      CompletableFuture<CategoryFunctions.Route> routeFuture = routes.get(item.category());
-      CategoryFunctions.Route route;
-      try {
-        route = routeFuture.join();
-      } catch (CompletionException e) {
-        Throwable cause = e.getCause() == null ? e : e.getCause();
-        letters.add(letter(item, DeadLetters.Stage.FUNCTION, "category '" + item.category() + "' has no function: " + cause.getMessage()));
+      Resolved resolved = routes.get(item.category()).join();
+      if (resolved.route() == null) {
+        letters.add(letter(item, DeadLetters.Stage.FUNCTION, "category '" + item.category() + "' has no function: " + resolved.noFunction()));
         continue;
       }
+      CategoryFunctions.Route route = resolved.route();
       List<Map<String, Object>> out;
       try {
         out = applyWithRetries(route, item);
@@ -269,7 +325,7 @@ final class StreamPipeline {
         continue;
       }
       List<Document> target = documents.computeIfAbsent(route.collection(), c -> new ArrayList<>());
-      List<StreamMessages.Item> from = sources.computeIfAbsent(route.collection(), c -> new ArrayList<>());
+      List<Output> from = sources.computeIfAbsent(route.collection(), c -> new ArrayList<>());
       FunctionContext context = new FunctionContext(tenantId, item.category(), item.id(), item.position());
       for (int i = 0; i < out.size(); i++) {
         Map<String, Object> record = out.get(i);
@@ -287,7 +343,7 @@ final class StreamPipeline {
             continue;
           }
         }
-        from.add(item);
+        from.add(new Output(item, i));
       }
     }
     return new Outputs(documents, sources, letters);
@@ -314,7 +370,7 @@ final class StreamPipeline {
     for (Map.Entry<String, List<Document>> entry : outputs.documents().entrySet()) {
       String collection = entry.getKey();
       List<Document> docs = entry.getValue();
-      List<StreamMessages.Item> from = outputs.sources().get(collection);
+      List<Output> from = outputs.sources().get(collection);
       all =
           all.thenCompose(
               sofar ->
@@ -323,7 +379,10 @@ final class StreamPipeline {
                           (RecordWriter.Outcome outcome) -> {
                             meter.recordStored(collection, outcome.stored());
                             for (RecordWriter.Rejected rejected : outcome.rejected()) {
-                              outputs.letters().add(letter(from.get(rejected.index()), DeadLetters.Stage.WRITE, "the store refused the record: " + rejected.reason()));
+                              Output output = from.get(rejected.index());
+                              // One id per output: two refused outputs of one message are two letters.
+                              outputs.letters().add(letter(output.item(), "message:" + output.item().id() + ":write:" + output.index(),
+                                  DeadLetters.Stage.WRITE, "the store refused the record: " + rejected.reason()));
                             }
                             return new Written(sofar.stored + outcome.stored(), sofar.duplicates + outcome.alreadyStored());
                           }));
@@ -346,8 +405,15 @@ final class StreamPipeline {
         system.executionContext());
   }
 
-  private CompletionStage<Done> ack(List<Delivery> batch) {
+  private CompletionStage<Done> ack(List<Delivery> batch, AtomicLong held) {
     Delivery last = batch.get(batch.size() - 1);
+    long bytes = 0;
+    for (Delivery d : batch) {
+      bytes += d.bytes();
+    }
+    // Counted released as the ack is sent (a continuation on the ack was seen to slow consuming).
+    held.addAndGet(-bytes);
+    started.acked(bytes);
     return last.message()
         .ack(true)
         .toCompletableFuture()
@@ -355,6 +421,10 @@ final class StreamPipeline {
   }
 
   private DeadLetter letter(StreamMessages.Item item, DeadLetters.Stage stage, String reason) {
+    return letter(item, "message:" + item.id(), stage, reason);
+  }
+
+  private DeadLetter letter(StreamMessages.Item item, String letterId, DeadLetters.Stage stage, String reason) {
     String raw;
     try {
       raw = io.mysimbdp.protocol.ProtocolJson.JSON.writeValueAsString(item.data());
@@ -363,73 +433,13 @@ final class StreamPipeline {
     }
     if (stage == DeadLetters.Stage.FUNCTION) {
       // Kept whole (bounded by DeadLetters), with its category, to be replayed once the function is fixed.
-      return new DeadLetter("message:" + item.id(), "message", item.id(), settings.queue(tenantId), item.position(), -1, stage, reason, raw,
+      return new DeadLetter(letterId, "message", item.id(), settings.queue(tenantId), item.position(), -1, stage, reason, raw,
           item.category(), raw);
     }
-    return letter("message:" + item.id(), item.id(), item.position(), stage, reason, raw);
+    return letter(letterId, item.id(), item.position(), stage, reason, raw);
   }
 
   private DeadLetter letter(String letterId, String messageId, int position, DeadLetters.Stage stage, String reason, String raw) {
     return new DeadLetter(letterId, "message", messageId, settings.queue(tenantId), position, -1, stage, reason, raw);
-  }
-
-  /**
-   * Opens a connection per source stage, from the node's configured factory (bounded inbound
-   * message size, no automatic recovery: the restart does it), and can close it from outside.
-   */
-  static final class TrackedConnectionProvider implements AmqpConnectionProvider {
-    private final ConnectionFactory factory;
-    private final String name;
-    private final AtomicReference<Connection> connection = new AtomicReference<>();
-    /** Where a close waits for the broker's answer. */
-    private final java.util.concurrent.Executor blocking;
-    private volatile boolean closed;
-
-    TrackedConnectionProvider(ConnectionFactory factory, String name, java.util.concurrent.Executor blocking) {
-      this.factory = factory;
-      this.name = name;
-      this.blocking = blocking;
-    }
-
-    @Override
-    public Connection get() {
-      if (closed) {
-        throw new IllegalStateException("the stream stopped before it connected");
-      }
-      try {
-        Connection c = factory.newConnection(name);
-        connection.set(c);
-        if (closed) {
-          close();
-        }
-        return c;
-      } catch (IOException | java.util.concurrent.TimeoutException e) {
-        throw new IllegalStateException("could not connect to the AMQP broker: " + e, e);
-      }
-    }
-
-    @Override
-    public void release(Connection c) {
-      closeQuietly(c);
-    }
-
-    /** Closes the connection (gracefully: after the acks sent on it); unacked messages are requeued. */
-    void close() {
-      closed = true;
-      Connection c = connection.getAndSet(null);
-      if (c != null) {
-        CompletableFuture.runAsync(() -> closeQuietly(c), blocking);
-      }
-    }
-
-    private static void closeQuietly(Connection c) {
-      try {
-        if (c.isOpen()) {
-          c.close(5000);
-        }
-      } catch (IOException | RuntimeException e) {
-        c.abort(1000);
-      }
-    }
   }
 }

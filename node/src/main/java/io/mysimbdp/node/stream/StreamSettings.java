@@ -22,17 +22,20 @@ public record StreamSettings(
     int prefetch,
     int minPrefetch,
     int prefetchRecords,
+    long prefetchBytes,
     Duration prefetchCheckInterval,
     Duration prefetchMinInterval,
     int consumeBatchSize,
-    Duration consumeBatchWindow,
+    long consumeBatchBytes,
     int writeParallelism,
     int functionAttempts,
     int writeAttempts,
     Duration ackTimeout,
     Duration drainTimeout,
     Duration restartMinBackoff,
-    Duration restartMaxBackoff) {
+    Duration restartMaxBackoff,
+    double restartRandomFactor,
+    long maxMessageBytes) {
 
   public static StreamSettings from(Config root) {
     Config s = root.getConfig("mysimbdp.stream");
@@ -56,17 +59,20 @@ public record StreamSettings(
         consume.getInt("prefetch"),
         consume.getInt("min-prefetch"),
         consume.getInt("prefetch-records"),
+        consume.getBytes("prefetch-bytes"),
         consume.getDuration("prefetch-check-interval"),
         consume.getDuration("prefetch-min-interval"),
         consume.getInt("batch-size"),
-        consume.getDuration("batch-window"),
+        consume.getBytes("batch-bytes"),
         consume.getInt("write-parallelism"),
         consume.getInt("function-attempts"),
         consume.getInt("write-attempts"),
         consume.getDuration("ack-timeout"),
         consume.getDuration("drain-timeout"),
         consume.getDuration("restart-min-backoff"),
-        consume.getDuration("restart-max-backoff"));
+        consume.getDuration("restart-max-backoff"),
+        consume.getDouble("restart-random-factor"),
+        amqp.getBytes("max-message-bytes"));
     PrefetchPolicy.from(settings); // prefetch bounds out of range fail at start-up, not on the first stream
     return settings;
   }

@@ -18,7 +18,7 @@ class PrefetchPolicyTest {
 
   @Test
   void thePrefetchHoldsAboutPrefetchRecordsWithinItsBounds() {
-    assertEquals(new PrefetchPolicy(20_000, 10, 1000, 200, Duration.ofSeconds(30)), policy, "the defaults");
+    assertEquals(new PrefetchPolicy(20_000, 8L * 1024 * 1024, 10, 1000, 200, 16L * 1024 * 1024, Duration.ofSeconds(30)), policy, "the defaults");
     assertEquals(100, policy.prefetchFor(200), "HTTP envelopes of 200 records: 100 messages");
     assertEquals(1000, policy.prefetchFor(1), "one record a message: the upper bound, not 20,000");
     assertEquals(1000, policy.prefetchFor(0.5));
@@ -69,6 +69,28 @@ class PrefetchPolicyTest {
         assertTrue(held >= 20_000 / 4.0 || chosen == 1000, "too few held at " + perMessage + ": " + held);
       }
     }
+  }
+
+  /** #13 item 3: 1,000 single-record 8 MB messages must not be 8 GB in one consumer. */
+  @Test
+  void bigMessagesGetAPrefetchBoundedInBytesAtOnce() {
+    long mb8 = 8L * 1024 * 1024;
+    assertEquals(1, policy.prefetchFor(1, mb8), "8 MB messages: one at a time (8 MiB prefetch-bytes), below min-prefetch");
+    assertEquals(1000, policy.prefetchFor(1, 1024), "1 KB messages: bytes do not bind");
+    assertEquals(64, policy.prefetchFor(1, 128 * 1024), "128 KB messages: 64 make 8 MiB");
+    assertTrue(policy.holdsTooManyBytes(1000, mb8));
+    assertEquals(OptionalInt.of(1), policy.revise(1000, 1, mb8, Duration.ZERO), "lowered for bytes at once, whatever the interval");
+    assertEquals(OptionalInt.empty(), policy.revise(1, 1, mb8, LONG_AGO), "and not raised again by records while the bytes bind");
+    assertEquals(OptionalInt.empty(), policy.revise(64, 1, 128 * 1024, LONG_AGO));
+  }
+
+  /** A 512 MB node must survive a new tenant whose first messages are 8 MB: nothing measured, the largest assumed. */
+  @Test
+  void beforeItsBytesWereMeasuredAConsumerTakesOneMessageThenGrows() {
+    assertEquals(1, policy.prefetchFor(0, 0), "16 MiB messages assumed: one at a time");
+    assertEquals(OptionalInt.empty(), policy.revise(1, 1, 0, LONG_AGO), "records measured, bytes not yet: wait");
+    assertEquals(OptionalInt.of(1000), policy.revise(1, 1, 200, PrefetchPolicy.NEVER_CHANGED), "small messages measured: up at once");
+    assertEquals(OptionalInt.of(100), policy.revise(1, 200, 20_000, PrefetchPolicy.NEVER_CHANGED), "HTTP envelopes: by records");
   }
 
   @Test

@@ -44,6 +44,8 @@ import org.bson.Document;
  */
 abstract class StreamContract {
   static final String POISON_FUNCTION = "test-poison";
+  /** Two outputs per record, each with two arrays under one index (see the test that uses it). */
+  static final String TWO_REFUSED_OUTPUTS_FUNCTION = "test-two-refused-outputs";
   static final Duration WAIT = Duration.ofSeconds(60);
 
   static TestNode node;
@@ -53,7 +55,8 @@ abstract class StreamContract {
   /** Test functions and categories: sensors → a function that rejects {"poison": true}. */
   static Config streamTestConfig() {
     return ConfigFactory.parseString(
-        "mysimbdp.ingestion.category-functions { default = identity, sensors = " + POISON_FUNCTION + " }\n"
+        "mysimbdp.ingestion.category-functions { default = identity, sensors = " + POISON_FUNCTION + ", refused = "
+            + TWO_REFUSED_OUTPUTS_FUNCTION + " }\n"
             + "mysimbdp.ingestion.unmapped-categories = reject\n"
             + "mysimbdp.stream.consume.restart-min-backoff = 200ms\n"
             + "mysimbdp.stream.consume.restart-max-backoff = 2s\n");
@@ -76,6 +79,10 @@ abstract class StreamContract {
               }
               return List.of(record);
             });
+    IngestionServices.get(node.testKit.system())
+        .categories()
+        .registry()
+        .register(TWO_REFUSED_OUTPUTS_FUNCTION, (record, context) -> List.of(Map.of("a", List.of(1, 2), "b", List.of(3, 4)), Map.of("a", List.of(5, 6), "b", List.of(7, 8))));
     mongo = MongoClients.create(node.embedded.mongo().orElseThrow().connectionString());
   }
 

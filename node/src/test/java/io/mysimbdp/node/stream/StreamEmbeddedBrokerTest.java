@@ -1,9 +1,11 @@
 package io.mysimbdp.node.stream;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.typesafe.config.ConfigFactory;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,6 +30,21 @@ class StreamEmbeddedBrokerTest extends StreamSuite {
   @Override
   String directUri(Tenant tenant) {
     return embeddedBrokerUri();
+  }
+
+  /** #13 item 10: two outputs of one message refused by the store are two dead letters, not one. */
+  @Test
+  void everyRefusedOutputOfAMessageIsADeadLetterOfItsOwn() throws Exception {
+    Tenant t = newTenant("refused");
+    // The store refuses a document whose two fields of one index are both arrays.
+    mongo.getDatabase("tenant_" + t.id()).getCollection("records")
+        .createIndex(com.mongodb.client.model.Indexes.ascending("a", "b"), new com.mongodb.client.model.IndexOptions().unique(true));
+    start(t);
+    assertEquals(202, publishNdjson(t, "two", "refused", List.of("{\"n\":1}")).status());
+    awaitCount("dead letters", () -> deadLetters(t).size(), 2);
+    assertEquals("write", deadLetter(t, "message:two-1:write:0").getString("stage"));
+    assertEquals("write", deadLetter(t, "message:two-1:write:1").getString("stage"));
+    assertEquals(0, records(t));
   }
 
   @Test

@@ -37,7 +37,9 @@ abstract class StreamPrefetchSuite extends StreamContract {
   static final Config PREFETCH =
       ConfigFactory.parseString(
           "mysimbdp.stream.consume { prefetch = 100, min-prefetch = 5, prefetch-records = 2000,"
-              + " prefetch-check-interval = 300ms, prefetch-min-interval = 2s }");
+              + " prefetch-check-interval = 300ms, prefetch-min-interval = 2s,"
+              // By records only here: bytes do not bind (16 MiB messages assumed before any is measured).
+              + " prefetch-bytes = 4g }");
 
   private static final Pattern CONSUMING = Pattern.compile("tenant (\\S+): consuming .* \\(prefetch (\\d+) messages\\)");
   private static final Pattern CHANGED = Pattern.compile("tenant (\\S+): message prefetch (\\d+) -> (\\d+) ");
