@@ -26,11 +26,12 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The store out of reach pauses a tenant's batch work and never fails a file: a job list that could
- * not be loaded is loaded again, and a file whose writes fail past their retries resumes from its
- * checkpoint once the store answers.
+ * A tenant's batch worker over a store that can be made to fail. The store out of reach pauses the
+ * work and never fails a file: a job list that could not be loaded is loaded again, and a file whose
+ * writes fail past their retries resumes from its checkpoint once the store answers. Records over
+ * the byte limit are dead letters and the file goes on, within a small budget of bytes in flight.
  */
-class BatchStoreOutageTest {
+class BatchWorkerTest {
   /** Finds on tenant "load"'s ingestion_jobs still to fail. */
   static final AtomicInteger failJobFinds = new AtomicInteger();
   /** Inserts still to fail (every collection but staging's). */
@@ -66,6 +67,7 @@ class BatchStoreOutageTest {
     testKit = ActorTestKit.create(ConfigFactory.parseString(
             "akka.actor.provider = local\nakka.coordinated-shutdown.exit-jvm = off\n"
                 + "mysimbdp.batch.write-attempts = 2\nmysimbdp.batch.checkpoint-interval = 0s\n"
+                + "mysimbdp.batch.max-record-bytes = 64k\nmysimbdp.batch.max-bytes-in-flight = 256k\n"
                 + "mysimbdp.mongodb.uri = \"mongodb://127.0.0.1:" + address.getPort() + "\"")
         .withFallback(ConfigFactory.load()));
     coreDms = CoreDms.get(testKit.system());
@@ -145,6 +147,41 @@ class BatchStoreOutageTest {
     IngestionJobs.Progress progress = await(() -> IngestionServices.get(testKit.system()).batch().jobs().progressOf(tenant, "job", "f1"));
     assertEquals(StagedFileViews.INGESTED, progress.state(), progress::toString);
     assertEquals(50, progress.records().written(), progress::toString);
+  }
+
+  @Test
+  void rowsOverTheRecordLimitAreDeadLettersWithTheirLinesAndTheFileGoesOn() throws Exception {
+    String tenant = "bounds";
+    StagingStore staging = IngestionServices.get(testKit.system()).staging();
+    StringBuilder csv = new StringBuilder("id,value\n");
+    String huge = "h".repeat(100 * 1024); // over the 64 KiB record limit; the budget is 256 KiB
+    for (int i = 0; i < 300; i++) {
+      csv.append(i).append(',').append(i % 30 == 7 ? huge : "v" + i).append('\n');
+    }
+    byte[] bytes = csv.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    int chunk = StagingStore.CHUNK_SIZE;
+    for (int n = 0; n * chunk < bytes.length; n++) {
+      int from = n * chunk;
+      int n1 = n;
+      await(() -> staging.writeChunk(tenant, "big", n1, ByteString.fromArray(bytes, from, Math.min(chunk, bytes.length - from))));
+    }
+    await(() -> staging.putFile(tenant, "big", bytes.length,
+        new Document("name", "big.csv").append("category", "default").append("format", "csv").append("state", StagedFileViews.QUEUED)));
+    insertJob(tenant, "job", List.of(new Document("id", "big").append("name", "big.csv").append("category", "default")
+        .append("format", "csv").append("size", (long) bytes.length)));
+
+    testKit.spawn(BatchIngestor.create(tenant, IngestionServices.get(testKit.system()).batch()));
+    await(Duration.ofSeconds(60), "the job finishes", () -> IngestionJobs.SUCCEEDED.equals(jobState(tenant, "job")));
+    IngestionJobs.Progress progress = await(() -> IngestionServices.get(testKit.system()).batch().jobs().progressOf(tenant, "job", "big"));
+    assertEquals(StagedFileViews.INGESTED, progress.state(), progress::toString);
+    assertEquals(new io.mysimbdp.protocol.RecordCounts(300, 290, 10), progress.records());
+    List<Document> letters = await(() -> coreDms.all(coreDms.tenantDatabase(tenant).getCollection("dead_letters").find()
+        .sort(new Document("position", 1))));
+    assertEquals(10, letters.size());
+    assertEquals(7, letters.get(0).getLong("position"));
+    assertEquals(9, letters.get(0).getLong("line")); // the header is line 1, record 0 line 2
+    assertEquals("parse", letters.get(0).getString("stage"));
+    assertTrue(letters.get(0).getString("reason").contains("longer than 65536 bytes"), letters.get(0)::toJson);
   }
 
   @Test
