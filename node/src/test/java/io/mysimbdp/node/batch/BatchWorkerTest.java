@@ -88,13 +88,7 @@ class BatchWorkerTest {
   }
 
   static void await(Duration within, String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within " + within + ": " + what);
-      }
-      Thread.sleep(100);
-    }
+    ResumableUploadExpiryTest.await(within, what, condition);
   }
 
   static String jobState(String tenant, String jobId) {

@@ -22,9 +22,6 @@ import io.mysimbdp.node.testing.TestNode;
 import io.mysimbdp.node.tenant.TenantRepository;
 import io.mysimbdp.protocol.DataFormat;
 import io.mysimbdp.protocol.Tus;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -53,7 +50,6 @@ class FileSlotsAndDuplicatesTest {
   static TestNode node;
   static HttpApi api;
   static MongoClient mongo;
-  static final HttpClient HTTP = HttpClient.newHttpClient();
 
   @BeforeAll
   static void start() throws Exception {
@@ -82,13 +78,7 @@ class FileSlotsAndDuplicatesTest {
   }
 
   static void await(Duration within, String what, BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + within.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("not within " + within + ": " + what);
-      }
-      Thread.sleep(50);
-    }
+    ResumableUploadExpiryTest.await(within, what, condition);
   }
 
   static List<Reply> concurrently(int n, java.util.function.Supplier<Reply> request) {
@@ -384,22 +374,10 @@ class FileSlotsAndDuplicatesTest {
   }
 
   static HttpResponse<String> tus(String method, String path, String key, long length, String metadata) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(api.baseUrl + path))
-        .header("Authorization", "Bearer " + key).header(Tus.RESUMABLE, Tus.VERSION)
-        .method(method, HttpRequest.BodyPublishers.noBody());
-    if (length >= 0) {
-      b.header(Tus.UPLOAD_LENGTH, Long.toString(length));
-    }
-    if (metadata != null) {
-      b.header(Tus.UPLOAD_METADATA, metadata);
-    }
-    return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    return ResumableUploadTest.tus(api.baseUrl, method, path, key, length, metadata);
   }
 
   static HttpResponse<String> patch(String location, String key, long offset, byte[] body) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(api.baseUrl + location))
-        .header("Authorization", "Bearer " + key).header(Tus.RESUMABLE, Tus.VERSION)
-        .header("Content-Type", Tus.OFFSET_CONTENT_TYPE).header(Tus.UPLOAD_OFFSET, Long.toString(offset))
-        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+    return ResumableUploadTest.patch(api.baseUrl, location, key, offset, body);
   }
 }
