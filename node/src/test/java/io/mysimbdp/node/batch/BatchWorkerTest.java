@@ -26,7 +26,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A tenant's batch worker over a store that can be made to fail. The store out of reach pauses the
+ * Batch work over a store that can be made to fail. The store out of reach pauses the
  * work and never fails a file: a job list that could not be loaded is loaded again, and a file whose
  * writes fail past their retries resumes from its checkpoint once the store answers. Records over
  * the byte limit are dead letters and the file goes on, within a small budget of bytes in flight.
@@ -37,6 +37,8 @@ class BatchWorkerTest {
   /** Inserts still to fail (every collection but staging's). */
   static final AtomicInteger failInserts = new AtomicInteger();
   static final AtomicInteger failedInserts = new AtomicInteger();
+  /** The database whose index creations fail. */
+  static final String FAILING_INDEXES = "tenant_slots";
   static MongoServer server;
   static ActorTestKit testKit;
   static CoreDms coreDms;
@@ -56,6 +58,9 @@ class BatchWorkerTest {
         if (command.equals("insert") && !String.valueOf(query.get("insert")).startsWith("staging")
             && failInserts.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
           failedInserts.incrementAndGet();
+          throw new MongoServerError(11600, "InterruptedAtShutdown", "the store is restarting");
+        }
+        if (command.equals("createIndexes") && database.equals(FAILING_INDEXES)) {
           throw new MongoServerError(11600, "InterruptedAtShutdown", "the store is restarting");
         }
         return super.handleCommand(channel, database, command, query);
@@ -176,6 +181,27 @@ class BatchWorkerTest {
     assertEquals(9, letters.get(0).getLong("line")); // the header is line 1, record 0 line 2
     assertEquals("parse", letters.get(0).getString("stage"));
     assertTrue(letters.get(0).getString("reason").contains("longer than 65536 bytes"), letters.get(0)::toJson);
+  }
+
+  @Test
+  void aSlotReservedBeforeAFailedIndexCreationIsGivenBack() throws Exception {
+    var system = testKit.system();
+    var tenants = new io.mysimbdp.node.tenant.TenantRepository(coreDms, io.mysimbdp.node.NodeSettings.from(system.settings().config()));
+    await(() -> coreDms.first(coreDms.platformDatabase().getCollection("tenants").insertOne(new Document("_id", "slots").append("fileCount", 0))));
+    StagingStore staging = IngestionServices.get(system).staging();
+    ResumableUploads resumable = new ResumableUploads(system, coreDms, staging, tenants, Duration.ofHours(24));
+    FileUploads plain = new FileUploads(system, staging, tenants, resumable);
+    FileUploads.Upload upload = new FileUploads.Upload("s.csv", "default", io.mysimbdp.protocol.DataFormat.CSV);
+
+    java.util.concurrent.ExecutionException plainFailed = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+        () -> await(() -> plain.stage("slots", 1, 1 << 20, upload, akka.stream.javadsl.Source.single(ByteString.fromString("a,b\n1,2\n")), false)));
+    assertTrue(plainFailed.getCause().toString().contains("restarting"), plainFailed::toString);
+    assertEquals(0, (int) await(() -> tenants.fileCount("slots")));
+
+    java.util.concurrent.ExecutionException tusFailed = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+        () -> await(() -> resumable.create("slots", 1, 10, upload, null, false)));
+    assertTrue(tusFailed.getCause().toString().contains("restarting"), tusFailed::toString);
+    assertEquals(0, (int) await(() -> tenants.fileCount("slots")));
   }
 
   @Test
