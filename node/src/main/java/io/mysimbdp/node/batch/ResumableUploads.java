@@ -44,8 +44,14 @@ import org.slf4j.LoggerFactory;
  * Resumable uploads (the server side of tus 1.0): each PATCH appends to the upload's GridFS chunks
  * as the bytes arrive; the bytes after the last full chunk are kept with the upload's state, so
  * the server's offset counts every byte it holds, even from a PATCH whose connection dropped. A
- * PATCH holds a short lease, so two PATCHes never write the same upload at once. When the last
- * byte arrives the file is checked (encoding, format) and becomes a staged file.
+ * PATCH holds a short lease, renewed on time while its body streams ({@link LeaseKeeper}), so two
+ * PATCHes never write the same upload at once, however slow the client. When the last byte arrives
+ * the file is checked (encoding, format, not a duplicate) and becomes a staged file; completing
+ * again finds that file.
+ *
+ * <p>Plain uploads ({@code POST .../files}) are recorded here too while their body streams
+ * ({@link #beginPlain}, marked {@value #PLAIN}, invisible to the tus routes), so that the same sweep
+ * reclaims the chunks and file slot of one whose node died mid-body.
  *
  * <p>An unfinished upload not appended to for {@code expiry} expires (tus expiration): from then on
  * it is answered 410 Gone and never completed, and {@link #sweep} removes its chunks, gives its file
