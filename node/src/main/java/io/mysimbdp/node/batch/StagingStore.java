@@ -290,7 +290,8 @@ public final class StagingStore {
     return coreDms
         .first(files(tenantId).updateOne(
             Filters.and(Filters.eq("_id", fileId), Filters.nin("metadata.state", IN_A_JOB)),
-            Updates.combine(Updates.set("metadata.state", StagedFileViews.QUEUED), Updates.set("metadata.job", jobId))))
+            Updates.combine(Updates.set("metadata.state", StagedFileViews.QUEUED), Updates.set("metadata.job", jobId),
+                Updates.set("metadata.claimedAt", new Date()))))
         .thenApply(r -> r.map(u -> u.getModifiedCount()).orElse(0L) > 0);
   }
 

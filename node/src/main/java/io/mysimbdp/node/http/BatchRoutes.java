@@ -62,6 +62,8 @@ public final class BatchRoutes extends UploadDirectives implements TenantSubRout
   private static final int MAX_PAGE = 1000;
   private static final int LIST_LIMIT = 10_000;
   private static final int RECENT_JOBS = 100;
+  /** How long a file claimed for a job not stored yet stays claimed: far longer than a request. */
+  private static final java.time.Duration CLAIM_GRACE = java.time.Duration.ofMinutes(2);
   private static final JsonWriterSettings RELAXED = JsonWriterSettings.builder().outputMode(JsonMode.RELAXED).build();
 
   private final TenantRepository tenants;
@@ -193,16 +195,22 @@ public final class BatchRoutes extends UploadDirectives implements TenantSubRout
             : CompletableFuture.completedFuture(false)));
   }
 
-  /** Frees a file whose job mark names a job that is not queued or running; true when it did. */
+  /**
+   * Frees a file whose job mark names a job that is not queued or running — finished, or never
+   * stored and claimed longer ago than a request takes ({@link #CLAIM_GRACE}: a job is stored just
+   * after its files are claimed); true when it did.
+   */
   private CompletionStage<Boolean> freeIfOrphaned(String tenantId, String fileId) {
     return staging.findFile(tenantId, fileId).thenCompose(file -> {
       String holder = file.map(f -> meta(f).getString("job")).orElse(null);
       if (holder == null) {
         return CompletableFuture.completedFuture(false);
       }
+      java.util.Date claimedAt = meta(file.get()).getDate("claimedAt");
+      boolean claimLongAgo = claimedAt == null || claimedAt.toInstant().isBefore(java.time.Instant.now().minus(CLAIM_GRACE));
       return jobs.find(tenantId, holder).thenCompose(job -> {
         String state = job.map(j -> j.getString("state")).orElse(null);
-        if (IngestionJobs.QUEUED.equals(state) || IngestionJobs.RUNNING.equals(state)) {
+        if (IngestionJobs.QUEUED.equals(state) || IngestionJobs.RUNNING.equals(state) || (job.isEmpty() && !claimLongAgo)) {
           return CompletableFuture.completedFuture(false);
         }
         return staging.releaseOrphan(tenantId, fileId, holder);
