@@ -349,6 +349,23 @@ class FileSlotsAndDuplicatesTest {
   }
 
   @Test
+  void aFileHeldByAJobThatWasNeverStoredIsFreed() {
+    String key = api.createTenant("orphan");
+    String fileId = api.upload("orphan", key, "o.csv", null, "text/csv", csv("o")).json().path("id").asText();
+    // Claimed by a request that died before storing its job (long ago: claimed before the field existed).
+    db("orphan").getCollection("staging.files").updateOne(Filters.eq("_id", fileId),
+        Updates.combine(Updates.set("metadata.state", "queued"), Updates.set("metadata.job", "never-stored")));
+    Reply queued = api.postJson("/v1/tenants/orphan/ingestions", key, "{\"files\":[\"" + fileId + "\"]}");
+    assertEquals(202, queued.status(), queued::toString);
+
+    // Just claimed by a request still storing its job: held.
+    String young = api.upload("orphan", key, "y.csv", null, "text/csv", csv("y")).json().path("id").asText();
+    db("orphan").getCollection("staging.files").updateOne(Filters.eq("_id", young), Updates.combine(
+        Updates.set("metadata.state", "queued"), Updates.set("metadata.job", "being-stored"), Updates.set("metadata.claimedAt", new Date())));
+    assertEquals(409, api.send("DELETE", "/v1/tenants/orphan/files/" + young, key, null, null).status());
+  }
+
+  @Test
   void ingestionProgressIsNotReadableAsData() {
     String key = api.createTenant("internal");
     Reply reply = api.get("/v1/tenants/internal/data/ingestion_progress", key);
