@@ -1,20 +1,17 @@
 package io.mysimbdp.node.batch.parse;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.MappingIterator;
-import com.fasterxml.jackson.dataformat.csv.CsvMapper;
-import com.fasterxml.jackson.dataformat.csv.CsvParser;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * CSV with a header row (RFC 4180 quoting, through Jackson's CSV parser). Every value is kept as
- * the text it is; typing values is the ingestion function's job. A row with more or fewer fields
- * than the header is a bad record.
+ * CSV with a header row (RFC 4180: comma-separated, a field in double quotes may hold commas, line
+ * breaks and doubled quotes). Every value is kept as the text it is; typing values is the ingestion
+ * function's job. A row with more or fewer fields than the header is a bad record.
  *
  * <p>Rows are cut from the bytes first (a line break outside quotes ends a row), each bounded by the
  * record limit: a longer row is a bad record (its first bytes kept) and reading goes on with the
@@ -22,10 +19,6 @@ import java.util.Map;
  * end of the file: the reader ends with a fatal bad record.
  */
 final class CsvRecordReader extends LookaheadReader {
-  private static final CsvMapper MAPPER = CsvMapper.builder()
-      .enable(CsvParser.Feature.WRAP_AS_ARRAY)
-      .build();
-
   private final InputStream in;
   private final int maxRecordBytes;
   private final BoundedRecord row;
@@ -37,16 +30,19 @@ final class CsvRecordReader extends LookaheadReader {
   private boolean unclosedQuote;
 
   CsvRecordReader(InputStream in, int maxRecordBytes) {
-    this.in = new BufferedInputStream(in, 64 * 1024);
+    this.in = in;
     this.maxRecordBytes = maxRecordBytes;
-    this.row = new BoundedRecord(maxRecordBytes);
+    this.row = new BoundedRecord(in, maxRecordBytes);
     try {
       String[] first = null;
       while (first == null && scanRow()) {
         if (row.tooLong()) {
           throw new UncheckedIOException(new IOException("the CSV header row is longer than " + maxRecordBytes + " bytes"));
         }
-        first = row.isBlank() ? null : parse(row.toByteArray());
+        first = row.isBlank() ? null : parse(row.text());
+      }
+      if (first != null && first.length > 0 && first[0].startsWith("\uFEFF")) {
+        first[0] = first[0].substring(1); // a byte-order mark before the first name
       }
       this.header = first == null ? new String[0] : headerOf(first);
     } catch (IOException e) {
@@ -73,7 +69,7 @@ final class CsvRecordReader extends LookaheadReader {
     }
     boolean quoted = false;
     int b;
-    while ((b = in.read()) != -1) {
+    while ((b = row.read()) != -1) {
       row.add(b);
       if (b == '"') {
         quoted = !quoted; // an escaped quote ("") toggles twice
@@ -93,11 +89,44 @@ final class CsvRecordReader extends LookaheadReader {
     return false;
   }
 
-  /** One row's values (the bytes hold exactly one row). */
-  private static String[] parse(byte[] bytes) throws IOException {
-    try (MappingIterator<String[]> rows = MAPPER.readerFor(String[].class).readValues(bytes)) {
-      return rows.hasNextValue() ? rows.nextValue() : new String[0];
+  /** One row's values: {@code text} holds exactly one row (quotes balanced), with its line break. */
+  static String[] parse(String text) {
+    int end = text.length();
+    if (end > 0 && text.charAt(end - 1) == '\n') {
+      end--;
     }
+    if (end > 0 && text.charAt(end - 1) == '\r') {
+      end--;
+    }
+    List<String> values = new ArrayList<>();
+    StringBuilder value = new StringBuilder();
+    boolean quoted = false;
+    boolean atStart = true;
+    for (int i = 0; i < end; i++) {
+      char c = text.charAt(i);
+      if (quoted) {
+        if (c != '"') {
+          value.append(c);
+        } else if (i + 1 < end && text.charAt(i + 1) == '"') {
+          value.append('"');
+          i++;
+        } else {
+          quoted = false;
+        }
+      } else if (c == ',') {
+        values.add(value.toString());
+        value.setLength(0);
+        atStart = true;
+      } else if (c == '"' && atStart) {
+        quoted = true;
+        atStart = false;
+      } else {
+        value.append(c);
+        atStart = false;
+      }
+    }
+    values.add(value.toString());
+    return values.toArray(String[]::new);
   }
 
   @Override
@@ -119,16 +148,12 @@ final class CsvRecordReader extends LookaheadReader {
           return new ParsedRecord.Bad(index++, line, "the row is longer than " + maxRecordBytes + " bytes (the record limit)",
               RecordReader.excerpt(row.text()), false);
         }
-        if (row.isBlank()) {
+        String text = row.text();
+        if (text.isBlank()) {
           continue;
         }
         long at = index++;
-        String[] values;
-        try {
-          values = parse(row.toByteArray());
-        } catch (JsonProcessingException e) {
-          return new ParsedRecord.Bad(at, line, "the row is not valid CSV: " + e.getOriginalMessage(), RecordReader.excerpt(row.text()), false);
-        }
+        String[] values = parse(text);
         if (values.length != header.length) {
           return new ParsedRecord.Bad(at, line,
               "the row has " + values.length + " fields; the header has " + header.length,

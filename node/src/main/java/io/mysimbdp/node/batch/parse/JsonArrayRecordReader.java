@@ -2,7 +2,6 @@ package io.mysimbdp.node.batch.parse;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -33,9 +32,9 @@ final class JsonArrayRecordReader extends LookaheadReader {
   private int pending = -2;
 
   JsonArrayRecordReader(InputStream in, int maxRecordBytes) {
-    this.in = new BufferedInputStream(in, 64 * 1024);
+    this.in = in;
     this.maxRecordBytes = maxRecordBytes;
-    this.element = new BoundedRecord(maxRecordBytes);
+    this.element = new BoundedRecord(in, maxRecordBytes);
   }
 
   private int read1() throws IOException {
@@ -44,7 +43,7 @@ final class JsonArrayRecordReader extends LookaheadReader {
       b = pending;
       pending = -2;
     } else {
-      b = in.read();
+      b = element.read();
     }
     if (b == '\n') {
       line++;
