@@ -93,11 +93,11 @@ public final class Node {
     TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings, streamTopology);
     StreamRoutes streamRoutes = new StreamRoutes(system, tenants, authenticator, settings);
     IngestionServices ingestion = IngestionServices.get(system);
+    ResumableUploads resumableUploads = new ResumableUploads(system, coreDms, ingestion.staging(), tenants, settings.uploadExpiry());
     BatchRoutes batchRoutes =
         new BatchRoutes(
             system, authenticator, settings.maxControlBodyBytes(), tenants,
-            new FileUploads(system, ingestion.staging(), tenants), ingestion);
-    ResumableUploads resumableUploads = new ResumableUploads(system, coreDms, ingestion.staging(), tenants, settings.uploadExpiry());
+            new FileUploads(system, ingestion.staging(), tenants, resumableUploads), ingestion);
     ensureIndexes(system, "upload sweep", resumableUploads.ensureIndexes());
     // Every node sweeps every tenant's expired uploads: they live in the shared store, and the sweep
     // claims each one atomically, so concurrent sweeps on several nodes remove it once.

@@ -56,8 +56,18 @@ public final class FileIngestion {
   /** A chunk for the functions goes when full or after this long (the parser is usually faster). */
   private static final Duration CHUNK_WINDOW = Duration.ofMillis(5);
 
-  /** Tuning, from {@code mysimbdp.batch}. */
-  public record Settings(int batchSize, Duration batchWindow, int writeParallelism, Duration checkpointInterval, int writeAttempts) {}
+  /**
+   * Tuning, from {@code mysimbdp.batch}. {@code maxRecordBytes}: a longer record is a dead letter.
+   * {@code maxBytesInFlight}: the bytes of parsed records held at once by every file ingesting on
+   * this node together (the parsers wait for room); a function chunk or a write batch holds at most
+   * an eighth of it (or one record).
+   */
+  public record Settings(int batchSize, Duration batchWindow, int writeParallelism, Duration checkpointInterval, int writeAttempts,
+      int maxRecordBytes, long maxBytesInFlight) {
+    long groupBytes() {
+      return Math.max(1, maxBytesInFlight / 8);
+    }
+  }
 
   /** A running file: stop it with {@link #interrupt()}; {@code done} answers the final progress. */
   public static final class Run {
@@ -82,11 +92,12 @@ public final class FileIngestion {
     }
   }
 
-  /** One parsed record after the function: documents to write and dead letters. */
-  private record Transformed(long index, long bytesRead, String collection, List<Document> documents, List<DeadLetter> deadLetters, boolean fatal) {}
+  /** One parsed record after the function: documents to write and dead letters; {@code held}: its bytes of the budget. */
+  private record Transformed(long index, long bytesRead, String collection, List<Document> documents, List<DeadLetter> deadLetters,
+      boolean fatal, int held) {}
 
-  /** A parsed record and how far the parser had read when it came out. */
-  private record Parsed(ParsedRecord record, long bytesRead) {}
+  /** A parsed record, how far the parser had read when it came out, and the bytes of the budget it holds. */
+  private record Parsed(ParsedRecord record, long bytesRead, int held) {}
 
   /** A written batch: its checkpoint and counts, where it went, and how long its write took. */
   private record BatchResult(long checkpoint, long bytesRead, RecordCounts counts, boolean fatal, String collection, long writeMillis) {}
@@ -99,6 +110,7 @@ public final class FileIngestion {
   private final CategoryFunctions categories;
   private final FunctionExecutor functions;
   private final Settings settings;
+  private final ByteBudget inFlight;
 
   public FileIngestion(
       ActorSystem<?> system, StagingStore staging, IngestionJobs jobs, RecordWriter writer, DeadLetters deadLetters,
@@ -111,6 +123,7 @@ public final class FileIngestion {
     this.categories = categories;
     this.functions = functions;
     this.settings = settings;
+    this.inFlight = new ByteBudget(settings.maxBytesInFlight());
   }
 
   /** Starts ingesting {@code file} of job {@code jobId} from {@code from}. */
@@ -122,30 +135,53 @@ public final class FileIngestion {
     DataFormat format = DataFormat.fromId(file.format()).orElseThrow();
     CountingInputStream[] input = new CountingInputStream[1];
     AtomicBoolean interrupted = new AtomicBoolean(false);
+    AtomicBoolean ended = new AtomicBoolean(false);
+    // The budget this file holds: given back per written batch, the rest when the file's run ends.
+    ByteBudget.Held held = inFlight.forRun();
+    long groupBytes = settings.groupBytes();
+    long perRecordInChunk = Math.max(1, groupBytes / functions.settings().chunk());
+    long perDocumentInBatch = Math.max(1, groupBytes / settings.batchSize());
 
     Pair<UniqueKillSwitch, CompletionStage<Checkpointer>> materialized =
         Source.unfoldResource(
                 () -> {
                   InputStream in = staging.read(tenantId, file.id()).runWith(StreamConverters.asInputStream(READ_TIMEOUT), system);
                   input[0] = new CountingInputStream(in);
-                  return RecordReader.open(format, input[0]);
+                  return RecordReader.open(format, input[0], settings.maxRecordBytes());
                 },
-                reader -> reader.hasNext() ? Optional.of(reader.next()) : Optional.<ParsedRecord>empty(),
+                reader -> {
+                  if (!reader.hasNext()) {
+                    return Optional.<Parsed>empty();
+                  }
+                  ParsedRecord parsed = reader.next();
+                  if (parsed.index() < from.checkpoint()) {
+                    return Optional.of(new Parsed(parsed, input[0].count(), 0));
+                  }
+                  // On the parser's blocking-IO thread: wait for room before the record goes on.
+                  int taken = held.acquire(reader.lastRecordBytes(), () -> ended.get() || interrupted.get());
+                  return Optional.of(new Parsed(parsed, input[0].count(), taken));
+                },
                 RecordReader::close)
-            .filter(parsed -> parsed.index() >= from.checkpoint())
+            .filter(parsed -> parsed.record().index() >= from.checkpoint())
             .viaMat(KillSwitches.single(), Keep.right())
-            .map(parsed -> new Parsed(parsed, input[0].count()))
-            .groupedWithin(functions.settings().chunk(), CHUNK_WINDOW)
+            .groupedWeightedWithin(groupBytes, p -> Math.max(p.held(), perRecordInChunk), CHUNK_WINDOW)
             .mapAsync(functions.perTenant() + 1, chunk -> functions.submit(tenantId, () -> transform(tenantId, file, route, chunk)))
             .mapConcat(transformed -> transformed)
-            .groupedWeightedWithin(settings.batchSize(), t -> (long) Math.max(1, t.documents().size()), settings.batchWindow())
-            .mapAsync(settings.writeParallelism(), batch -> write(tenantId, batch))
+            .groupedWeightedWithin(groupBytes, t -> Math.max(t.held(), Math.max(1, t.documents().size()) * perDocumentInBatch),
+                settings.batchWindow())
+            .mapAsync(settings.writeParallelism(), batch -> write(tenantId, batch)
+                .whenComplete((written, failure) -> held.giveBack(batch.stream().mapToInt(Transformed::held).sum())))
             .toMat(
                 Sink.foldAsync(
                     new Checkpointer(tenantId, jobId, file.id(), from, TenantMeters.get(system).forTenant(tenantId)),
                     (checkpointer, result) -> checkpointer.add(result)),
                 Keep.both())
             .run(system);
+    materialized.second().whenComplete((c, failure) -> {
+      ended.set(true);
+      // Records dropped with a failed or interrupted run give their bytes back here.
+      held.close();
+    });
     CompletionStage<Progress> done =
         materialized.second().thenCompose(checkpointer -> route.quality().flush()
             .exceptionally(e -> null) // counted again at the next periodic flush
@@ -157,17 +193,18 @@ public final class FileIngestion {
   private List<Transformed> transform(String tenantId, JobFile file, CategoryFunctions.Route route, List<Parsed> chunk) {
     List<Transformed> out = new ArrayList<>(chunk.size());
     for (Parsed p : chunk) {
-      out.add(transform(tenantId, file, route, p.record(), p.bytesRead()));
+      out.add(transform(tenantId, file, route, p.record(), p.bytesRead(), p.held()));
     }
     return out;
   }
 
-  private Transformed transform(String tenantId, JobFile file, CategoryFunctions.Route route, ParsedRecord parsed, long bytesRead) {
+  private Transformed transform(
+      String tenantId, JobFile file, CategoryFunctions.Route route, ParsedRecord parsed, long bytesRead, int held) {
     long index = parsed.index();
     if (parsed instanceof ParsedRecord.Bad bad) {
       DeadLetter letter = new DeadLetter(file.id() + ":" + index + ":parse", "file", file.id(), file.name(), index, bad.line(),
           Stage.PARSE, bad.reason(), bad.raw());
-      return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), bad.fatal());
+      return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), bad.fatal(), held);
     }
     ParsedRecord.Good good = (ParsedRecord.Good) parsed;
     if (DataFormat.CSV.id().equals(file.format()) && !route.csvTypes().isStrings()) {
@@ -176,7 +213,7 @@ public final class FileIngestion {
       } catch (CsvTypes.Mismatch mismatch) {
         DeadLetter letter = new DeadLetter(file.id() + ":" + index + ":type", "file", file.id(), file.name(), index, good.line(),
             Stage.TYPE, mismatch.getMessage(), new Document(new LinkedHashMap<>(good.fields())).toJson());
-        return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), false);
+        return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), false, held);
       }
     }
     try {
@@ -205,7 +242,7 @@ public final class FileIngestion {
           }
         }
       }
-      return new Transformed(index, bytesRead, route.collection(), documents, rejected, false);
+      return new Transformed(index, bytesRead, route.collection(), documents, rejected, false, held);
     } catch (FunctionException | RuntimeException e) {
       String reason = "function '" + route.functionName() + "' failed: "
           + (e instanceof FunctionException ? e.getMessage() : e.toString());
@@ -213,7 +250,7 @@ public final class FileIngestion {
       DeadLetter letter = new DeadLetter(file.id() + ":" + index + ":function", "file", file.id(), file.name(), index,
           good.line(), Stage.FUNCTION, reason, new Document(new LinkedHashMap<>(good.fields())).toJson(), file.category(),
           DeadLetters.recordJson(good.fields()));
-      return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), false);
+      return new Transformed(index, bytesRead, route.collection(), List.of(), List.of(letter), false, held);
     }
   }
 

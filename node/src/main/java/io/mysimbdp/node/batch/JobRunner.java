@@ -80,13 +80,14 @@ final class JobRunner {
   private CompletionStage<Progress> ingestFile(JobFile file) {
     return jobs.progressOf(tenantId, jobId(), file.id()).thenCompose(progress -> {
       if (progress.state().equals(StagedFileViews.INGESTED) || progress.state().equals(StagedFileViews.FAILED)) {
-        return CompletableFuture.completedFuture(progress);
+        // Finished before a crash, maybe before its file's state was written: write it (again).
+        return staging.setMetadata(tenantId, file.id(), finalMetadata(progress)).thenApply(d -> progress);
       }
       return staging.findFile(tenantId, file.id()).thenCompose(staged -> {
         if (staged.isEmpty()) {
           return fail(file, progress, "the staged file no longer exists");
         }
-        return staging.setMetadata(tenantId, file.id(), new Document("state", StagedFileViews.INGESTING))
+        return staging.setMetadata(tenantId, file.id(), new Document("state", StagedFileViews.INGESTING).append("job", jobId()))
             .thenCompose(marked -> ingestion.start(tenantId, jobId(), file, progress))
             .thenCompose(run -> {
               current = run;
@@ -98,15 +99,18 @@ final class JobRunner {
             .thenCompose(end -> {
               current = null;
               if (interrupted && end.state().equals(StagedFileViews.INGESTING)) {
-                return staging.setMetadata(tenantId, file.id(), new Document("state", StagedFileViews.STAGED))
+                // Still this job's: it resumes the file wherever the tenant runs next.
+                return staging.setMetadata(tenantId, file.id(), new Document("state", StagedFileViews.QUEUED))
                     .thenApply(d -> (Progress) null);
               }
-              return staging.setMetadata(tenantId, file.id(),
-                      new Document("state", end.state()).append("records", StagedFileViews.countsDocument(end.records())))
-                  .thenApply(d -> end);
+              return staging.setMetadata(tenantId, file.id(), finalMetadata(end)).thenApply(d -> end);
             })
             .exceptionallyCompose(failure -> {
               current = null;
+              if (isStoreFailure(failure)) {
+                // Not the file's fault: the job pauses at its checkpoint and resumes when the store answers.
+                return CompletableFuture.failedFuture(failure);
+              }
               log.warn("tenant {}: ingesting file {} of job {} failed: {}", tenantId, file.id(), jobId(), failure.toString());
               return fail(file, progress, "ingestion failed: " + rootMessage(failure));
             });
@@ -114,11 +118,29 @@ final class JobRunner {
     });
   }
 
+  private static Document finalMetadata(Progress end) {
+    return new Document("state", end.state()).append("records", StagedFileViews.countsDocument(end.records()));
+  }
+
   private CompletionStage<Progress> fail(JobFile file, Progress progress, String error) {
     Progress failed = new Progress(StagedFileViews.FAILED, progress.checkpoint(), progress.records(), progress.bytes(), error);
     return jobs.saveProgress(tenantId, jobId(), file.id(), failed)
         .thenCompose(saved -> staging.setMetadata(tenantId, file.id(), new Document("state", StagedFileViews.FAILED)))
         .handle((done, e) -> failed);
+  }
+
+  /**
+   * Whether {@code failure} is the store failing (unreachable, timed out, a write not confirmed), not
+   * the file: any {@link com.mongodb.MongoException} in its causes. Records the store refuses one by
+   * one never get here (they are dead letters).
+   */
+  static boolean isStoreFailure(Throwable failure) {
+    for (Throwable e = failure; e != null; e = e.getCause() == e ? null : e.getCause()) {
+      if (e instanceof com.mongodb.MongoException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static String rootMessage(Throwable failure) {

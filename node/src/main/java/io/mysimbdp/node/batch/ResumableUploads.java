@@ -44,8 +44,14 @@ import org.slf4j.LoggerFactory;
  * Resumable uploads (the server side of tus 1.0): each PATCH appends to the upload's GridFS chunks
  * as the bytes arrive; the bytes after the last full chunk are kept with the upload's state, so
  * the server's offset counts every byte it holds, even from a PATCH whose connection dropped. A
- * PATCH holds a short lease, so two PATCHes never write the same upload at once. When the last
- * byte arrives the file is checked (encoding, format) and becomes a staged file.
+ * PATCH holds a short lease, renewed on time while its body streams ({@link LeaseKeeper}), so two
+ * PATCHes never write the same upload at once, however slow the client. When the last byte arrives
+ * the file is checked (encoding, format, not a duplicate) and becomes a staged file; completing
+ * again finds that file.
+ *
+ * <p>Plain uploads ({@code POST .../files}) are recorded here too while their body streams
+ * ({@link #beginPlain}, marked {@value #PLAIN}, invisible to the tus routes), so that the same sweep
+ * reclaims the chunks and file slot of one whose node died mid-body.
  *
  * <p>An unfinished upload not appended to for {@code expiry} expires (tus expiration): from then on
  * it is answered 410 Gone and never completed, and {@link #sweep} removes its chunks, gives its file
@@ -64,7 +70,10 @@ public final class ResumableUploads {
   public static final String COLLECTION = "uploads";
   /** The indexed field the sweep queries, and its index's name. */
   static final String SWEEP_AT = "sweepAt";
-  private static final Duration LEASE = Duration.ofSeconds(30);
+  /** How long a PATCH (or a plain upload) holds its upload without renewing; renewed a third of it apart. */
+  public static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
+  /** Marks the record of a plain (single-request) upload in progress: not a tus upload. */
+  static final String PLAIN = "plain";
 
   /**
    * An upload's state as the tus routes report it: {@code expires} while it is unfinished and can
@@ -85,14 +94,26 @@ public final class ResumableUploads {
   private final StagingStore staging;
   private final TenantRepository tenants;
   private final Duration expiry;
+  private final Duration lease;
   private final AtomicBoolean sweeping = new AtomicBoolean();
 
   public ResumableUploads(ActorSystem<?> system, CoreDms coreDms, StagingStore staging, TenantRepository tenants, Duration expiry) {
+    this(system, coreDms, staging, tenants, expiry, DEFAULT_LEASE);
+  }
+
+  public ResumableUploads(
+      ActorSystem<?> system, CoreDms coreDms, StagingStore staging, TenantRepository tenants, Duration expiry, Duration lease) {
     this.system = system;
     this.coreDms = coreDms;
     this.staging = staging;
     this.tenants = tenants;
     this.expiry = expiry;
+    this.lease = lease;
+  }
+
+  /** Only tus uploads' records, not plain uploads in progress. */
+  private static Bson tus(String uploadId) {
+    return Filters.and(Filters.eq("_id", uploadId), Filters.exists(PLAIN, false));
   }
 
   private MongoCollection<Document> uploads(String tenantId) {
@@ -118,12 +139,25 @@ public final class ResumableUploads {
         .thenApply(name -> null);
   }
 
-  /** Creates an upload of {@code length} bytes, taking a file slot. */
-  public CompletionStage<Status> create(String tenantId, int maxFiles, long length, FileUploads.Upload upload) {
+  /**
+   * Creates an upload of {@code length} bytes, taking a file slot. {@code sha256} (the client's hash
+   * of the whole file, or null): a live file with that content refuses the upload at once
+   * ({@link DuplicateFile}) unless {@code allowDuplicate}; the content is checked again at completion.
+   */
+  public CompletionStage<Status> create(
+      String tenantId, int maxFiles, long length, FileUploads.Upload upload, String sha256, boolean allowDuplicate) {
     if (length == 0) {
       throw new Refusal(Refusal.Kind.UNPROCESSABLE, "empty_file", "the file is empty");
     }
-    return tenants.reserveFileSlot(tenantId, maxFiles).thenCompose(reserved -> {
+    CompletionStage<Void> notADuplicate = sha256 == null || allowDuplicate
+        ? CompletableFuture.completedFuture(null)
+        : staging.findByContent(tenantId, sha256).thenApply(existing -> {
+          existing.ifPresent(file -> {
+            throw new DuplicateFile(file.getString("_id"));
+          });
+          return null;
+        });
+    return notADuplicate.thenCompose(checked -> tenants.reserveFileSlot(tenantId, maxFiles)).thenCompose(reserved -> {
       if (!reserved) {
         throw new Refusal(Refusal.Kind.CONFLICT, "too_many_files",
             "tenant '" + tenantId + "' already has its maximum of " + maxFiles + " files; delete one first");
@@ -141,15 +175,115 @@ public final class ResumableUploads {
           .append("expiresAt", Date.from(expires))
           .append(SWEEP_AT, Date.from(expires))
           .append("leaseUntil", new Date(0));
+      if (allowDuplicate) {
+        doc.append("allowDuplicate", true);
+      }
       return staging.ensureIndexes(tenantId)
           .thenCompose(i -> ensureSweepIndex(tenantId))
           .thenCompose(i -> coreDms.first(uploads(tenantId).insertOne(doc)))
-          .thenApply(r -> Status.open(id, length, 0, expires));
+          .thenApply(r -> Status.open(id, length, 0, expires))
+          .exceptionallyCompose(failure -> giveSlotBack(tenantId, failure));
     });
   }
 
+  /** The slot reserved for an upload that was never recorded goes back, whatever failed. */
+  private <T> CompletionStage<T> giveSlotBack(String tenantId, Throwable failure) {
+    return tenants.releaseFileSlot(tenantId).handle((released, e) -> {
+      if (e != null) {
+        log.warn("tenant {}: could not give back the file slot of a failed upload: {}", tenantId, e.toString());
+      }
+      throw new CompletionException(FileUploads.unwrap(failure));
+    });
+  }
+
+  /**
+   * Records a plain (single-request) upload while its body streams, held by a lease renewed on a
+   * timer: if the node dies mid-body, the lease lapses and the sweep removes its chunks and gives its
+   * slot back, as for an expired tus upload. tus requests never see this record.
+   */
+  public CompletionStage<LeaseKeeper> beginPlain(String tenantId, String fileId, FileUploads.Upload upload) {
+    Instant now = Instant.now();
+    Date until = Date.from(now.plus(lease));
+    Document doc = new Document("_id", fileId)
+        .append(PLAIN, true)
+        .append("length", -1L)
+        .append("nextChunk", 0)
+        .append("tail", new Binary(new byte[0]))
+        .append("name", upload.name())
+        .append("category", upload.category())
+        .append("format", upload.format().id())
+        .append("createdAt", Date.from(now))
+        .append("expiresAt", until)
+        .append(SWEEP_AT, until)
+        .append("leaseUntil", until);
+    return ensureSweepIndex(tenantId)
+        .thenCompose(i -> coreDms.first(uploads(tenantId).insertOne(doc)))
+        .thenApply(r -> new LeaseKeeper(tenantId, fileId, until, true));
+  }
+
+  /** The plain upload is staged (or given up, its chunks removed): its record goes. */
+  public CompletionStage<Void> endPlain(String tenantId, String fileId) {
+    return coreDms.first(uploads(tenantId).deleteOne(Filters.and(Filters.eq("_id", fileId), Filters.eq(PLAIN, true))))
+        .thenApply(r -> null);
+  }
+
+  /**
+   * Holds an upload's lease while a request writes it, renewing it on time (a third of the lease
+   * apart), not per chunk, so a slow client keeps it. Each renewal is conditional on the lease this
+   * holder set last: once the sweep (or anyone) has taken the upload, renewals fail and
+   * {@link #renew} answers false.
+   */
+  public final class LeaseKeeper {
+    private final String tenantId;
+    private final String uploadId;
+    private final boolean plain;
+    private volatile Date until;
+    private final Cancellable timer;
+
+    LeaseKeeper(String tenantId, String uploadId, Date until, boolean plain) {
+      this.tenantId = tenantId;
+      this.uploadId = uploadId;
+      this.until = until;
+      this.plain = plain;
+      Duration every = lease.dividedBy(3);
+      this.timer = system.scheduler().scheduleWithFixedDelay(every, every, () -> renew(), system.executionContext());
+    }
+
+    /** Renews the lease now; false when the upload is no longer this holder's. */
+    public CompletionStage<Boolean> renew() {
+      Date held = until;
+      Instant now = Instant.now();
+      Date next = Date.from(now.plus(lease));
+      if (!next.after(held)) {
+        next = new Date(held.getTime() + 1);
+      }
+      Date renewed = next;
+      // A plain upload expires with its lease (nobody resumes it); a tus upload being written counts as appended to.
+      Bson update = plain
+          ? Updates.combine(Updates.set("leaseUntil", renewed), Updates.set("expiresAt", renewed), Updates.set(SWEEP_AT, renewed))
+          : Updates.combine(Updates.set("leaseUntil", renewed), expiresAt(now.plus(expiry)));
+      return coreDms.first(uploads(tenantId).updateOne(
+              Filters.and(Filters.eq("_id", uploadId), Filters.eq("leaseUntil", held), Filters.exists("expired", false)), update))
+          .thenApply(r -> {
+            boolean ours = r.map(UpdateResult::getMatchedCount).orElse(0L) > 0;
+            if (ours) {
+              until = renewed;
+            }
+            return ours;
+          })
+          .exceptionally(e -> {
+            log.debug("tenant {}: could not renew the lease of upload {} (retried): {}", tenantId, uploadId, e.toString());
+            return until == held && held.after(new Date());
+          });
+    }
+
+    public void stop() {
+      timer.cancel();
+    }
+  }
+
   public CompletionStage<Optional<Status>> status(String tenantId, String uploadId) {
-    return coreDms.first(uploads(tenantId).find(Filters.eq("_id", uploadId)).first()).thenApply(d -> d.map(this::statusOf));
+    return coreDms.first(uploads(tenantId).find(tus(uploadId)).first()).thenApply(d -> d.map(this::statusOf));
   }
 
   private Status statusOf(Document d) {
@@ -258,8 +392,8 @@ public final class ResumableUploads {
     Instant now = Instant.now();
     return coreDms
         .first(uploads(tenantId).findOneAndUpdate(
-            Filters.and(Filters.eq("_id", uploadId), Filters.lt("leaseUntil", Date.from(now)), openAt(now)),
-            Updates.set("leaseUntil", Date.from(now.plus(LEASE))),
+            Filters.and(tus(uploadId), Filters.lt("leaseUntil", Date.from(now)), openAt(now)),
+            Updates.set("leaseUntil", Date.from(now.plus(lease))),
             new FindOneAndUpdateOptions().returnDocument(ReturnDocument.AFTER)))
         .thenCompose(leased -> {
           if (leased.isEmpty()) {
@@ -283,11 +417,11 @@ public final class ResumableUploads {
                   Map.of("offset", serverOffset));
             });
           }
-          return write(tenantId, upload, body);
+          return write(tenantId, upload, new LeaseKeeper(tenantId, uploadId, upload.getDate("leaseUntil"), false), body);
         });
   }
 
-  private CompletionStage<Status> write(String tenantId, Document upload, Source<ByteString, ?> body) {
+  private CompletionStage<Status> write(String tenantId, Document upload, LeaseKeeper keeper, Source<ByteString, ?> body) {
     String uploadId = upload.getString("_id");
     long length = upload.getLong("length");
     int firstChunk = upload.getInteger("nextChunk");
@@ -303,14 +437,12 @@ public final class ResumableUploads {
         // One chunk at a time, so the chunks written are always a prefix of the chunks cut.
         .via(Flow.<ByteString>create().zipWithIndex().mapAsync(1, indexed -> pending.track(
             staging.writeChunk(tenantId, uploadId, firstChunk + Math.toIntExact(indexed.second()), indexed.first())
-                .thenCompose(done -> {
-                  written.incrementAndGet();
-                  return renewLease(tenantId, uploadId);
-                }))))
+                .thenRun(written::incrementAndGet))))
         .runWith(Sink.ignore(), system)
         .thenRun(limit::check);
 
     return streamed.handle((ok, failure) -> failure).thenCompose(failure -> pending.settled().thenCompose(settled -> {
+      keeper.stop();
       Throwable cause = failure == null ? null : FileUploads.unwrap(failure);
       if (cause instanceof akka.http.scaladsl.model.EntityStreamSizeException) {
         // Longer than declared: nothing of this PATCH is kept (the held tail is still in the state).
@@ -373,7 +505,10 @@ public final class ResumableUploads {
               .append("sha256", inspection.sha256())
               .append("state", StagedFileViews.STAGED)
               .append("upload", uploadId);
-          return staging.putFile(tenantId, uploadId, inspection.bytes(), metadata);
+          if (!upload.getBoolean("allowDuplicate", false)) {
+            metadata.append("dedupSha256", inspection.sha256());
+          }
+          return putOnce(tenantId, uploadId, inspection, metadata);
         })
         .thenCompose(put -> coreDms.first(uploads(tenantId).updateOne(
             Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
@@ -393,8 +528,8 @@ public final class ResumableUploads {
           if (cause instanceof Refusal e && e.kind() == Refusal.Kind.GONE) {
             throw new CompletionException(cause);
           }
-          if (cause instanceof ContentInspector.ContentRejected) {
-            // Not what it claimed: nothing is kept, and the upload is gone.
+          if (cause instanceof ContentInspector.ContentRejected || cause instanceof DuplicateFile) {
+            // Not what it claimed, or a file the tenant has already: nothing is kept, and the upload is gone.
             return terminate(tenantId, uploadId).thenApply(t -> {
               throw new CompletionException(FileUploads.translate(cause));
             });
@@ -406,8 +541,31 @@ public final class ResumableUploads {
   }
 
   /**
+   * Stages the checked file, once: a completion run again (its first answer lost, or its record not
+   * updated) finds the file it staged before and goes on. Another live file with the same content
+   * refuses it ({@link DuplicateFile}).
+   */
+  private CompletionStage<Void> putOnce(String tenantId, String uploadId, ContentInspector.Inspection inspection, Document metadata) {
+    return staging.putFile(tenantId, uploadId, inspection.bytes(), metadata).exceptionallyCompose(failure -> {
+      if (StagingStore.isDuplicateContent(failure)) {
+        return staging.findByContent(tenantId, inspection.sha256()).thenApply(existing -> {
+          throw new DuplicateFile(existing.map(f -> f.getString("_id")).orElse("?"));
+        });
+      }
+      return staging.findFile(tenantId, uploadId).thenApply(existing -> {
+        if (existing.isPresent() && uploadId.equals(existing.get().get("metadata", Document.class).getString("upload"))) {
+          return null;
+        }
+        throw new CompletionException(FileUploads.unwrap(failure));
+      });
+    });
+  }
+
+  /**
    * Removes an upload (tus termination); a completed upload's staged file stays. An expired one is
-   * answered 410: the sweep removes it.
+   * answered 410: the sweep removes it. The record is removed first, in one conditional delete, and
+   * only the request that removed it removes the bytes and gives the slot back: two concurrent
+   * terminations free one slot.
    */
   public CompletionStage<Boolean> terminate(String tenantId, String uploadId) {
     return status(tenantId, uploadId).thenCompose(existing -> {
@@ -417,10 +575,18 @@ public final class ResumableUploads {
       if (existing.get().expired()) {
         throw expiredError(uploadId);
       }
-      CompletionStage<Void> files = existing.get().fileId().isPresent()
-          ? CompletableFuture.completedFuture(null)
-          : staging.delete(tenantId, uploadId, 0).thenCompose(d -> tenants.releaseFileSlot(tenantId));
-      return files.thenCompose(d -> coreDms.first(uploads(tenantId).deleteOne(Filters.eq("_id", uploadId)))).thenApply(r -> true);
+      boolean completed = existing.get().fileId().isPresent();
+      Bson removable = completed
+          ? Filters.and(tus(uploadId), Filters.exists("fileId", true))
+          : Filters.and(tus(uploadId), Filters.exists("fileId", false), Filters.exists("expired", false));
+      return coreDms.first(uploads(tenantId).deleteOne(removable)).thenCompose(deleted -> {
+        if (deleted.map(DeleteResult::getDeletedCount).orElse(0L) == 0) {
+          return CompletableFuture.completedFuture(false);
+        }
+        return completed
+            ? CompletableFuture.completedFuture(true)
+            : staging.delete(tenantId, uploadId, 0).thenCompose(d -> tenants.releaseFileSlot(tenantId)).thenApply(d -> true);
+      });
     });
   }
 
@@ -501,29 +667,67 @@ public final class ResumableUploads {
         .thenApply(r -> r.map(DeleteResult::getDeletedCount).orElse(0L) > 0);
   }
 
-  /** Claims one expired upload and removes it; false when another sweep or a PATCH has it. */
+  /**
+   * Claims one expired upload and removes it; false when another sweep or a PATCH has it. An upload
+   * whose file was staged after all (its completion ran but its record was not updated; a plain
+   * upload's node died after staging it) is kept: its record is marked complete or removed.
+   */
   private CompletionStage<Boolean> expire(String tenantId, String uploadId, Bson claimable, Instant now) {
+    Date claim = Date.from(now.plus(lease));
     return coreDms
         .first(uploads(tenantId).findOneAndUpdate(
             Filters.and(Filters.eq("_id", uploadId), claimable, Filters.exists("expired", false)),
-            Updates.set("leaseUntil", Date.from(now.plus(LEASE)))))
+            Updates.set("leaseUntil", claim)))
         .thenCompose(claimed -> {
           if (claimed.isEmpty()) {
             return CompletableFuture.completedFuture(false);
           }
           Document upload = claimed.get();
-          return staging.delete(tenantId, uploadId, 0)
-              .thenCompose(d -> coreDms.first(uploads(tenantId).updateOne(
-                  Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
-                  Updates.combine(Updates.set("expired", true), Updates.set("nextChunk", 0), ended("expiredAt")))))
-              .thenCompose(marked -> {
-                if (marked.map(UpdateResult::getModifiedCount).orElse(0L) == 0) {
-                  return CompletableFuture.completedFuture(false);
-                }
-                log.info("tenant {}: upload {} expired (not appended to since {}; {} of {} bytes); removed it and gave its file slot back",
-                    tenantId, uploadId, expiresOf(upload).minus(expiry), offsetOf(upload), upload.getLong("length"));
-                return tenants.releaseFileSlot(tenantId).thenApply(r -> true);
-              });
+          boolean plain = upload.getBoolean(PLAIN, false);
+          return staging.findFile(tenantId, uploadId).thenCompose(staged -> {
+            if (staged.isPresent()) {
+              return keepStaged(tenantId, uploadId, plain, claim).thenApply(k -> false);
+            }
+            return plain ? expirePlain(tenantId, uploadId, claim) : expireTus(tenantId, uploadId, upload);
+          });
+        });
+  }
+
+  private CompletionStage<Void> keepStaged(String tenantId, String uploadId, boolean plain, Date claim) {
+    Bson ours = Filters.and(Filters.eq("_id", uploadId), Filters.eq("leaseUntil", claim));
+    CompletionStage<?> done = plain
+        ? coreDms.first(uploads(tenantId).deleteOne(ours))
+        : coreDms.first(uploads(tenantId).updateOne(ours,
+            Updates.combine(Updates.set("fileId", uploadId), Updates.unset("expiresAt"), ended("completedAt"))));
+    return done.thenApply(r -> null);
+  }
+
+  /** A plain upload whose node died mid-body: its chunks go, its slot comes back, no tombstone (no client asks for it). */
+  private CompletionStage<Boolean> expirePlain(String tenantId, String uploadId, Date claim) {
+    return staging.delete(tenantId, uploadId, 0)
+        .thenCompose(d -> coreDms.first(uploads(tenantId).deleteOne(Filters.and(Filters.eq("_id", uploadId), Filters.eq("leaseUntil", claim)))))
+        .thenCompose(deleted -> {
+          if (deleted.map(DeleteResult::getDeletedCount).orElse(0L) == 0) {
+            return CompletableFuture.completedFuture(false);
+          }
+          log.info("tenant {}: plain upload {} was abandoned mid-body (its node stopped); removed it and gave its file slot back",
+              tenantId, uploadId);
+          return tenants.releaseFileSlot(tenantId).thenApply(r -> true);
+        });
+  }
+
+  private CompletionStage<Boolean> expireTus(String tenantId, String uploadId, Document upload) {
+    return staging.delete(tenantId, uploadId, 0)
+        .thenCompose(d -> coreDms.first(uploads(tenantId).updateOne(
+            Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
+            Updates.combine(Updates.set("expired", true), Updates.set("nextChunk", 0), ended("expiredAt")))))
+        .thenCompose(marked -> {
+          if (marked.map(UpdateResult::getModifiedCount).orElse(0L) == 0) {
+            return CompletableFuture.completedFuture(false);
+          }
+          log.info("tenant {}: upload {} expired (not appended to since {}; {} of {} bytes); removed it and gave its file slot back",
+              tenantId, uploadId, expiresOf(upload).minus(expiry), offsetOf(upload), upload.getLong("length"));
+          return tenants.releaseFileSlot(tenantId).thenApply(r -> true);
         });
   }
 
@@ -540,19 +744,10 @@ public final class ResumableUploads {
             Updates.combine(
                 Updates.set("nextChunk", nextChunk),
                 Updates.set("tail", new Binary(tail.toArray())),
-                Updates.set("leaseUntil", finishing ? Date.from(now.toInstant().plus(LEASE)) : new Date(0)),
+                Updates.set("leaseUntil", finishing ? Date.from(now.toInstant().plus(lease)) : new Date(0)),
                 expiresAt(expires),
                 Updates.set("updatedAt", now))))
         .thenApply(r -> r.map(UpdateResult::getMatchedCount).orElse(0L) > 0);
-  }
-
-  /** Each chunk a PATCH writes renews its lease and counts as an append (the expiry moves too). */
-  private CompletionStage<Void> renewLease(String tenantId, String uploadId) {
-    Instant now = Instant.now();
-    return coreDms.first(uploads(tenantId).updateOne(
-            Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
-            Updates.combine(Updates.set("leaseUntil", Date.from(now.plus(LEASE))), expiresAt(now.plus(expiry)))))
-        .thenApply(r -> null);
   }
 
   private CompletionStage<Void> releaseLease(String tenantId, String uploadId) {

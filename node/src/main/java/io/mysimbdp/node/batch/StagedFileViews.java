@@ -7,6 +7,8 @@ import org.bson.Document;
 /** A staged file's GridFS document as the API shows it. */
 public final class StagedFileViews {
   public static final String STAGED = "staged";
+  /** Claimed by an ingestion job that has not reached it yet. */
+  public static final String QUEUED = "queued";
   public static final String INGESTING = "ingesting";
   public static final String INGESTED = "ingested";
   public static final String FAILED = "failed";

@@ -62,7 +62,29 @@ public final class StagingStore {
             Indexes.ascending("files_id", "n"), new IndexOptions().unique(true).name("files_id_1_n_1")))
         .thenCompose(i -> coreDms.first(db.getCollection(BUCKET + ".files").createIndex(
             Indexes.ascending("filename", "uploadDate"), new IndexOptions().name("filename_1_uploadDate_1"))))
+        .thenCompose(i -> coreDms.first(db.getCollection(BUCKET + ".files").createIndex(
+            Indexes.ascending(DEDUP_FIELD), new IndexOptions().unique(true).sparse(true).name(DEDUP_INDEX))))
         .thenApply(i -> null);
+  }
+
+  /**
+   * The file's SHA-256 under {@code metadata}, set on every file not kept as a deliberate copy: a
+   * sparse unique index on it lets one live file per content and tenant exist, so two uploads of the
+   * same bytes racing each other cannot both be staged. Copies ({@code duplicate=allow}) leave it out.
+   */
+  public static final String DEDUP_FIELD = "metadata.dedupSha256";
+  static final String DEDUP_INDEX = "metadata.dedupSha256_1";
+
+  /** The live file (not a copy) whose content has this SHA-256 (lower-case hex), if any. */
+  public CompletionStage<Optional<Document>> findByContent(String tenantId, String sha256) {
+    return coreDms.first(files(tenantId).find(Filters.eq(DEDUP_FIELD, sha256)).first());
+  }
+
+  /** Whether {@code failure} is the store refusing a second live file with the same content. */
+  public static boolean isDuplicateContent(Throwable failure) {
+    Throwable e = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+    return e instanceof MongoWriteException w && w.getError().getCategory() == ErrorCategory.DUPLICATE_KEY
+        && w.getError().getMessage() != null && w.getError().getMessage().contains("dedupSha256");
   }
 
   /**
@@ -140,7 +162,9 @@ public final class StagingStore {
           }
           Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
           if (cause instanceof MongoWriteException w && w.getError().getCategory() == ErrorCategory.DUPLICATE_KEY) {
-            return coreDms.first(chunks(tenantId).replaceOne(chunkKey(fileId, n), chunk)).thenApply(r -> null);
+            // A fresh document: the driver gave the inserted one an _id, which a replacement may not change.
+            Document replacement = chunkKey(fileId, n).append("data", new Binary(data.toArrayUnsafe()));
+            return coreDms.first(chunks(tenantId).replaceOne(chunkKey(fileId, n), replacement)).thenApply(r -> null);
           }
           return CompletableFuture.failedFuture(cause);
         })
@@ -230,6 +254,63 @@ public final class StagingStore {
     return coreDms
         .first(files(tenantId).updateOne(Filters.eq("_id", fileId), Updates.combine(sets)))
         .thenApply(r -> null);
+  }
+
+  /** Files a job may not take or a DELETE may not remove: already in a job. */
+  private static final List<String> IN_A_JOB = List.of(StagedFileViews.QUEUED, StagedFileViews.INGESTING);
+
+  /** What {@link #deleteUnlessInAJob} did. */
+  public enum Deletion {
+    DELETED,
+    NOT_FOUND,
+    IN_USE
+  }
+
+  /**
+   * Deletes a file unless a job holds it, in one conditional delete of its files document: of two
+   * concurrent DELETEs only one answers {@link Deletion#DELETED} (and gives the file slot back), and
+   * a file queued or being ingested is never removed under its job.
+   */
+  public CompletionStage<Deletion> deleteUnlessInAJob(String tenantId, String fileId) {
+    return coreDms
+        .first(files(tenantId).deleteOne(Filters.and(Filters.eq("_id", fileId), Filters.nin("metadata.state", IN_A_JOB))))
+        .thenCompose(deleted -> {
+          if (deleted.map(r -> r.getDeletedCount()).orElse(0L) > 0) {
+            return delete(tenantId, fileId, 0).thenApply(d -> Deletion.DELETED);
+          }
+          return findFile(tenantId, fileId).thenApply(file -> file.isPresent() ? Deletion.IN_USE : Deletion.NOT_FOUND);
+        });
+  }
+
+  /**
+   * Claims a file for job {@code jobId} ({@code queued}), unless another job holds it: one
+   * conditional update, so a file is never in two jobs at once nor deleted while queued.
+   */
+  public CompletionStage<Boolean> claimForJob(String tenantId, String fileId, String jobId) {
+    return coreDms
+        .first(files(tenantId).updateOne(
+            Filters.and(Filters.eq("_id", fileId), Filters.nin("metadata.state", IN_A_JOB)),
+            Updates.combine(Updates.set("metadata.state", StagedFileViews.QUEUED), Updates.set("metadata.job", jobId),
+                Updates.set("metadata.claimedAt", new Date()))))
+        .thenApply(r -> r.map(u -> u.getModifiedCount()).orElse(0L) > 0);
+  }
+
+  /** Gives a file claimed by {@code jobId} back ({@code staged}) when the job could not be created. */
+  public CompletionStage<Void> unclaim(String tenantId, String fileId, String jobId) {
+    return coreDms
+        .first(files(tenantId).updateOne(
+            Filters.and(Filters.eq("_id", fileId), Filters.eq("metadata.job", jobId), Filters.eq("metadata.state", StagedFileViews.QUEUED)),
+            Updates.set("metadata.state", StagedFileViews.STAGED)))
+        .thenApply(r -> null);
+  }
+
+  /** Frees a file still marked as held by {@code jobId}, a job no longer unfinished; true when it did. */
+  public CompletionStage<Boolean> releaseOrphan(String tenantId, String fileId, String jobId) {
+    return coreDms
+        .first(files(tenantId).updateOne(
+            Filters.and(Filters.eq("_id", fileId), Filters.eq("metadata.job", jobId), Filters.in("metadata.state", IN_A_JOB)),
+            Updates.set("metadata.state", StagedFileViews.STAGED)))
+        .thenApply(r -> r.map(u -> u.getModifiedCount()).orElse(0L) > 0);
   }
 
   /** Deletes the file's chunks from {@code fromN} on (all of them for 0) and, for 0, its files document. */

@@ -8,7 +8,7 @@ import java.util.regex.Pattern;
 public final class TenantCollections {
   private static final Pattern COLLECTION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,63}");
   /** The platform's own collections in a tenant database: not readable as data. */
-  private static final Set<String> INTERNAL = Set.of("uploads", "ingestion_jobs", "stream_state", "ingestion_stats",
+  private static final Set<String> INTERNAL = Set.of("uploads", "ingestion_jobs", "ingestion_progress", "stream_state", "ingestion_stats",
       "functions", "function_versions", "categories", "quality_rules", "quality_stats");
 
   private TenantCollections() {}

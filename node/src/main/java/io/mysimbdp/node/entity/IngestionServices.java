@@ -96,7 +96,9 @@ public final class IngestionServices implements Extension {
             batchConfig.getDuration("batch-window"),
             batchConfig.getInt("write-parallelism"),
             batchConfig.getDuration("checkpoint-interval"),
-            batchConfig.getInt("write-attempts"));
+            batchConfig.getInt("write-attempts"),
+            (int) Math.min(Integer.MAX_VALUE, batchConfig.getBytes("max-record-bytes")),
+            batchConfig.getBytes("max-bytes-in-flight"));
     this.batch =
         new BatchIngestor.Dependencies(
             jobs, staging,

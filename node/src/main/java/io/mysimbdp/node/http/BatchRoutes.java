@@ -31,6 +31,8 @@ import io.mysimbdp.protocol.ProtocolJson;
 import io.mysimbdp.protocol.Tenant;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 import org.bson.Document;
 import org.bson.json.JsonWriterSettings;
@@ -39,12 +41,16 @@ import org.bson.json.JsonWriterSettings;
  * Batch routes under {@code /v1/tenants/{id}}:
  *
  * <pre>
- * POST   files?name=&amp;category=    upload one file (text/csv, application/x-ndjson, application/json)
+ * POST   files?name=&amp;category=&amp;duplicate=   upload one file (text/csv, application/x-ndjson, application/json):
+ *                                   201 with the file; 409 duplicate_file when the tenant has a live file with the same
+ *                                   SHA-256 (details.fileId and the Mysimbdp-File-Id header name it; nothing is kept)
+ *                                   unless duplicate=allow, which keeps a copy
  * GET    files                      list staged files with state and counts
  * GET    files/{file}               one file
- * DELETE files/{file}               remove a file that is not being ingested
+ * DELETE files/{file}               remove a file that is not in a job (queued or ingesting: 409 file_in_use)
  * GET    data/{collection}?limit=&amp;after=   page through the tenant's ingested records
- * POST   ingestions                 ingest the listed files ({"files":[...]}) or every staged file: 202 with the job
+ * POST   ingestions                 ingest the listed files ({"files":[...]}) or every staged file: 202 with the job;
+ *                                   its files are queued (409 file_in_use for a listed file already in a job)
  * GET    ingestions                 the tenant's recent jobs
  * GET    ingestions/{job}           a job's state, files and counts
  * </pre>
@@ -52,13 +58,15 @@ import org.bson.json.JsonWriterSettings;
  * <p>{@code data/{collection}} also takes {@code field=&amp;equals=}: only the records whose field
  * equals a JSON value, e.g. a sealed value by its ciphertext ({@link DataFilter}).
  */
-public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes {
+public final class BatchRoutes extends UploadDirectives implements TenantSubRoutes {
   private static final long MEGABYTE = 1024L * 1024L;
   private static final scala.concurrent.duration.FiniteDuration UPLOAD_TIMEOUT =
       scala.concurrent.duration.FiniteDuration.create(2, java.util.concurrent.TimeUnit.HOURS);
   private static final int MAX_PAGE = 1000;
   private static final int LIST_LIMIT = 10_000;
   private static final int RECENT_JOBS = 100;
+  /** How long a file claimed for a job not stored yet stays claimed: far longer than a request. */
+  private static final java.time.Duration CLAIM_GRACE = java.time.Duration.ofMinutes(2);
   private static final JsonWriterSettings RELAXED = io.mysimbdp.node.pipeline.SealedBson.RELAXED_JSON; // sealed values as {"$sealed":...}
 
   private final TenantRepository tenants;
@@ -104,11 +112,11 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
     List<String> wanted = request.files() == null ? List.of() : request.files();
     return onSuccess(staging.listFiles(tenantId, LIST_LIMIT), files -> {
       Map<String, Document> byId = files.stream().collect(Collectors.toMap(f -> f.getString("_id"), f -> f));
-      List<Document> chosen = new ArrayList<>();
+      List<Document> candidates = new ArrayList<>();
       if (wanted.isEmpty()) {
-        files.stream().filter(f -> StagedFileViews.STAGED.equals(meta(f).getString("state"))).forEach(chosen::add);
-        if (chosen.isEmpty()) {
-          return error(StatusCodes.UNPROCESSABLE_ENTITY, "nothing_to_ingest", "tenant '" + tenantId + "' has no staged files");
+        files.stream().filter(f -> StagedFileViews.STAGED.equals(meta(f).getString("state"))).forEach(candidates::add);
+        if (candidates.isEmpty()) {
+          return nothingToIngest(tenantId);
         }
       } else {
         for (String id : new LinkedHashSet<>(wanted)) {
@@ -116,25 +124,109 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
           if (file == null) {
             return error(StatusCodes.NOT_FOUND, "file_not_found", "there is no file '" + id + "'", Map.of("file", id));
           }
-          if (StagedFileViews.INGESTING.equals(meta(file).getString("state"))) {
-            return error(StatusCodes.CONFLICT, "file_in_use", "file '" + id + "' is being ingested by another job", Map.of("file", id));
-          }
-          chosen.add(file);
+          candidates.add(file);
         }
       }
       String jobId = new ObjectId().toHexString();
-      List<IngestionJobs.JobFile> jobFiles = chosen.stream()
-          .map(f -> new IngestionJobs.JobFile(f.getString("_id"), meta(f).getString("name"), meta(f).getString("category"),
-              meta(f).getString("format"), ((Number) f.get("length")).longValue()))
-          .toList();
-      return onSuccess(
-          jobs.create(tenantId, jobId, jobFiles).thenCompose(created -> {
-            sharding.entityRefFor(TenantIngestor.ENTITY_KEY, tenantId)
-                .tell(new TenantIngestor.ToBatch(new BatchIngestor.JobQueued(jobId)));
-            return jobs.view(tenantId, jobId);
-          }),
-          job -> completeJson(StatusCodes.ACCEPTED, job.orElseThrow()));
+      // Each file is claimed for the job in the store (one conditional update each): a file already
+      // in a job is never queued twice, however many requests race.
+      return onSuccess(claimAll(tenantId, jobId, candidates, !wanted.isEmpty(), 0, new ArrayList<>()), claim -> {
+        if (claim.busy() != null) {
+          return onSuccess(unclaimAll(tenantId, jobId, claim.claimed()), released -> error(StatusCodes.CONFLICT, "file_in_use",
+              "file '" + claim.busy() + "' is in another ingestion job; queue it when that job ends", Map.of("file", claim.busy())));
+        }
+        if (claim.claimed().isEmpty()) {
+          return nothingToIngest(tenantId);
+        }
+        List<IngestionJobs.JobFile> jobFiles = claim.claimed().stream()
+            .map(f -> new IngestionJobs.JobFile(f.getString("_id"), meta(f).getString("name"), meta(f).getString("category"),
+                meta(f).getString("format"), ((Number) f.get("length")).longValue()))
+            .toList();
+        return onSuccess(
+            jobs.create(tenantId, jobId, jobFiles)
+                .exceptionallyCompose(failure -> unclaimAll(tenantId, jobId, claim.claimed())
+                    .handle((r, e) -> { throw new java.util.concurrent.CompletionException(failure); }))
+                .thenCompose(created -> {
+                  sharding.entityRefFor(TenantIngestor.ENTITY_KEY, tenantId)
+                      .tell(new TenantIngestor.ToBatch(new BatchIngestor.JobQueued(jobId)));
+                  return jobs.view(tenantId, jobId);
+                }),
+            job -> completeJson(StatusCodes.ACCEPTED, job.orElseThrow()));
+      });
     });
+  }
+
+  private static Route nothingToIngest(String tenantId) {
+    return error(StatusCodes.UNPROCESSABLE_ENTITY, "nothing_to_ingest", "tenant '" + tenantId + "' has no staged files");
+  }
+
+  /** The files claimed for a job, and the first one another job held (null when none). */
+  private record Claim(List<Document> claimed, String busy) {}
+
+  /**
+   * Claims {@code files} from {@code i} on, one after the other. {@code allOrNothing} (an explicit
+   * list) stops at the first file another job holds; otherwise ("every staged file") such a file,
+   * just taken by a concurrent request, is skipped.
+   */
+  private CompletionStage<Claim> claimAll(
+      String tenantId, String jobId, List<Document> files, boolean allOrNothing, int i, List<Document> claimed) {
+    if (i == files.size()) {
+      return CompletableFuture.completedFuture(new Claim(claimed, null));
+    }
+    Document file = files.get(i);
+    String fileId = file.getString("_id");
+    return claim(tenantId, fileId, jobId).thenCompose(ok -> {
+      if (ok) {
+        claimed.add(file);
+      } else if (allOrNothing) {
+        return CompletableFuture.completedFuture(new Claim(claimed, fileId));
+      }
+      return claimAll(tenantId, jobId, files, allOrNothing, i + 1, claimed);
+    });
+  }
+
+  /**
+   * Claims one file for the job. A file still marked as held by a job that is no longer unfinished
+   * (its request failed half-way, or a node died between two writes) is freed first: the job's
+   * state is the truth, the file's mark only a lock.
+   */
+  private CompletionStage<Boolean> claim(String tenantId, String fileId, String jobId) {
+    return staging.claimForJob(tenantId, fileId, jobId).thenCompose(ok -> ok
+        ? CompletableFuture.completedFuture(true)
+        : freeIfOrphaned(tenantId, fileId).thenCompose(freed -> freed
+            ? staging.claimForJob(tenantId, fileId, jobId)
+            : CompletableFuture.completedFuture(false)));
+  }
+
+  /**
+   * Frees a file whose job mark names a job that is not queued or running — finished, or never
+   * stored and claimed longer ago than a request takes ({@link #CLAIM_GRACE}: a job is stored just
+   * after its files are claimed); true when it did.
+   */
+  private CompletionStage<Boolean> freeIfOrphaned(String tenantId, String fileId) {
+    return staging.findFile(tenantId, fileId).thenCompose(file -> {
+      String holder = file.map(f -> meta(f).getString("job")).orElse(null);
+      if (holder == null) {
+        return CompletableFuture.completedFuture(false);
+      }
+      java.util.Date claimedAt = meta(file.get()).getDate("claimedAt");
+      boolean claimLongAgo = claimedAt == null || claimedAt.toInstant().isBefore(java.time.Instant.now().minus(CLAIM_GRACE));
+      return jobs.find(tenantId, holder).thenCompose(job -> {
+        String state = job.map(j -> j.getString("state")).orElse(null);
+        if (IngestionJobs.QUEUED.equals(state) || IngestionJobs.RUNNING.equals(state) || (job.isEmpty() && !claimLongAgo)) {
+          return CompletableFuture.completedFuture(false);
+        }
+        return staging.releaseOrphan(tenantId, fileId, holder);
+      });
+    });
+  }
+
+  private CompletionStage<Void> unclaimAll(String tenantId, String jobId, List<Document> claimed) {
+    CompletionStage<Void> all = CompletableFuture.completedFuture(null);
+    for (Document file : claimed) {
+      all = all.thenCompose(d -> staging.unclaim(tenantId, file.getString("_id"), jobId));
+    }
+    return all;
   }
 
   private static Document meta(Document file) {
@@ -142,7 +234,7 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
   }
 
   private Route upload(String tenantId) {
-    return parameterOptional("name", name -> parameterOptional("category", category ->
+    return parameterOptional("name", name -> parameterOptional("category", category -> duplicatePolicy(allowDuplicate ->
         withTenant(tenantId, tenant -> extractRequestEntity(entity -> {
           String fileName = Names.fileName(name.orElse(null));
           String cat = Names.category(category.orElse(null));
@@ -162,17 +254,19 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
                 "the file is " + entity.getContentLengthOption().getAsLong() + " bytes; the tenant's limit is " + maxBytes,
                 Map.of("limitBytes", maxBytes));
           }
-          return withRequestTimeout(UPLOAD_TIMEOUT, () -> onSuccess(
+          return withRequestTimeout(UPLOAD_TIMEOUT, () -> answeringDuplicates(
               uploads.stage(
                   tenantId,
                   tenant.constraints().maxFiles(),
                   maxBytes,
                   new FileUploads.Upload(fileName, cat, format.get()),
                   // The tenant's limit is enforced by the upload itself (UploadLimit).
-                  entity.withoutSizeLimit().getDataBytes()),
+                  entity.withoutSizeLimit().getDataBytes(),
+                  allowDuplicate),
               file -> completeJson(StatusCodes.CREATED, file)));
-        }))));
+        })))));
   }
+
 
   private Route listFiles(String tenantId) {
     return withTenant(tenantId, tenant -> onSuccess(staging.listFiles(tenantId, LIST_LIMIT), files -> completeJson(
@@ -184,18 +278,21 @@ public final class BatchRoutes extends ApiDirectives implements TenantSubRoutes 
   }
 
   private Route deleteFile(String tenantId, String fileId) {
-    return onSuccess(staging.findFile(tenantId, fileId), file -> {
-      if (file.isEmpty()) {
-        return noSuchFile(fileId);
-      }
-      String state = file.get().get("metadata", Document.class).getString("state");
-      if ("ingesting".equals(state)) {
-        return error(StatusCodes.CONFLICT, "file_in_use", "file '" + fileId + "' is being ingested; delete it when the job ends");
-      }
-      return onSuccess(
-          staging.delete(tenantId, fileId, 0).thenCompose(done -> tenants.releaseFileSlot(tenantId)),
-          done -> complete(StatusCodes.NO_CONTENT));
+    return onSuccess(deleteUnlessInAJob(tenantId, fileId), deletion -> switch (deletion) {
+      case NOT_FOUND -> noSuchFile(fileId);
+      case IN_USE -> error(StatusCodes.CONFLICT, "file_in_use",
+          "file '" + fileId + "' is queued or being ingested; delete it when its job ends", Map.of("file", fileId));
+      // Only the DELETE that removed the file gives its slot back: two at once free one slot.
+      case DELETED -> onSuccess(tenants.releaseFileSlot(tenantId), done -> complete(StatusCodes.NO_CONTENT));
     });
+  }
+
+  private CompletionStage<StagingStore.Deletion> deleteUnlessInAJob(String tenantId, String fileId) {
+    return staging.deleteUnlessInAJob(tenantId, fileId).thenCompose(deletion -> deletion != StagingStore.Deletion.IN_USE
+        ? CompletableFuture.completedFuture(deletion)
+        : freeIfOrphaned(tenantId, fileId).thenCompose(freed -> freed
+            ? staging.deleteUnlessInAJob(tenantId, fileId)
+            : CompletableFuture.completedFuture(deletion)));
   }
 
   private Route dataPage(String tenantId, String rawCollection) {

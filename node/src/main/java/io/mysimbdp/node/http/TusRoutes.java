@@ -30,16 +30,25 @@ import java.util.function.Function;
 /**
  * Resumable uploads under {@code /v1/tenants/{id}/uploads}, following tus 1.0 (core, creation,
  * termination, expiration) so existing tus clients work. Upload-Metadata keys read: {@code filename},
- * {@code category}, {@code contentType} (or the format from the file name's extension). The same
- * constraints as a plain upload apply: the declared length up front, the real one as it streams.
+ * {@code category}, {@code contentType} (or the format from the file name's extension), {@code sha256}
+ * (the whole file's SHA-256, hex). The same constraints as a plain upload apply: the declared length
+ * up front, the real one as it streams.
+ *
+ * <p>Duplicates: a file whose SHA-256 matches a live file of the tenant is refused with 409
+ * {@code duplicate_file} (the existing file's id in {@code details.fileId} and the
+ * {@code Mysimbdp-File-Id} header), nothing kept: at creation when {@code sha256} is sent (before
+ * any byte), otherwise by the PATCH that completes the upload (the upload is then gone). The query
+ * parameter {@code duplicate=allow} on the creation POST keeps a copy instead.
  *
  * <pre>
  * OPTIONS uploads             tenant  the server's tus capabilities (Tus-Version, Tus-Extension, Tus-Max-Size)
- * POST    uploads             tenant  create an upload (Upload-Length, Upload-Metadata): 201 with its Location and Upload-Expires
+ * POST    uploads?duplicate=  tenant  create an upload (Upload-Length, Upload-Metadata): 201 with its Location and Upload-Expires;
+ *                                     409 duplicate_file when metadata sha256 names content the tenant has (unless duplicate=allow)
  * HEAD    uploads/{upload}    tenant  the upload's offset (Upload-Offset, Upload-Length; Upload-Expires while unfinished)
  * GET     uploads/{upload}    tenant  the same, for clients that cannot send HEAD
  * PATCH   uploads/{upload}    tenant  append at Upload-Offset (409 at a wrong offset, 413 past the declared length);
- *                                     answers the new Upload-Expires until the last byte
+ *                                     answers the new Upload-Expires until the last byte; the last byte's PATCH answers
+ *                                     409 duplicate_file for content the tenant has (unless created with duplicate=allow)
  * DELETE  uploads/{upload}    tenant  terminate: the partial upload is removed
  * </pre>
  *
@@ -51,7 +60,7 @@ import java.util.function.Function;
  * full offset and file id) for one expiry after its last byte, then forgotten the same way; its
  * staged file stays.
  */
-public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
+public final class TusRoutes extends UploadDirectives implements TenantSubRoutes {
   private static final long MEGABYTE = 1024L * 1024L;
   private static final HttpHeader RESUMABLE = RawHeader.create(Tus.RESUMABLE, Tus.VERSION);
   /** RFC 7231's IMF-fixdate (RFC_1123_DATE_TIME would write a one-digit day of month). */
@@ -96,7 +105,7 @@ public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
 
   private Route create(String tenantId) {
     return optionalHeaderValueByName(Tus.UPLOAD_LENGTH, lengthHeader -> optionalHeaderValueByName(Tus.UPLOAD_METADATA, metadataHeader ->
-        withTenant(tenantId, tenant -> {
+        duplicatePolicy(allowDuplicate -> withTenant(tenantId, tenant -> {
           long length = parseLength(lengthHeader);
           Map<String, String> metadata = parseMetadata(metadataHeader.orElse(""));
           String name = Names.fileName(metadata.getOrDefault("filename", "upload"));
@@ -111,14 +120,28 @@ public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
                 "Upload-Length is " + length + " bytes; the tenant's limit is " + maxBytes(tenant),
                 Map.of("limitBytes", maxBytes(tenant)));
           }
-          return onSuccess(
-              uploads.create(tenantId, tenant.constraints().maxFiles(), length, new FileUploads.Upload(name, category, format)),
+          String sha256 = sha256Of(metadata.get("sha256"));
+          return answeringDuplicates(
+              uploads.create(tenantId, tenant.constraints().maxFiles(), length, new FileUploads.Upload(name, category, format),
+                  sha256, allowDuplicate),
               status -> complete(HttpResponse.create()
                   .withStatus(StatusCodes.CREATED)
                   .addHeader(RawHeader.create("Location", "/v1/tenants/" + tenantId + "/uploads/" + status.id()))
                   .addHeader(RawHeader.create(Tus.UPLOAD_OFFSET, "0"))
                   .addHeaders(expiresHeader(status))));
-        })));
+        }))));
+  }
+
+  /** The {@code sha256} metadata value: the file's SHA-256 as 64 hex digits (lower-cased), or null when absent. */
+  static String sha256Of(String value) {
+    if (value == null) {
+      return null;
+    }
+    String hex = value.strip().toLowerCase(Locale.ROOT);
+    if (!hex.matches("[0-9a-f]{64}")) {
+      throw new ApiException(400, "invalid_metadata", "Upload-Metadata sha256 is the file's SHA-256 as 64 hex digits");
+    }
+    return hex;
   }
 
   private Route append(String tenantId, String uploadId) {
@@ -129,7 +152,7 @@ public final class TusRoutes extends ApiDirectives implements TenantSubRoutes {
             "a PATCH carries Content-Type: " + Tus.OFFSET_CONTENT_TYPE + ", not " + mediaType);
       }
       long offset = parseOffset(offsetHeader);
-      return withRequestTimeout(PATCH_TIMEOUT, () -> onSuccess(
+      return withRequestTimeout(PATCH_TIMEOUT, () -> answeringDuplicates(
           uploads.append(tenantId, uploadId, offset, entity.withoutSizeLimit().getDataBytes()),
           status -> complete(offsetResponse(StatusCodes.NO_CONTENT, status))));
     }));

@@ -77,12 +77,24 @@ public final class DeadLetters {
         .exceptionally(
             e -> {
               Throwable cause = e.getCause() != null ? e.getCause() : e;
-              if (cause instanceof com.mongodb.MongoBulkWriteException bulk
-                  && bulk.getWriteErrors().stream().allMatch(w -> w.getCode() == 11000)) {
+              if (onlyAlreadyStored(cause)) {
                 return null;
               }
               throw new java.util.concurrent.CompletionException(cause);
             });
+  }
+
+  /**
+   * Whether a failed insert failed only because letters were there already (a retry): then every
+   * letter is stored. A write-concern error (the store took the letters but could not confirm them
+   * as durable) is a failure to retry, as for records ({@link RecordWriter}): a dead letter is the
+   * only copy of a rejected record.
+   */
+  static boolean onlyAlreadyStored(Throwable cause) {
+    return cause instanceof com.mongodb.MongoBulkWriteException bulk
+        && bulk.getWriteConcernError() == null
+        && !bulk.getWriteErrors().isEmpty()
+        && bulk.getWriteErrors().stream().allMatch(w -> com.mongodb.ErrorCategory.fromErrorCode(w.getCode()) == com.mongodb.ErrorCategory.DUPLICATE_KEY);
   }
 
   private static Document toDocument(DeadLetter letter, Date at) {

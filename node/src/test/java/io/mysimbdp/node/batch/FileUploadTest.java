@@ -86,7 +86,8 @@ class FileUploadTest {
   void fileNamesAreMetadataNeverPaths() {
     String key = api.createTenant("up-names");
     assertEquals("passwd", api.upload("up-names", key, "../../etc/passwd", null, "text/csv", "a,b\n1,2\n".getBytes()).json().path("name").asText());
-    assertEquals("b.csv", api.upload("up-names", key, "a/b.csv", null, "text/csv", "a,b\n1,2\n".getBytes()).json().path("name").asText());
+    // Each file's content differs: the same content twice is a duplicate (409 duplicate_file).
+    assertEquals("b.csv", api.upload("up-names", key, "a/b.csv", null, "text/csv", "a,b\n3,4\n".getBytes()).json().path("name").asText());
     assertEquals("c.csv", api.upload("up-names", key, "..\\..\\c.csv", null, "text/csv", "a\n1\n".getBytes()).json().path("name").asText());
     Reply longName = api.upload("up-names", key, "n".repeat(1000) + ".csv", null, "text/csv", "a\n1\n".getBytes());
     assertEquals(400, longName.status(), longName::toString);
@@ -236,26 +237,27 @@ class FileUploadTest {
   void theFileCountIsEnforcedEvenWhenUploadsRace() throws Exception {
     String key = api.createTenant("up-count");
     api.constraints("up-count", "{\"maxFiles\":3}");
-    byte[] small = "a,b\n1,2\n".getBytes(StandardCharsets.UTF_8);
-    assertEquals(201, api.upload("up-count", key, "1.csv", null, "text/csv", small).status());
-    assertEquals(201, api.upload("up-count", key, "2.csv", null, "text/csv", small).status());
+    // Distinct contents: the same content twice would be refused as a duplicate.
+    java.util.function.Function<String, byte[]> small = n -> ("a,b\n" + n + ",2\n").getBytes(StandardCharsets.UTF_8);
+    assertEquals(201, api.upload("up-count", key, "1.csv", null, "text/csv", small.apply("1")).status());
+    assertEquals(201, api.upload("up-count", key, "2.csv", null, "text/csv", small.apply("2")).status());
 
     // Two uploads race for the last slot: exactly one wins.
     List<CompletableFuture<Reply>> racers = List.of(
-        CompletableFuture.supplyAsync(() -> api.upload("up-count", key, "3a.csv", null, "text/csv", small)),
-        CompletableFuture.supplyAsync(() -> api.upload("up-count", key, "3b.csv", null, "text/csv", small)));
+        CompletableFuture.supplyAsync(() -> api.upload("up-count", key, "3a.csv", null, "text/csv", small.apply("3a"))),
+        CompletableFuture.supplyAsync(() -> api.upload("up-count", key, "3b.csv", null, "text/csv", small.apply("3b"))));
     List<Integer> statuses = racers.stream().map(CompletableFuture::join).map(Reply::status).sorted().toList();
     assertEquals(List.of(201, 409), statuses);
     assertEquals(3, api.get("/v1/tenants/up-count/files", key).json().path("count").asInt());
 
-    Reply over = api.upload("up-count", key, "4.csv", null, "text/csv", small);
+    Reply over = api.upload("up-count", key, "4.csv", null, "text/csv", small.apply("4"));
     assertEquals(409, over.status(), over::toString);
     assertEquals("too_many_files", over.errorCode());
 
     String first = api.get("/v1/tenants/up-count/files", key).json().path("files").get(0).path("id").asText();
     assertEquals(204, api.send("DELETE", "/v1/tenants/up-count/files/" + first, key, null, null).status());
     assertEquals(404, api.get("/v1/tenants/up-count/files/" + first, key).status());
-    assertEquals(201, api.upload("up-count", key, "4.csv", null, "text/csv", small).status(), "deleting freed a slot");
+    assertEquals(201, api.upload("up-count", key, "4.csv", null, "text/csv", small.apply("4")).status(), "deleting freed a slot");
   }
 
   @Test

@@ -54,7 +54,11 @@ class ResumableUploadTest {
   }
 
   static HttpResponse<String> tus(String method, String path, String key, long length, String metadata) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(api.baseUrl + path))
+    return tus(api.baseUrl, method, path, key, length, metadata);
+  }
+
+  static HttpResponse<String> tus(String baseUrl, String method, String path, String key, long length, String metadata) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path))
         .header("Authorization", "Bearer " + key).header(Tus.RESUMABLE, Tus.VERSION)
         .method(method, HttpRequest.BodyPublishers.noBody());
     if (length >= 0) {
@@ -67,7 +71,11 @@ class ResumableUploadTest {
   }
 
   static HttpResponse<String> patch(String location, String key, long offset, byte[] body) throws Exception {
-    return HTTP.send(HttpRequest.newBuilder(URI.create(api.baseUrl + location))
+    return patch(api.baseUrl, location, key, offset, body);
+  }
+
+  static HttpResponse<String> patch(String baseUrl, String location, String key, long offset, byte[] body) throws Exception {
+    return HTTP.send(HttpRequest.newBuilder(URI.create(baseUrl + location))
         .header("Authorization", "Bearer " + key).header(Tus.RESUMABLE, Tus.VERSION)
         .header("Content-Type", Tus.OFFSET_CONTENT_TYPE).header(Tus.UPLOAD_OFFSET, Long.toString(offset))
         .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());

@@ -16,12 +16,15 @@ final class JsonLinesRecordReader extends LookaheadReader {
   private static final ObjectMapper MAPPER = new ObjectMapper();
 
   private final InputStream in;
+  private final int maxRecordBytes;
   private final ByteArrayOutputStream line = new ByteArrayOutputStream(1024);
+  private long lineBytes;
   private long lineNumber;
   private long index;
 
-  JsonLinesRecordReader(InputStream in) {
+  JsonLinesRecordReader(InputStream in, int maxRecordBytes) {
     this.in = new BufferedInputStream(in, 64 * 1024);
+    this.maxRecordBytes = maxRecordBytes;
   }
 
   @Override
@@ -29,12 +32,14 @@ final class JsonLinesRecordReader extends LookaheadReader {
     try {
       while (true) {
         line.reset();
+        lineBytes = 0;
         boolean tooLong = false;
         int b;
         boolean any = false;
         while ((b = in.read()) != -1 && b != '\n') {
           any = true;
-          if (line.size() < MAX_RECORD_BYTES) {
+          lineBytes++;
+          if (line.size() < maxRecordBytes) {
             line.write(b);
           } else {
             tooLong = true;
@@ -47,7 +52,7 @@ final class JsonLinesRecordReader extends LookaheadReader {
         lineNumber++;
         if (tooLong) {
           return new ParsedRecord.Bad(index++, lineNumber,
-              "the line is longer than " + MAX_RECORD_BYTES + " bytes", RecordReader.excerpt(text()), false);
+              "the line is longer than " + maxRecordBytes + " bytes (the record limit)", RecordReader.excerpt(text()), false);
         }
         String text = text();
         if (text.isBlank()) {
@@ -78,6 +83,11 @@ final class JsonLinesRecordReader extends LookaheadReader {
     } catch (JsonProcessingException e) {
       return new ParsedRecord.Bad(at, lineNumber, "the line is not valid JSON: " + e.getOriginalMessage(), RecordReader.excerpt(text), false);
     }
+  }
+
+  @Override
+  protected long recordBytes() {
+    return lineBytes;
   }
 
   @Override

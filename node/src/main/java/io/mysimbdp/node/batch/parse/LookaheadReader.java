@@ -8,16 +8,27 @@ import java.util.NoSuchElementException;
  */
 abstract class LookaheadReader implements RecordReader {
   private ParsedRecord next;
+  private long nextBytes;
+  private long lastBytes;
   /** Set by a subclass when nothing more can be read. */
   protected boolean ended;
 
   /** The next record, or null at the end of the file. */
   protected abstract ParsedRecord read();
 
+  /** The bytes of the file the record {@link #read} last answered took (all of them, also past the limit). */
+  protected abstract long recordBytes();
+
+  @Override
+  public final long lastRecordBytes() {
+    return lastBytes;
+  }
+
   @Override
   public final boolean hasNext() {
     if (next == null && !ended) {
       next = read();
+      nextBytes = recordBytes();
     }
     return next != null;
   }
@@ -28,6 +39,7 @@ abstract class LookaheadReader implements RecordReader {
       throw new NoSuchElementException();
     }
     ParsedRecord record = next;
+    lastBytes = nextBytes;
     next = null;
     return record;
   }

@@ -12,16 +12,21 @@ import java.util.Iterator;
  */
 public interface RecordReader extends Iterator<ParsedRecord>, Closeable {
 
-  /** Longest single record (a line or a JSON value) read before it is refused. */
-  int MAX_RECORD_BYTES = 32 * 1024 * 1024;
-
-  static RecordReader open(DataFormat format, InputStream in) {
+  /**
+   * Opens a reader of {@code format}. A record (a CSV row, a JSON line, a JSON array element) of
+   * more than {@code maxRecordBytes} is a bad record, never held whole: memory per reader stays
+   * within about that limit whatever the file holds.
+   */
+  static RecordReader open(DataFormat format, InputStream in, int maxRecordBytes) {
     return switch (format) {
-      case CSV -> new CsvRecordReader(in);
-      case NDJSON -> new JsonLinesRecordReader(in);
-      case JSON -> new JsonArrayRecordReader(in);
+      case CSV -> new CsvRecordReader(in, maxRecordBytes);
+      case NDJSON -> new JsonLinesRecordReader(in, maxRecordBytes);
+      case JSON -> new JsonArrayRecordReader(in, maxRecordBytes);
     };
   }
+
+  /** The bytes of the file the record {@link #next} answered last took: what it weighs in memory, roughly. */
+  long lastRecordBytes();
 
   static String excerpt(String raw) {
     return raw == null || raw.length() <= 4096 ? raw : raw.substring(0, 4096);
