@@ -14,7 +14,7 @@ import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.Updates;
 import io.mysimbdp.node.NodeSettings;
 import io.mysimbdp.node.coredms.CoreDms;
-import io.mysimbdp.node.http.ApiException;
+import io.mysimbdp.node.errors.Refusal;
 import io.mysimbdp.node.entity.IngestionServices;
 import io.mysimbdp.node.testing.HttpApi;
 import io.mysimbdp.node.testing.HttpApi.Reply;
@@ -268,7 +268,7 @@ class FileSlotsAndDuplicatesTest {
     });
     ExecutionException busy = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
         () -> uploads.append(tenant, status.id(), 0, Source.single(ByteString.fromString("x,y\n"))).toCompletableFuture().get(10, TimeUnit.SECONDS));
-    assertTrue(busy.getCause() instanceof ApiException e && e.code().equals("upload_busy"), busy::toString);
+    assertTrue(busy.getCause() instanceof Refusal e && e.code().equals("upload_busy"), busy::toString);
     more.complete(null);
     assertEquals(8, first.toCompletableFuture().get(10, TimeUnit.SECONDS).offset());
     assertFalse(key.isEmpty());

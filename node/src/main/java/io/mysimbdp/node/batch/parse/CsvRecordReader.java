@@ -1,10 +1,12 @@
 package io.mysimbdp.node.batch.parse;
 
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -14,11 +16,14 @@ import java.util.Map;
  * function's job. A row with more or fewer fields than the header is a bad record.
  *
  * <p>Rows are cut from the bytes first (a line break outside quotes ends a row), each bounded by the
- * record limit: a longer row is a bad record (its first bytes kept) and reading goes on with the
+ * record limit, then split by Jackson's CSV parser: a longer row is a bad record (its first bytes kept) and reading goes on with the
  * next one, so one huge row never holds more than the limit in memory. An unclosed quote runs to the
  * end of the file: the reader ends with a fatal bad record.
  */
 final class CsvRecordReader extends LookaheadReader {
+  /** Splits one row already cut from the bytes (Jackson's RFC 4180 CSV parser, values as text). */
+  private static final ObjectReader ROW =
+      CsvMapper.builder().enable(CsvParser.Feature.WRAP_AS_ARRAY).build().readerFor(String[].class);
   private final InputStream in;
   private final int maxRecordBytes;
   private final BoundedRecord row;
@@ -91,42 +96,12 @@ final class CsvRecordReader extends LookaheadReader {
 
   /** One row's values: {@code text} holds exactly one row (quotes balanced), with its line break. */
   static String[] parse(String text) {
-    int end = text.length();
-    if (end > 0 && text.charAt(end - 1) == '\n') {
-      end--;
+    try (MappingIterator<String[]> values = ROW.readValues(text)) {
+      return values.hasNext() ? values.next() : new String[] {""};
+    } catch (IOException e) {
+      // Quotes are balanced in a row cut by scanRow, so Jackson reads it; anything else is a bug here.
+      throw new UncheckedIOException("a CSV row could not be split: " + e.getMessage(), e);
     }
-    if (end > 0 && text.charAt(end - 1) == '\r') {
-      end--;
-    }
-    List<String> values = new ArrayList<>();
-    StringBuilder value = new StringBuilder();
-    boolean quoted = false;
-    boolean atStart = true;
-    for (int i = 0; i < end; i++) {
-      char c = text.charAt(i);
-      if (quoted) {
-        if (c != '"') {
-          value.append(c);
-        } else if (i + 1 < end && text.charAt(i + 1) == '"') {
-          value.append('"');
-          i++;
-        } else {
-          quoted = false;
-        }
-      } else if (c == ',') {
-        values.add(value.toString());
-        value.setLength(0);
-        atStart = true;
-      } else if (c == '"' && atStart) {
-        quoted = true;
-        atStart = false;
-      } else {
-        value.append(c);
-        atStart = false;
-      }
-    }
-    values.add(value.toString());
-    return values.toArray(String[]::new);
   }
 
   @Override
