@@ -30,7 +30,12 @@ import io.mysimbdp.node.http.TenantRoutes;
 import io.mysimbdp.node.http.ReportRoutes;
 import io.mysimbdp.node.http.TusRoutes;
 import io.mysimbdp.node.ingest.IngestionServices;
+import io.mysimbdp.node.ingest.NodeReporter;
 import io.mysimbdp.node.ingest.TenantIngestor;
+import io.mysimbdp.node.report.TenantMeters;
+import io.mysimbdp.protocol.PerformanceReport;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Props;
 import io.mysimbdp.node.stream.StreamTopology;
 import io.mysimbdp.node.tenant.TenantRepository;
 import java.time.Duration;
@@ -53,7 +58,6 @@ public final class Node {
         .start()
         .thenAccept(uri -> system.log().info("management (/ready, /alive, /cluster/members, /platform/*, /metrics, /dashboard) on {}", uri));
     joinCluster(system, settings.clusterJoin());
-    TenantIngestor.init(system);
 
     CoreDms coreDms = CoreDms.get(system);
     Broker.get(system);
@@ -61,15 +65,18 @@ public final class Node {
     ensureIndexes(system, "tenants", tenants.ensureIndexes());
     ReportStore reportStore = new ReportStore(coreDms);
     ensureIndexes(system, "report", reportStore.ensureIndexes());
-    // The balancer places, wakes and moves every tenant; every node tells it its own load.
-    NodeLoadReporter.start(system, LoadBalancer.proxy(system));
+    IngestionServices ingestion = IngestionServices.get(system);
+    // The balancer places, wakes and moves every tenant; every node tells it, once per report
+    // interval, its own load and the reports of the tenants it hosts.
+    ActorRef<LoadBalancer.Command> balancer = LoadBalancer.proxy(system);
+    ActorRef<NodeReporter.Command> reporter = startNodeReporter(system, reportStore, ingestion, balancer);
+    TenantIngestor.init(system, new TenantIngestor.Dependencies(ingestion, balancer, reporter));
     evacuateOnShutdown(system);
 
     Authenticator authenticator = new Authenticator(adminToken, tenants);
     StreamTopology streamTopology = StreamTopology.get(system);
     TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings, streamTopology);
     StreamRoutes streamRoutes = new StreamRoutes(system, tenants, authenticator, settings);
-    IngestionServices ingestion = IngestionServices.get(system);
     BatchRoutes batchRoutes =
         new BatchRoutes(
             system, authenticator, settings.maxControlBodyBytes(), tenants,
@@ -96,6 +103,32 @@ public final class Node {
         settings.httpHost(),
         settings.httpPort(),
         ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes, streamRoutes, functionRoutes, reportRoutes)));
+  }
+
+  private static ActorRef<NodeReporter.Command> startNodeReporter(
+      ActorSystem<?> system, ReportStore reportStore, IngestionServices ingestion, ActorRef<LoadBalancer.Command> balancer) {
+    String node = Cluster.get(system).selfMember().address().toString();
+    StreamTopology topology = StreamTopology.get(system);
+    NodeReporter.Readings readings = new NodeReporter.Readings() {
+      @Override
+      public CompletionStage<java.util.Map<String, Long>> queueLengths(java.util.Collection<String> tenants) {
+        return topology.lags(tenants);
+      }
+
+      @Override
+      public CompletionStage<Long> batchBacklogBytes(String tenant) {
+        return ingestion.batch().jobs().backlogBytes(tenant);
+      }
+
+      @Override
+      public CompletionStage<List<PerformanceReport.QualityCount>> quality(String tenant) {
+        return FunctionService.qualityCounts(ingestion.functionStore(), tenant);
+      }
+    };
+    NodeReporter.Dependencies deps = new NodeReporter.Dependencies(
+        node, reportStore::saveAll, readings, balancer, () -> NodeLoadReporter.measure(node), TenantMeters.get(system),
+        system.settings().config().getDuration("mysimbdp.reports.interval"));
+    return system.systemActorOf(NodeReporter.create(deps), "node-reporter", Props.empty());
   }
 
   /** Index creation at start-up runs in the background: a store not reachable yet is only logged. */

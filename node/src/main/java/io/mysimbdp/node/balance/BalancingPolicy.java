@@ -54,6 +54,27 @@ final class BalancingPolicy {
     tenants.computeIfAbsent(report.customerIdentifier(), TenantState::new).add(report, settings.lagReports() + 2, receivedAt);
   }
 
+  /**
+   * The tenant was idle on {@code node} in the interval ending {@code endedAt}: as a report with
+   * nothing in and the last backlog. While its recent reports still carry a demand it is added as
+   * one (its demand decays as a report's would); after that only its freshness is renewed.
+   */
+  void idle(String tenant, String node, Instant endedAt, Instant receivedAt) {
+    TenantState state = tenants.computeIfAbsent(tenant, TenantState::new);
+    PerformanceReport last = state.last();
+    boolean settled = last != null && node.equals(last.node())
+        && state.reports.stream().allMatch(r -> r.demand() == 0 && r.recordsIn() == 0 && r.backlog() == last.backlog());
+    if (settled) {
+      state.lastReportAt = receivedAt;
+      return;
+    }
+    Instant from = last == null ? endedAt.minus(settings.reportInterval()) : last.endReport();
+    PerformanceReport quiet = new PerformanceReport(tenant, 0, 0, 0, from, endedAt, List.of(), node, 0, 0, 0, -1, -1,
+        last == null || !node.equals(last.node()) ? 0 : last.backlog(), last == null ? 0 : last.batchBacklogBytes(), 0,
+        last == null ? List.of() : last.quality(), null);
+    state.add(quiet, settings.lagReports() + 2, receivedAt);
+  }
+
   void nodeLoad(String node, double cpu, Instant receivedAt) {
     nodeCpu.put(node, cpu);
     nodeLoadAt.put(node, receivedAt);

@@ -79,6 +79,14 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   /** A tenant's report for the last interval, from its entity. */
   public record Report(PerformanceReport report) implements Command {}
 
+  /**
+   * A node's digest for one report interval (its reporter's, one message whatever the number of
+   * tenants): the reports of the tenants that did something, the ids of those idle since their
+   * last report (nothing in, stored, failed or queued: their figures are the last report's, at
+   * zero rates), and the node's own load (null: not in this message).
+   */
+  public record NodeReports(String node, Instant at, NodeLoad load, List<PerformanceReport> reports, List<String> idle) implements Command {}
+
   /** A node's own load, from its {@link NodeLoadReporter}. {@code cpu}: share of the CPUs it may use. */
   public record NodeLoad(String node, double cpu, int processors, long heapUsedBytes, long heapMaxBytes) implements Command {}
 
@@ -225,6 +233,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Report.class, this::onReport)
+        .onMessage(NodeReports.class, this::onNodeReports)
         .onMessage(NodeLoad.class, this::onNodeLoad)
         .onMessage(Started.class, this::onStarted)
         .onMessage(Consuming.class, this::onConsuming)
@@ -249,6 +258,20 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private Behavior<Command> onReport(Report message) {
     PerformanceReport report = message.report();
     policy.report(report, Instant.now());
+    return this;
+  }
+
+  private Behavior<Command> onNodeReports(NodeReports digest) {
+    Instant now = Instant.now();
+    if (digest.load() != null) {
+      policy.nodeLoad(digest.load().node(), digest.load().cpu(), now);
+    }
+    for (PerformanceReport report : digest.reports()) {
+      policy.report(report, now);
+    }
+    for (String tenant : digest.idle()) {
+      policy.idle(tenant, digest.node(), digest.at(), now);
+    }
     return this;
   }
 

@@ -35,7 +35,7 @@ public final class NodeLoadReporter {
   }
 
   /** This process's CPU over the last moments, as a share of the CPUs it may use (0..1). */
-  static LoadBalancer.NodeLoad measure(String node) {
+  public static LoadBalancer.NodeLoad measure(String node) {
     int processors = Runtime.getRuntime().availableProcessors();
     double cpu = 0;
     if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {

@@ -22,7 +22,6 @@ import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.balance.LoadBalancer;
 import io.mysimbdp.node.report.TenantMeter;
-import io.mysimbdp.node.report.TenantMeters;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -122,12 +121,13 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     STOPPING
   }
 
-  public static Behavior<Command> create(String tenantId) {
+  /** The tenant's stream worker; what it consumes counts in {@code meter}, its entity's. */
+  public static Behavior<Command> create(String tenantId, TenantMeter meter) {
     return Behaviors.<Command>supervise(
             Behaviors.setup(
                 context ->
                     Behaviors.withTimers(
-                        timers -> Behaviors.withStash(1000, stash -> new StreamIngestor(context, timers, stash, tenantId)))))
+                        timers -> Behaviors.withStash(1000, stash -> new StreamIngestor(context, timers, stash, tenantId, meter)))))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
   }
 
@@ -153,12 +153,15 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   /** When this worker last changed the prefetch (null: never). */
   private Instant lastPrefetchChange;
 
-  private StreamIngestor(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash, String tenantId) {
+  private final TenantMeter meter;
+
+  private StreamIngestor(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash, String tenantId, TenantMeter meter) {
     super(context);
     // Akka names an actor's logger after the class on the stack of its first log call; the periodic
     // prefetch timer's interceptor may make that call first, and the logger is then akka.actor.ActorCell.
     context.setLoggerName(StreamIngestor.class);
     this.tenantId = tenantId;
+    this.meter = meter;
     this.timers = timers;
     this.stash = stash;
     this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
@@ -322,14 +325,14 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   }
 
   private TenantMeter meter() {
-    return TenantMeters.get(getContext().getSystem()).forTenant(tenantId);
+    return meter;
   }
 
   private void startStream(int prefetch) {
     state = State.STARTED;
     long gen = ++generation;
     try {
-      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics, prefetch).run();
+      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics, prefetch, meter).run();
     } catch (RuntimeException e) {
       getContext().getLog().warn("tenant {}: could not start the stream, retrying in {}: {}", tenantId, RETRY, e.toString());
       metrics.lastError = e.toString();

@@ -31,7 +31,6 @@ import io.mysimbdp.node.ingest.Documents;
 import io.mysimbdp.node.ingest.IngestionServices;
 import io.mysimbdp.node.ingest.RecordWriter;
 import io.mysimbdp.node.report.TenantMeter;
-import io.mysimbdp.node.report.TenantMeters;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -122,7 +121,7 @@ final class StreamPipeline {
   private final CompletableFuture<Instant> firstConsumed = new CompletableFuture<>();
 
   /** A stream whose consumer takes up to {@code prefetch} unacknowledged messages. */
-  StreamPipeline(ActorSystem<?> system, String tenantId, StreamMetrics metrics, int prefetch) {
+  StreamPipeline(ActorSystem<?> system, String tenantId, StreamMetrics metrics, int prefetch, TenantMeter meter) {
     this.system = system;
     this.prefetch = prefetch;
     this.tenantId = tenantId;
@@ -131,7 +130,7 @@ final class StreamPipeline {
     this.services = IngestionServices.get(system);
     this.factory = Broker.get(system).connectionFactory();
     this.metrics = metrics;
-    this.meter = TenantMeters.get(system).forTenant(tenantId);
+    this.meter = meter;
   }
 
   Running run() {
