@@ -210,4 +210,23 @@ class NodeReporterTest {
     assertEquals(List.of("leaving"), nextDigest().reports().stream().map(PerformanceReport::customerIdentifier).toList());
     assertTrue(TenantMeters.get(testKit.system()).all().isEmpty());
   }
+
+  @Test
+  void aLargeNodesDigestComesInBoundedParts() throws Exception {
+    ActorRef<NodeReporter.Command> reporter = reporter();
+    int tenants = 2 * NodeReporter.DIGEST_PART + 500;
+    TenantMeter last = null;
+    for (int i = 0; i < tenants; i++) {
+      last = new TenantMeter("t" + i);
+      reporter.tell(new NodeReporter.Register(last));
+    }
+    settle(reporter, last);
+    time.timePasses(INTERVAL);
+    assertEquals(tenants, nextWrite().size(), "one write");
+    List<LoadBalancer.NodeReports> parts = List.of(nextDigest(), nextDigest(), nextDigest());
+    assertTrue(parts.get(0).load() != null && parts.get(1).load() == null && parts.get(2).load() == null, "the node's load once");
+    assertEquals(tenants, parts.stream().mapToInt(p -> p.reports().size() + p.idle().size()).sum());
+    assertTrue(parts.stream().allMatch(p -> p.reports().size() + p.idle().size() <= NodeReporter.DIGEST_PART));
+    balancer.expectNoMessage(Duration.ofMillis(50));
+  }
 }
