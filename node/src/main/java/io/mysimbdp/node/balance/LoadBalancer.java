@@ -134,7 +134,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   private record ReachabilityChanged(ClusterEvent.ReachabilityEvent event) implements Command {}
 
-  private record Listed(List<String> ids, Map<String, Address> locations, long asOfWrite, String failure) implements Command {}
+  /** Tenants created since {@code since} (null: all), and the locations read with them. */
+  private record Listed(Instant since, Instant listedAt, List<String> ids, Map<String, Address> locations, long asOfWrite, String failure) implements Command {}
 
   /** A location this balancer set, and when in its sequence of writes. */
   private record SetHere(String node, long write) {}
@@ -195,6 +196,13 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   /** Nodes shutting down whose tenants were placed elsewhere already. */
   private final Set<String> evacuated = new HashSet<>();
   private final Set<String> lastLagging = new HashSet<>();
+  /**
+   * Every tenant this balancer knows of: listed in full when it starts, then only those created
+   * since (one indexed query each wake, whatever the number of tenants), and those placed here.
+   */
+  private final Set<String> knownTenants = new HashSet<>();
+  /** When the tenants were last listed; null: never (the next listing is a full one). */
+  private Instant listedUpTo;
   private final Map<String, Instant> startedAt = new HashMap<>();
   private final Deque<BalancerDecision> recent = new ArrayDeque<>();
   private Instant lastMoveSettledAt = Instant.EPOCH;
@@ -320,6 +328,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private Behavior<Command> onMemberChanged(MemberChanged changed) {
     Member member = changed.event().member();
     String node = member.address().toString();
+    policy.freshPlacementView();
     if (changed.event() instanceof ClusterEvent.MemberUp) {
       upNodes.put(node, member.address());
     } else if (changed.event() instanceof ClusterEvent.MemberLeft || changed.event() instanceof ClusterEvent.MemberExited) {
@@ -385,11 +394,16 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   // ---- placement ----------------------------------------------------------------------------------
 
+  /** How far back a listing of new tenants reaches before the last: creations on nodes whose clocks differ, inserts in flight. */
+  private static final Duration LISTING_OVERLAP = Duration.ofMinutes(1);
+
   private Behavior<Command> onWakeTick() {
     long asOfWrite = locationWrites;
+    Instant since = listedUpTo == null ? null : listedUpTo.minus(LISTING_OVERLAP);
+    Instant listedAt = Instant.now();
     getContext()
         .pipeToSelf(
-            tenantRepository.ids().thenCombine(
+            tenantRepository.idsCreatedSince(since).thenCombine(
                 locations.getShardLocations()
                     .thenApply(shardLocations -> {
                       Map<String, Address> placed = new HashMap<>();
@@ -400,8 +414,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
                     })
                     // A majority read can time out on a busy cluster: go on with what it knows.
                     .exceptionally(e -> Optional.empty()),
-                (ids, placed) -> new Listed(ids, placed.orElse(null), asOfWrite, null)),
-            (listed, failure) -> failure == null ? listed : new Listed(List.of(), Map.of(), asOfWrite, failure.toString()));
+                (ids, placed) -> new Listed(since, listedAt, ids, placed.orElse(null), asOfWrite, null)),
+            (listed, failure) -> failure == null ? listed : new Listed(since, listedAt, List.of(), Map.of(), asOfWrite, failure.toString()));
     return this;
   }
 
@@ -417,10 +431,21 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       setHere.values().removeIf(set -> set.write() <= listed.asOfWrite());
       setHere.forEach((tenant, set) -> placedOn.put(tenant, set.node()));
     }
+    knownTenants.addAll(listed.ids());
+    listedUpTo = listed.listedAt();
     Map<String, Address> moves = new HashMap<>();
     List<BalancerDecision> decisions = new ArrayList<>();
-    for (String tenant : listed.ids()) {
+    // Only a tenant that no Up node reports running is woken: an idle tenant running where it is
+    // placed costs nothing here but a look-up (its node names it in its digest every interval).
+    List<String> toWake = new ArrayList<>();
+    Instant now = Instant.now();
+    for (String tenant : knownTenants) {
       String location = placedOn.get(tenant);
+      BalancingPolicy.TenantState running = policy.tenants.get(tenant);
+      if (running == null || !policy.isFresh(running, now) || !upNodes.containsKey(running.node())
+          || location != null && !location.equals(running.node())) {
+        toWake.add(tenant);
+      }
       if (location != null && upNodes.containsKey(location) || inFlight.containsKey(tenant)) {
         continue;
       }
@@ -432,22 +457,22 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         placeOn(tenant, runningOn);
         continue;
       }
-      Optional<String> target = policy.leastLoaded(Set.of(), Instant.now());
+      Optional<String> target = policy.place(tenant, Set.of(), Instant.now());
       if (target.isEmpty()) {
         break;
       }
       String kind = location == null ? "place" : "failover";
       String reason = (location == null
           ? "a new tenant goes to the least loaded node"
-          : "its node " + location + " is no longer in the cluster") + "; nodes: " + policy.placementView(Instant.now());
+          : "its node " + location + " is no longer in the cluster") + "; nodes: " + policy.placeView(Instant.now());
       moves.put(tenant, upNodes.get(target.get()));
       placeOn(tenant, target.get());
       decisions.add(decision(tenant, kind, location, target.get(), reason));
     }
     if (moves.isEmpty()) {
-      wake(listed.ids());
+      wake(toWake);
     } else {
-      setLocations(moves, decisions, listed.ids());
+      setLocations(moves, decisions, toWake);
     }
     return this;
   }
@@ -465,17 +490,20 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       wake(List.of(located.tenant()));
       return this;
     }
-    Optional<String> target = policy.leastLoaded(Set.of(), Instant.now());
+    // Many tenants created at once are each placed in O(nodes) (policy.place), and not started:
+    // a new tenant's entity starts on its placed node when it is first needed.
+    Optional<String> target = policy.place(located.tenant(), Set.of(), Instant.now());
     if (target.isEmpty()) {
       located.replyTo().tell(new Placed(located.tenant(), null));
       return this;
     }
-    String reason = "a new tenant goes to the least loaded node; nodes: " + policy.placementView(Instant.now());
+    String reason = "a new tenant goes to the least loaded node; nodes: " + policy.placeView(Instant.now());
+    knownTenants.add(located.tenant());
     placeOn(located.tenant(), target.get());
     setLocations(
         Map.of(located.tenant(), upNodes.get(target.get())),
         List.of(decision(located.tenant(), "place", null, target.get(), reason)),
-        List.of(located.tenant()),
+        List.of(),
         failure -> located.replyTo().tell(new Placed(located.tenant(), failure == null ? target.get() : null)));
     return this;
   }
@@ -496,7 +524,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         .filter(s -> placedOn.get(s.tenant) == null || placedOn.get(s.tenant).equals(node) || !upNodes.containsKey(placedOn.get(s.tenant)))
         .forEach(s -> affected.add(s.tenant));
     for (String tenant : affected) {
-      Optional<String> target = policy.leastLoaded(Set.of(node), Instant.now());
+      Optional<String> target = policy.place(tenant, Set.of(node), Instant.now());
       if (target.isEmpty()) {
         break;
       }
