@@ -5,6 +5,8 @@
 #
 #   scripts/bench-tenants.sh [N]                 default 10,000; the embedded store and broker
 #   AMQP_URI=amqp://... scripts/bench-tenants.sh the same on that RabbitMQ
+#   BENCH_SHARDS=1 scripts/bench-tenants.sh [N]  one shard per tenant: entities started after the
+#                                                creations, and again after a full restart
 #
 # The node runs as its own process (Main). Builds the reactor first (no install).
 set -euo pipefail

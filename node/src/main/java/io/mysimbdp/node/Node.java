@@ -128,7 +128,12 @@ public final class Node {
     NodeReporter.Dependencies deps = new NodeReporter.Dependencies(
         node, reportStore::saveAll, readings, balancer, () -> NodeLoadReporter.measure(node), TenantMeters.get(system),
         system.settings().config().getDuration("mysimbdp.reports.interval"));
-    return system.systemActorOf(NodeReporter.create(deps), "node-reporter", Props.empty());
+    ActorRef<NodeReporter.Command> reporter = system.systemActorOf(NodeReporter.create(deps), "node-reporter", Props.empty());
+    // The entities stop when their shards hand off; their last reports are stored before the store closes.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseClusterShutdown(), "store-last-reports", () ->
+        AskPattern.<NodeReporter.Command, Done>ask(reporter, NodeReporter.Flush::new, Duration.ofSeconds(5), system.scheduler())
+            .exceptionally(failure -> Done.getInstance()));
+    return reporter;
   }
 
   /** Index creation at start-up runs in the background: a store not reachable yet is only logged. */

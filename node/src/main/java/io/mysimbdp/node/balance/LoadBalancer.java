@@ -500,12 +500,47 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     String reason = "a new tenant goes to the least loaded node; nodes: " + policy.placeView(Instant.now());
     knownTenants.add(located.tenant());
     placeOn(located.tenant(), target.get());
-    setLocations(
-        Map.of(located.tenant(), upNodes.get(target.get())),
-        List.of(decision(located.tenant(), "place", null, target.get(), reason)),
-        List.of(),
-        failure -> located.replyTo().tell(new Placed(located.tenant(), failure == null ? target.get() : null)));
+    placing.add(new Placing(located.tenant(), target.get(), decision(located.tenant(), "place", null, target.get(), reason), located.replyTo()));
+    if (!placementWriteInFlight) {
+      writePlacements();
+    }
     return this;
+  }
+
+  /** A new tenant's placement, decided, waiting to be written with the others decided meanwhile. */
+  private record Placing(String tenant, String node, BalancerDecision decision, ActorRef<Placed> replyTo) {}
+
+  /**
+   * New tenants' placements decided while the last were being written: the locations live in one
+   * Distributed Data map, whose every update costs in proportion to its size (10,000 tenants), so
+   * tenants created together are written together, one update at a time.
+   */
+  private final List<Placing> placing = new ArrayList<>();
+  private boolean placementWriteInFlight;
+
+  private void writePlacements() {
+    List<Placing> batch = List.copyOf(placing);
+    placing.clear();
+    placementWriteInFlight = true;
+    Map<String, Address> moves = new HashMap<>();
+    List<BalancerDecision> decisions = new ArrayList<>();
+    for (Placing p : batch) {
+      Address address = upNodes.get(p.node());
+      if (address == null) {
+        p.replyTo().tell(new Placed(p.tenant(), null)); // its node left meanwhile: placed at the next wake
+      } else {
+        moves.put(p.tenant(), address);
+        decisions.add(p.decision());
+      }
+    }
+    setLocations(moves, decisions, List.of(), failure -> {
+      batch.stream().filter(p -> moves.containsKey(p.tenant()))
+          .forEach(p -> p.replyTo().tell(new Placed(p.tenant(), failure == null ? p.node() : null)));
+      placementWriteInFlight = false;
+      if (!placing.isEmpty()) {
+        writePlacements();
+      }
+    });
   }
 
   /** A node left or crashed: its tenants go to the least loaded of the others, cool-down or not. */

@@ -4,7 +4,6 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.javadsl.TimerScheduler;
 import io.mysimbdp.node.balance.LoadBalancer;
 import io.mysimbdp.node.report.ReportStore;
 import io.mysimbdp.node.report.TenantMeter;
@@ -37,7 +36,8 @@ import java.util.function.Supplier;
  *
  * <p>Tenants' entities {@link Register} their meters when they start on this node and
  * {@link Unregister} when they stop: the last, partial interval is reported then (stored at once,
- * with whatever other tenants stopped at the same moment).
+ * with whatever other tenants stopped while a write was in flight). On shutdown, {@link Flush}
+ * waits for those writes, before the store closes.
  */
 public final class NodeReporter {
 
@@ -49,17 +49,18 @@ public final class NodeReporter {
   /** A tenant's entity stopped on this node (moved, or the node leaves): report its last interval. */
   public record Unregister(TenantMeter meter) implements Command {}
 
-  private enum Tick implements Command {
-    INSTANCE
-  }
+  /** The node shuts down: store the last intervals of the tenants that stopped, then answer. */
+  public record Flush(ActorRef<akka.Done> replyTo) implements Command {}
 
-  private enum FlushFinals implements Command {
+  private enum Tick implements Command {
     INSTANCE
   }
 
   private record Measured(Instant at, List<Taken> taken, Readings.Values values) implements Command {}
 
-  private record Saved(int reports, boolean tick, Throwable failure) implements Command {}
+  private record Saved(int reports, Throwable failure) implements Command {}
+
+  private record FinalsSaved(int reports, Throwable failure, List<ActorRef<akka.Done>> waiting) implements Command {}
 
   /** The figures the reports need beyond the meters, read for a set of (active) tenants. */
   public interface Readings {
@@ -98,7 +99,7 @@ public final class NodeReporter {
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       context.setLoggerName(NodeReporter.class);
       timers.startTimerWithFixedDelay(Tick.INSTANCE, deps.interval());
-      return new Running(context, timers, deps).behavior();
+      return new Running(context, deps).behavior();
     }));
   }
 
@@ -129,16 +130,17 @@ public final class NodeReporter {
 
   private static final class Running {
     private final ActorContext<Command> context;
-    private final TimerScheduler<Command> timers;
     private final Dependencies deps;
     private final Map<String, Tracked> tenants = new LinkedHashMap<>();
     /** Last intervals of tenants that stopped here, to store with the next write. */
     private final List<Taken> finals = new ArrayList<>();
     private boolean measuring;
+    private boolean finalsWriteInFlight;
+    /** Asked to {@link Flush}: answered once the finals held now are stored. */
+    private final List<ActorRef<akka.Done>> flushWaiting = new ArrayList<>();
 
-    Running(ActorContext<Command> context, TimerScheduler<Command> timers, Dependencies deps) {
+    Running(ActorContext<Command> context, Dependencies deps) {
       this.context = context;
-      this.timers = timers;
       this.deps = deps;
     }
 
@@ -147,7 +149,8 @@ public final class NodeReporter {
           .onMessage(Register.class, this::onRegister)
           .onMessage(Unregister.class, this::onUnregister)
           .onMessageEquals(Tick.INSTANCE, this::onTick)
-          .onMessageEquals(FlushFinals.INSTANCE, this::onFlushFinals)
+          .onMessage(Flush.class, this::onFlush)
+          .onMessage(FinalsSaved.class, this::onFinalsSaved)
           .onMessage(Measured.class, this::onMeasured)
           .onMessage(Saved.class, this::onSaved)
           .build();
@@ -171,20 +174,45 @@ public final class NodeReporter {
       TenantMeter.Interval interval = tracked.meter.takeInterval();
       // The last interval is reported with what was last read of the backlogs: the entity is gone.
       finals.add(new Taken(tenantId, tracked, interval, true, true));
-      if (!timers.isTimerActive(FlushFinals.INSTANCE)) {
-        // Entities stop together (a node leaving, a rebalance): their last reports go in one write.
-        timers.startSingleTimer(FlushFinals.INSTANCE, Duration.ofMillis(200));
-      }
+      writeFinals();
       return Behaviors.same();
     }
 
-    private Behavior<Command> onFlushFinals() {
-      if (finals.isEmpty() || measuring) {
-        return Behaviors.same(); // the measuring tick's write takes them
+    /**
+     * Stores the last intervals of the tenants that stopped, unless a write is in flight: entities
+     * that stop together (a node leaving, a rebalance) are stored together as it completes.
+     */
+    private void writeFinals() {
+      if (finals.isEmpty() || measuring || finalsWriteInFlight) {
+        if (finals.isEmpty() && !finalsWriteInFlight && !measuring) {
+          flushWaiting.forEach(r -> r.tell(akka.Done.getInstance()));
+          flushWaiting.clear();
+        }
+        return; // a tick's write takes them with the others, or the next finals write does
       }
       List<Taken> last = List.copyOf(finals);
       finals.clear();
-      store(Instant.now(), last, new Readings.Values(Map.of(), Map.of(), Map.of()), false);
+      List<ReportStore.Entry> entries = entries(Instant.now(), last, new Readings.Values(Map.of(), Map.of(), Map.of()), false);
+      List<ActorRef<akka.Done>> waiting = List.copyOf(flushWaiting);
+      flushWaiting.clear();
+      finalsWriteInFlight = true;
+      context.pipeToSelf(deps.store().apply(entries), (ok, failure) -> new FinalsSaved(entries.size(), failure, waiting));
+    }
+
+    private Behavior<Command> onFlush(Flush flush) {
+      flushWaiting.add(flush.replyTo());
+      writeFinals();
+      return Behaviors.same();
+    }
+
+    private Behavior<Command> onFinalsSaved(FinalsSaved saved) {
+      finalsWriteInFlight = false;
+      if (saved.failure() != null) {
+        context.getLog().warn("could not store the last performance report(s) of {} tenant(s) that stopped on this node: {}", saved.reports(),
+            saved.failure().toString());
+      }
+      saved.waiting().forEach(r -> r.tell(akka.Done.getInstance()));
+      writeFinals();
       return Behaviors.same();
     }
 
@@ -238,15 +266,19 @@ public final class NodeReporter {
       List<Taken> all = new ArrayList<>(measured.taken());
       all.addAll(finals);
       finals.clear();
-      measuring = store(measured.at(), all, measured.values(), true);
+      List<ReportStore.Entry> entries = entries(measured.at(), all, measured.values(), true);
+      if (entries.isEmpty()) {
+        measuring = false;
+        writeFinals();
+      } else {
+        // A tick's write holds the next tick back: a store slower than the interval is not queued up.
+        context.pipeToSelf(deps.store().apply(entries), (ok, failure) -> new Saved(entries.size(), failure));
+      }
       return Behaviors.same();
     }
 
-    /**
-     * Makes every tenant's report, stores those worth storing in one write, tells the balancer once;
-     * answers whether a write was started.
-     */
-    private boolean store(Instant at, List<Taken> taken, Readings.Values values, boolean digest) {
+    /** Makes every tenant's report, tells the balancer once; answers those worth storing. */
+    private List<ReportStore.Entry> entries(Instant at, List<Taken> taken, Readings.Values values, boolean digest) {
       List<ReportStore.Entry> entries = new ArrayList<>();
       List<PerformanceReport> reports = new ArrayList<>();
       List<String> idle = new ArrayList<>();
@@ -288,12 +320,7 @@ public final class NodeReporter {
       if (deps.balancer() != null && (digest || !reports.isEmpty())) {
         tellBalancer(at, digest ? deps.nodeLoad().get() : null, reports, idle);
       }
-      if (entries.isEmpty()) {
-        return false;
-      }
-      // A tick's write holds the next tick back: a store slower than the interval is not queued up.
-      context.pipeToSelf(deps.store().apply(entries), (ok, failure) -> new Saved(entries.size(), digest, failure));
-      return true;
+      return entries;
     }
 
     /**
@@ -317,9 +344,8 @@ public final class NodeReporter {
       if (saved.failure() != null) {
         context.getLog().warn("could not store {} performance report(s) of this node's tenants: {}", saved.reports(), saved.failure().toString());
       }
-      if (saved.tick()) {
-        measuring = false;
-      }
+      measuring = false;
+      writeFinals();
       return Behaviors.same();
     }
 

@@ -39,6 +39,10 @@ import java.util.function.IntConsumer;
  *       tenant holds exactly its 20 records: the time from the last 202 to the last record stored.
  * </ol>
  *
+ * <p>With {@code BENCH_SHARDS=1} it measures sharding instead of streams (one shard per tenant):
+ * after the creations, the time until every tenant's entity runs, then a full restart of the node
+ * (same store) and the time until every entity runs again.
+ *
  * <p>Run: {@code scripts/bench-tenants.sh [N]} (default 10,000). Prints one table.
  */
 public final class TenantDensityBenchmark {
@@ -71,18 +75,22 @@ public final class TenantDensityBenchmark {
     }
     NodeProcess.Settings settings = new NodeProcess.Settings(work.resolve("node"), FreePorts.next(), FreePorts.next(), FreePorts.next(), env);
     Files.createDirectories(settings.dataDir());
-    NodeProcess node = NodeProcess.start(settings, "node.log").awaitReady();
+    NodeProcess[] node = {NodeProcess.start(settings, "node.log").awaitReady()};
     int exit = 0;
     try (MongoClient mongo = MongoClients.create("mongodb://127.0.0.1:" + mongoPort)) {
-      TenantDensityBenchmark bench = new TenantDensityBenchmark(node.process.pid(), settings.apiUrl());
-      exit = bench.run(n, idleSeconds, mongo, amqp == null || amqp.isBlank() ? "embedded broker" : "RabbitMQ " + URI.create(amqp).getHost());
+      TenantDensityBenchmark bench = new TenantDensityBenchmark(node[0].process.pid(), settings.apiUrl());
+      if ("1".equals(System.getenv("BENCH_SHARDS"))) {
+        exit = bench.shards(n, settings, node);
+      } else {
+        exit = bench.run(n, idleSeconds, mongo, amqp == null || amqp.isBlank() ? "embedded broker" : "RabbitMQ " + URI.create(amqp).getHost());
+      }
     } catch (Throwable e) {
       System.out.println("bench-tenants FAILED: " + e);
       e.printStackTrace(System.out);
       exit = 1;
     } finally {
-      node.stop();
-      System.out.println("node log: " + node.log);
+      node[0].stop();
+      System.out.println("node log: " + node[0].log);
     }
     System.exit(exit);
   }
@@ -172,6 +180,52 @@ public final class TenantDensityBenchmark {
     System.out.printf("| phase | time s | node CPU s | threads | open files | RSS MB |%n|---|---|---|---|---|---|%n");
     rows.forEach(r -> System.out.printf("| %s | %s | %s | %s | %s | %s |%n", (Object[]) r));
     return exactlyOnce == n ? 0 : 1;
+  }
+
+  /** One shard per tenant at N tenants: entities started after creation, and after a full restart. */
+  private int shards(int n, NodeProcess.Settings settings, NodeProcess[] node) throws Exception {
+    System.out.printf(Locale.ROOT, "sharding: %,d tenants on one node, one shard per tenant%n", n);
+    row("before", Double.NaN, Double.NaN);
+    Phase create = timed(n, i -> expect(send(HttpRequest.newBuilder(URI.create(base + "/v1/tenants")).header("Authorization", "Bearer " + ADMIN)
+        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"" + tenant(i) + "\"}"))), 201, "create"));
+    row("create " + n + " tenants", create.seconds, create.cpuSeconds);
+    double started = awaitHosted(n, settings.managementPort());
+    row(String.format(Locale.ROOT, "every entity running %.1f s after the last creation", started), started, Double.NaN);
+    long t0 = System.nanoTime();
+    node[0].stop();
+    double stopped = (System.nanoTime() - t0) / 1e9;
+    t0 = System.nanoTime();
+    node[0] = NodeProcess.start(settings, "node-restarted.log").awaitReady();
+    TenantDensityBenchmark restarted = new TenantDensityBenchmark(node[0].process.pid(), base);
+    double ready = (System.nanoTime() - t0) / 1e9;
+    double again = awaitHosted(n, settings.managementPort());
+    restarted.rows.addAll(rows);
+    restarted.row(String.format(Locale.ROOT, "full restart: stopped in %.1f s, ready %.1f s after start, every entity running %.1f s after ready",
+        stopped, ready, again), ready + again, Double.NaN);
+    long placementStart = System.nanoTime();
+    HttpResponse<String> placement = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + settings.managementPort() + "/platform/placement")).GET());
+    restarted.row(String.format(Locale.ROOT, "GET /platform/placement: %d, %,d bytes in %.2f s", placement.statusCode(), placement.body().length(),
+        (System.nanoTime() - placementStart) / 1e9), Double.NaN, Double.NaN);
+    System.out.println();
+    System.out.printf("| phase | time s | node CPU s | threads | open files | RSS MB |%n|---|---|---|---|---|---|%n");
+    restarted.rows.forEach(r -> System.out.printf("| %s | %s | %s | %s | %s | %s |%n", (Object[]) r));
+    return 0;
+  }
+
+  /** Seconds until the node hosts {@code n} tenants' entities ({@code mysimbdp_node_tenants}). */
+  private static double awaitHosted(int n, int managementPort) throws Exception {
+    long t0 = System.nanoTime();
+    long deadline = t0 + Duration.ofMinutes(15).toNanos();
+    while (System.nanoTime() < deadline) {
+      HttpResponse<String> metrics = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + managementPort + "/metrics")).GET());
+      for (String line : metrics.body().split("\n")) {
+        if (line.startsWith("mysimbdp_node_tenants") && (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)) >= n) {
+          return (System.nanoTime() - t0) / 1e9;
+        }
+      }
+      Thread.sleep(1000);
+    }
+    throw new IllegalStateException("fewer than " + n + " entities running after 15 minutes");
   }
 
   private record Phase(double seconds, double cpuSeconds) {}

@@ -203,12 +203,32 @@ class NodeReporterTest {
     settle(reporter, meter);
     meter.recordIn(TenantMeter.Source.BATCH, 3, 30);
     reporter.tell(new NodeReporter.Unregister(meter));
-    time.timePasses(Duration.ofMillis(300));
     List<ReportStore.Entry> write = nextWrite();
     assertEquals(1, write.size());
     assertEquals(3, write.get(0).report().recordsIn());
     assertEquals(List.of("leaving"), nextDigest().reports().stream().map(PerformanceReport::customerIdentifier).toList());
     assertTrue(TenantMeters.get(testKit.system()).all().isEmpty());
+  }
+
+  @Test
+  void aFlushAnswersOnceTheLastIntervalsAreStored() throws Exception {
+    java.util.concurrent.CompletableFuture<Void> slowWrite = new java.util.concurrent.CompletableFuture<>();
+    NodeReporter.Dependencies deps = new NodeReporter.Dependencies(
+        "node-a", entries -> {
+          writes.add(entries);
+          return slowWrite;
+        },
+        readings, null, () -> null, TenantMeters.get(testKit.system()), INTERVAL);
+    ActorRef<NodeReporter.Command> reporter = testKit.spawn(NodeReporter.create(deps));
+    TenantMeter meter = new TenantMeter("stopping");
+    settle(reporter, meter);
+    reporter.tell(new NodeReporter.Unregister(meter));
+    TestProbe<akka.Done> flushed = testKit.createTestProbe();
+    reporter.tell(new NodeReporter.Flush(flushed.getRef()));
+    assertEquals(1, nextWrite().size());
+    flushed.expectNoMessage(Duration.ofMillis(100));
+    slowWrite.complete(null);
+    flushed.expectMessage(akka.Done.getInstance());
   }
 
   @Test
