@@ -106,10 +106,8 @@ public final class NodeReporter {
   /** What the reporter remembers of one tenant between intervals. */
   private static final class Tracked {
     final TenantMeter meter;
-    /** Records in its queue at its last reading; -1 when unknown (no queue yet, broker down). */
+    /** Records in its queue at its last reading; -1 when unknown (not read yet, no queue yet, broker down). */
     long backlog = -1;
-    /** Its queue was read once on this node (the first interval reads it whatever happened). */
-    boolean read;
     long batchBacklogBytes = 0;
     List<PerformanceReport.QualityCount> quality = List.of();
     /** Its quiet report was stored already: the next quiet ones are not. */
@@ -227,15 +225,16 @@ public final class NodeReporter {
       Map<String, CompletionStage<List<PerformanceReport.QualityCount>>> quality = new HashMap<>();
       tenants.forEach((tenantId, tracked) -> {
         TenantMeter.Interval interval = tracked.meter.takeInterval();
-        boolean firstReading = !tracked.read;
-        boolean active = firstReading || !tracked.idle(interval);
+        // A tenant that just started here is read once it does something: thousands of entities
+        // started at once (a full restart) read nothing; a started stream with a backlog consumes.
+        boolean active = !tracked.idle(interval);
         taken.add(new Taken(tenantId, tracked, interval, active, false));
         if (!active) {
           return;
         }
         queues.add(tenantId);
         // Jobs and quality counts change only with records flowing (a job resumed after a move reads
-        // its files at once): a tenant's first interval here reads its queue alone.
+        // its files at once).
         if (interval.counts().batchRecords() > 0 || tracked.batchBacklogBytes != 0) {
           batch.put(tenantId, deps.readings().batchBacklogBytes(tenantId).exceptionally(e -> -1L));
         }
@@ -288,7 +287,6 @@ public final class NodeReporter {
           Long messages = values.queueLengths().get(t.tenantId());
           // The queue counts AMQP messages; the report (and the balancer's lag rule) counts records.
           long backlog = messages == null ? tracked.backlog : tracked.meter.queuedRecords(messages);
-          tracked.read |= messages != null;
           Long batchBytes = values.batchBacklogBytes().get(t.tenantId());
           List<PerformanceReport.QualityCount> quality = values.quality().get(t.tenantId());
           PerformanceReport report = report(t, backlog, batchBytes == null ? tracked.batchBacklogBytes : batchBytes,
