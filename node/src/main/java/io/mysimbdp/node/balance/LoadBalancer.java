@@ -255,6 +255,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessageEquals(WakeTick.INSTANCE, this::onWakeTick)
         .onMessageEquals(Poke.INSTANCE, this::onPoke)
+        .onMessageEquals(SendWakes.INSTANCE, this::sendWakes)
         .onMessage(Listed.class, this::onListed)
         .onMessage(LocationsSet.class, this::onLocationsSet)
         .onMessage(DecisionsLoaded.class, this::onDecisionsLoaded)
@@ -703,8 +704,31 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       return;
     }
     for (String id : ids) {
-      sharding.entityRefFor(TenantIngestor.ENTITY_KEY, id).tell(TenantIngestor.Wake.INSTANCE);
+      toWake.add(id);
     }
+    sendWakes();
+  }
+
+  /** Tenants to wake, in order, sent at most {@code mysimbdp.ingestion.wake-rate} a second. */
+  private final java.util.LinkedHashSet<String> toWake = new java.util.LinkedHashSet<>();
+  private final int wakesPerTick =
+      Math.max(1, getContext().getSystem().settings().config().getInt("mysimbdp.ingestion.wake-rate") / (int) (1000 / WAKE_SEND_INTERVAL.toMillis()));
+  private static final Duration WAKE_SEND_INTERVAL = Duration.ofMillis(100);
+
+  private enum SendWakes implements Command {
+    INSTANCE
+  }
+
+  private Behavior<Command> sendWakes() {
+    java.util.Iterator<String> next = toWake.iterator();
+    for (int i = 0; i < wakesPerTick && next.hasNext(); i++) {
+      sharding.entityRefFor(TenantIngestor.ENTITY_KEY, next.next()).tell(TenantIngestor.Wake.INSTANCE);
+      next.remove();
+    }
+    if (!toWake.isEmpty() && !timers.isTimerActive(SendWakes.INSTANCE)) {
+      timers.startSingleTimer(SendWakes.INSTANCE, WAKE_SEND_INTERVAL);
+    }
+    return this;
   }
 
   private void remember(BalancerDecision decision) {
