@@ -111,19 +111,15 @@ public final class TenantRoutes extends ApiDirectives {
   }
 
   /**
-   * Where the broker has per-tenant users: declares the new tenant's queues (it may publish to its
-   * exchange directly at once) and issues its broker credentials (shown once, like the key).
-   * Without them only this platform publishes, and declares the topology on first use (the first
-   * message published or the stream started): creating a tenant then touches no broker. A broker
-   * that is down does not fail the creation: the topology is declared again on first use, and the
-   * admin can issue credentials later.
+   * Declares the new tenant's queues and, where the broker has per-tenant users, its broker
+   * credentials (shown once, like the key). A broker that is down does not fail the creation: the
+   * topology is declared again on first use, and the admin can issue credentials later.
    */
   private CompletionStage<CreatedTenant> withStreamTopology(CreatedTenant created) {
     String id = created.tenant().id();
-    CompletionStage<Void> declared = streamTopology.settings().managementUri().isPresent()
-        ? streamTopology.declare(id)
-        : java.util.concurrent.CompletableFuture.completedFuture(null);
-    return declared
+    // Declared now, not on first use: a client may publish straight to the tenant's exchange at once.
+    return streamTopology
+        .declare(id)
         .thenCompose(ok -> streamTopology.issueCredentials(id))
         .thenApply(created::withBroker)
         .exceptionally(
