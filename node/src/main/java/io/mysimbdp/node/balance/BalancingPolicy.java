@@ -267,18 +267,7 @@ final class BalancingPolicy {
    * demand counts for {@link #placementMemory}.
    */
   Optional<String> leastLoaded(Set<String> excluded, Instant now) {
-    Map<String, NodeState> nodes = nodeStates(now);
-    for (TenantState t : tenants.values()) {
-      String placed = placedOn.get(t.tenant);
-      NodeState to = placed == null ? null : nodes.get(placed);
-      if (to != null && !placed.equals(t.node()) && t.lastReportAt != null && Duration.between(t.lastReportAt, now).compareTo(placementMemory) <= 0) {
-        to.demand += t.demand();
-        NodeState from = nodes.get(t.node());
-        if (from != null && isFresh(t, now)) {
-          from.demand -= t.demand();
-        }
-      }
-    }
+    Map<String, NodeState> nodes = placementNodeStates(now);
     Map<String, Integer> placed = new HashMap<>();
     placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
     return nodes.values().stream()
@@ -355,18 +344,7 @@ final class BalancingPolicy {
 
   private PlacementView placementViewAt(Instant now) {
     if (placementView == null || now.isBefore(placementView.at) || Duration.between(placementView.at, now).compareTo(PLACEMENT_VIEW_TTL) > 0) {
-      Map<String, NodeState> nodes = nodeStates(now);
-      for (TenantState t : tenants.values()) {
-        String placed = placedOn.get(t.tenant);
-        NodeState to = placed == null ? null : nodes.get(placed);
-        if (to != null && !placed.equals(t.node()) && t.lastReportAt != null && Duration.between(t.lastReportAt, now).compareTo(placementMemory) <= 0) {
-          to.demand += t.demand();
-          NodeState from = nodes.get(t.node());
-          if (from != null && isFresh(t, now)) {
-            from.demand -= t.demand();
-          }
-        }
-      }
+      Map<String, NodeState> nodes = placementNodeStates(now);
       Map<String, Integer> placed = new HashMap<>();
       placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
       Set<String> busy = new HashSet<>();
@@ -383,6 +361,23 @@ final class BalancingPolicy {
   /** Forgets {@link #place}'s view: the next placement looks at the nodes afresh (a node left or joined). */
   void freshPlacementView() {
     placementView = null;
+  }
+
+  /** {@link #nodeStates}, with each moving tenant's demand on the node it is placed on already. */
+  private Map<String, NodeState> placementNodeStates(Instant now) {
+    Map<String, NodeState> nodes = nodeStates(now);
+    for (TenantState t : tenants.values()) {
+      String placed = placedOn.get(t.tenant);
+      NodeState to = placed == null ? null : nodes.get(placed);
+      if (to != null && !placed.equals(t.node()) && t.lastReportAt != null && Duration.between(t.lastReportAt, now).compareTo(placementMemory) <= 0) {
+        to.demand += t.demand();
+        NodeState from = nodes.get(t.node());
+        if (from != null && isFresh(t, now)) {
+          from.demand -= t.demand();
+        }
+      }
+    }
+    return nodes;
   }
 
   /** What placement saw of each node (for the decision's reason): demand, tenants placed, CPU. */
