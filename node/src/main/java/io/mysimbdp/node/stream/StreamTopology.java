@@ -105,8 +105,8 @@ public final class StreamTopology implements Extension {
           try {
             Connection connection = broker.controlConnection();
             boolean rabbit = isRabbitMq(connection);
-            Channel channel = declaringChannel(connection);
-            {
+            Channel channel = connection.createChannel();
+            try {
               String dead = settings.deadLetterExchange(tenantId);
               channel.exchangeDeclare(dead, "fanout", true);
               channel.queueDeclare(settings.deadLetterQueue(tenantId), true, false, false, Map.of());
@@ -127,6 +127,8 @@ public final class StreamTopology implements Extension {
               channel.exchangeDeclare(exchange, "fanout", true);
               channel.queueDeclare(settings.queue(tenantId), true, false, false, arguments);
               channel.queueBind(settings.queue(tenantId), exchange, "");
+            } finally {
+              closeQuietly(channel);
             }
             log.debug("declared the stream topology of tenant {}", tenantId);
           } catch (IOException e) {
@@ -135,21 +137,6 @@ public final class StreamTopology implements Extension {
           }
         },
         blocking);
-  }
-
-  /** The channel declarations share (a broker error closes it: the next declaration opens another). */
-  private Channel declaring;
-
-  /**
-   * One channel for every declaration on this node, not one opened and closed per tenant: opening
-   * a channel is most of a declaration's cost on the embedded broker (10,000 tenants created).
-   * Declarations are RPCs, which the client serialises on the channel.
-   */
-  private synchronized Channel declaringChannel(Connection connection) throws IOException {
-    if (declaring == null || !declaring.isOpen() || declaring.getConnection() != connection) {
-      declaring = connection.createChannel();
-    }
-    return declaring;
   }
 
   /** Messages ready in the tenant's queue, or -1 when the broker does not answer. */
