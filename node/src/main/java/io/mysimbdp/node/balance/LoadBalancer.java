@@ -676,8 +676,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         policy.moved(d.from(), d.to(), now);
       }
       remember(d);
-      save(d);
     }
+    saveAll(set.decisions());
     wake(set.wake());
     set.then().accept(null);
     if (!inFlight.isEmpty()) {
@@ -737,6 +737,19 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     while (recent.size() > settings.recentDecisions()) {
       recent.removeLast();
     }
+  }
+
+  /** The decisions of one location write (many tenants placed together), in one bulk write. */
+  private void saveAll(List<BalancerDecision> decisions) {
+    if (decisions.isEmpty()) {
+      return;
+    }
+    store.saveDecisions(decisions).whenComplete((ok, failure) -> {
+      if (failure != null) {
+        getContext().getSystem().log().warn("could not store {} balancer decision(s) (tenants {}...): {}", decisions.size(),
+            decisions.get(0).tenant(), failure.toString());
+      }
+    });
   }
 
   private void save(BalancerDecision decision) {

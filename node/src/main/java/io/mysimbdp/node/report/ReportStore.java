@@ -133,6 +133,18 @@ public final class ReportStore {
         .thenApply(ok -> null);
   }
 
+  /** Stores (or replaces, by id) many decisions in one unordered bulk write. */
+  public CompletionStage<Void> saveDecisions(List<BalancerDecision> decisions) {
+    if (decisions.isEmpty()) {
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+    List<com.mongodb.client.model.ReplaceOneModel<Document>> writes = new ArrayList<>(decisions.size());
+    for (BalancerDecision d : decisions) {
+      writes.add(new com.mongodb.client.model.ReplaceOneModel<>(Filters.eq("_id", d.id()), toDocument(d), new ReplaceOptions().upsert(true)));
+    }
+    return coreDms.first(decisions().bulkWrite(writes, new com.mongodb.client.model.BulkWriteOptions().ordered(false))).thenApply(ok -> null);
+  }
+
   /** Decisions about one tenant (null: all tenants) made within [from, to), newest first. */
   public CompletionStage<List<BalancerDecision>> decisions(String tenantId, Instant from, Instant to, int limit) {
     Bson window = Filters.and(Filters.gte("decided_at", Date.from(from)), Filters.lt("decided_at", Date.from(to)));
