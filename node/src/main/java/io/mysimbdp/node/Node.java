@@ -36,7 +36,11 @@ import io.mysimbdp.node.http.TenantRoutes;
 import io.mysimbdp.node.http.ReportRoutes;
 import io.mysimbdp.node.http.TusRoutes;
 import io.mysimbdp.node.entity.IngestionServices;
+import io.mysimbdp.node.entity.NodeReporter;
 import io.mysimbdp.node.entity.TenantIngestor;
+import io.mysimbdp.node.report.TenantMeters;
+import io.mysimbdp.protocol.PerformanceReport;
+import akka.actor.typed.Props;
 import io.mysimbdp.node.stream.StreamTopology;
 import io.mysimbdp.node.tenant.TenantRepository;
 import java.time.Duration;
@@ -76,7 +80,6 @@ public final class Node {
     joinCluster(system, settings.clusterJoin());
     // The balancer first: an entity started by a message from another node tells it at once.
     ActorRef<LoadBalancer.Command> balancer = LoadBalancer.init(system, tenantEntities(system));
-    TenantIngestor.init(system);
 
     CoreDms coreDms = CoreDms.get(system);
     Broker.get(system);
@@ -84,15 +87,17 @@ public final class Node {
     ensureIndexes(system, "tenants", tenants.ensureIndexes());
     ReportStore reportStore = new ReportStore(coreDms);
     ensureIndexes(system, "report", reportStore.ensureIndexes());
-    // The balancer places, wakes and moves every tenant; every node tells it its own load.
-    NodeLoadReporter.start(system, balancer);
+    IngestionServices ingestion = IngestionServices.get(system);
+    // The balancer places, wakes and moves every tenant; every node tells it, once per report
+    // interval, its own load and the reports of the tenants it hosts.
+    ActorRef<NodeReporter.Command> reporter = startNodeReporter(system, reportStore, ingestion, balancer);
+    TenantIngestor.init(system, new TenantIngestor.Dependencies(ingestion, balancer, reporter));
     evacuateOnShutdown(system);
 
     Authenticator authenticator = new Authenticator(adminToken, tenants);
     StreamTopology streamTopology = StreamTopology.get(system);
     TenantRoutes tenantRoutes = new TenantRoutes(system, tenants, authenticator, settings, streamTopology);
     StreamRoutes streamRoutes = new StreamRoutes(system, tenants, authenticator, settings);
-    IngestionServices ingestion = IngestionServices.get(system);
     ResumableUploads resumableUploads = new ResumableUploads(system, coreDms, ingestion.staging(), tenants, settings.uploadExpiry());
     BatchRoutes batchRoutes =
         new BatchRoutes(
@@ -125,6 +130,37 @@ public final class Node {
         settings.httpPort(),
         ApiServer.root(tenantRoutes, List.of(batchRoutes, tusRoutes, streamRoutes, functionRoutes, reportRoutes, deadLetterRoutes),
             Cors.fromConfig(system.settings().config().getConfig("mysimbdp.http"))));
+  }
+
+  private static ActorRef<NodeReporter.Command> startNodeReporter(
+      ActorSystem<?> system, ReportStore reportStore, IngestionServices ingestion, ActorRef<LoadBalancer.Command> balancer) {
+    String node = Cluster.get(system).selfMember().address().toString();
+    StreamTopology topology = StreamTopology.get(system);
+    NodeReporter.Readings readings = new NodeReporter.Readings() {
+      @Override
+      public CompletionStage<java.util.Map<String, Long>> queueLengths(java.util.Collection<String> tenants) {
+        return topology.lags(tenants);
+      }
+
+      @Override
+      public CompletionStage<Long> batchBacklogBytes(String tenant) {
+        return ingestion.batch().jobs().backlogBytes(tenant);
+      }
+
+      @Override
+      public CompletionStage<List<PerformanceReport.QualityCount>> quality(String tenant) {
+        return FunctionService.qualityCounts(ingestion.functionStore(), tenant);
+      }
+    };
+    NodeReporter.Dependencies deps = new NodeReporter.Dependencies(
+        node, reportStore::saveAll, readings, balancer, () -> NodeLoadReporter.measure(node), TenantMeters.get(system),
+        system.settings().config().getDuration("mysimbdp.reports.interval"));
+    ActorRef<NodeReporter.Command> reporter = system.systemActorOf(NodeReporter.create(deps), "node-reporter", Props.empty());
+    // The entities stop when their shards hand off; their last reports are stored before the store closes.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseClusterShutdown(), "store-last-reports", () ->
+        AskPattern.<NodeReporter.Command, Done>ask(reporter, NodeReporter.Flush::new, Duration.ofSeconds(5), system.scheduler())
+            .exceptionally(failure -> Done.getInstance()));
+    return reporter;
   }
 
   /** Index creation at start-up runs in the background: a store not reachable yet is only logged. */

@@ -69,6 +69,27 @@ final class BalancingPolicy {
     tenants.computeIfAbsent(report.customerIdentifier(), TenantState::new).add(report, settings.lagReports() + 2, receivedAt);
   }
 
+  /**
+   * The tenant was idle on {@code node} in the interval ending {@code endedAt}: as a report with
+   * nothing in and the last backlog. While its recent reports still carry a demand it is added as
+   * one (its demand decays as a report's would); after that only its freshness is renewed.
+   */
+  void idle(String tenant, String node, Instant endedAt, Instant receivedAt) {
+    TenantState state = tenants.computeIfAbsent(tenant, TenantState::new);
+    PerformanceReport last = state.last();
+    boolean settled = last != null && node.equals(last.node())
+        && state.reports.stream().allMatch(r -> r.demand() == 0 && r.recordsIn() == 0 && r.backlog() == last.backlog());
+    if (settled) {
+      state.lastReportAt = receivedAt;
+      return;
+    }
+    Instant from = last == null ? endedAt.minus(settings.reportInterval()) : last.endReport();
+    PerformanceReport quiet = new PerformanceReport(tenant, 0, 0, 0, from, endedAt, List.of(), node, 0, 0, 0, -1, -1,
+        last == null || !node.equals(last.node()) ? 0 : last.backlog(), last == null ? 0 : last.batchBacklogBytes(), 0,
+        last == null ? List.of() : last.quality(), null);
+    state.add(quiet, settings.lagReports() + 2, receivedAt);
+  }
+
   void nodeLoad(String node, double cpu, Instant receivedAt) {
     nodeCpu.put(node, cpu);
     nodeLoadAt.put(node, receivedAt);
@@ -416,6 +437,117 @@ final class BalancingPolicy {
    * demand counts for {@link #placementMemory}.
    */
   Optional<String> leastLoaded(Set<String> excluded, Instant now) {
+    Map<String, NodeState> nodes = placementNodeStates(now);
+    Map<String, Integer> placed = new HashMap<>();
+    placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
+    String preferred = preferredForNewTenants(nodes);
+    return nodes.values().stream()
+        .filter(n -> !excluded.contains(n.node))
+        .min(Comparator.comparing((NodeState n) -> n.lagging > 0 || (cpuBusy(n.node, now) && !n.node.equals(preferred)))
+            .thenComparing(n -> !n.node.equals(preferred))
+            .thenComparingDouble(n -> n.demand)
+            .thenComparingInt(n -> placed.getOrDefault(n.node, 0))
+            .thenComparingDouble(n -> n.cpu))
+        .map(n -> n.node);
+  }
+
+  /**
+   * {@link #leastLoaded} for placing many tenants one after another (10,000 created, a lost node's
+   * tenants failed over): the nodes' view (demand, tenants placed, CPU, busy) is taken once and
+   * kept for up to {@link #PLACEMENT_VIEW_TTL}, and each choice is counted into it (the tenant's
+   * demand and one more tenant on its node), so each placement costs O(nodes), not O(tenants).
+   */
+  Optional<String> place(String tenant, Set<String> excluded, Instant now) {
+    PlacementView view = placementViewAt(now);
+    String preferred = preferredForNewTenants(view.nodes);
+    Optional<String> target = view.nodes.values().stream()
+        .filter(n -> !excluded.contains(n.node) && upNodes.contains(n.node) && !unreachable.contains(n.node))
+        .min(Comparator.comparing((NodeState n) -> n.lagging > 0 || (view.busy.contains(n.node) && !n.node.equals(preferred)))
+            .thenComparing(n -> !n.node.equals(preferred))
+            .thenComparingDouble(n -> n.demand)
+            .thenComparingInt(n -> view.placed.getOrDefault(n.node, 0))
+            .thenComparingDouble(n -> n.cpu))
+        .map(n -> n.node);
+    target.ifPresent(node -> {
+      TenantState state = tenants.get(tenant);
+      view.nodes.get(node).demand += state == null ? 0 : state.demand();
+      view.placed.merge(node, 1, Integer::sum);
+      String before = placedOn.get(tenant);
+      if (before != null) {
+        view.placed.computeIfPresent(before, (k, v) -> v - 1);
+      }
+    });
+    return target;
+  }
+
+  /**
+   * The node that joined for a scale-out, while its demand is below the others': it takes new
+   * tenants first, busy compiling or not (null when there is none).
+   */
+  private String preferredForNewTenants(Map<String, NodeState> nodes) {
+    return joinedForScaleOut != null && nodes.containsKey(joinedForScaleOut) && !levelWithTheOthers(nodes, joinedForScaleOut)
+        ? joinedForScaleOut : null;
+  }
+
+  /** What {@link #place} saw of each node (for the decision's reason), from the same view. */
+  String placeView(Instant now) {
+    PlacementView view = placementViewAt(now);
+    if (view.text == null) {
+      StringBuilder text = new StringBuilder();
+      for (NodeState n : view.nodes.values()) {
+        text.append(text.length() == 0 ? "" : "; ").append(String.format(Locale.ROOT, "%s: demand %.0f records/s, %d tenant(s) placed, cpu %.0f%%%s%s",
+            n.node, n.demand, view.placed.getOrDefault(n.node, 0), n.cpu * 100, view.busy.contains(n.node) ? " (busy)" : "",
+            n.lagging > 0 ? ", " + n.lagging + " lagging" : ""));
+      }
+      view.text = text.toString();
+    }
+    return view.text;
+  }
+
+  /** How long {@link #place} reuses its view of the nodes. */
+  static final Duration PLACEMENT_VIEW_TTL = Duration.ofSeconds(1);
+
+  private static final class PlacementView {
+    final Instant at;
+    final Map<String, NodeState> nodes;
+    final Map<String, Integer> placed;
+    final Set<String> busy;
+    /** The view as text, as it was when first asked for. */
+    String text;
+
+    PlacementView(Instant at, Map<String, NodeState> nodes, Map<String, Integer> placed, Set<String> busy) {
+      this.at = at;
+      this.nodes = nodes;
+      this.placed = placed;
+      this.busy = busy;
+    }
+  }
+
+  private PlacementView placementView;
+
+  private PlacementView placementViewAt(Instant now) {
+    if (placementView == null || now.isBefore(placementView.at) || Duration.between(placementView.at, now).compareTo(PLACEMENT_VIEW_TTL) > 0) {
+      Map<String, NodeState> nodes = placementNodeStates(now);
+      Map<String, Integer> placed = new HashMap<>();
+      placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
+      Set<String> busy = new HashSet<>();
+      nodes.keySet().forEach(node -> {
+        if (cpuBusy(node, now)) {
+          busy.add(node);
+        }
+      });
+      placementView = new PlacementView(now, nodes, placed, busy);
+    }
+    return placementView;
+  }
+
+  /** Forgets {@link #place}'s view: the next placement looks at the nodes afresh (a node left or joined). */
+  void freshPlacementView() {
+    placementView = null;
+  }
+
+  /** {@link #nodeStates}, with each moving tenant's demand on the node it is placed on already. */
+  private Map<String, NodeState> placementNodeStates(Instant now) {
     Map<String, NodeState> nodes = nodeStates(now);
     for (TenantState t : tenants.values()) {
       String placed = placedOn.get(t.tenant);
@@ -428,20 +560,7 @@ final class BalancingPolicy {
         }
       }
     }
-    Map<String, Integer> placed = new HashMap<>();
-    placedOn.values().forEach(node -> placed.merge(node, 1, Integer::sum));
-    // The node that joined for a scale-out takes new tenants first, busy compiling or not, until
-    // its demand is level with the others'.
-    String preferred = joinedForScaleOut != null && nodes.containsKey(joinedForScaleOut) && !levelWithTheOthers(nodes, joinedForScaleOut)
-        ? joinedForScaleOut : null;
-    return nodes.values().stream()
-        .filter(n -> !excluded.contains(n.node))
-        .min(Comparator.comparing((NodeState n) -> n.lagging > 0 || (cpuBusy(n.node, now) && !n.node.equals(preferred)))
-            .thenComparing(n -> !n.node.equals(preferred))
-            .thenComparingDouble(n -> n.demand)
-            .thenComparingInt(n -> placed.getOrDefault(n.node, 0))
-            .thenComparingDouble(n -> n.cpu))
-        .map(n -> n.node);
+    return nodes;
   }
 
   /** What placement saw of each node (for the decision's reason): demand, tenants placed, CPU. */

@@ -80,6 +80,14 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   /** A tenant's report for the last interval, from its entity. */
   public record Report(PerformanceReport report) implements Command {}
 
+  /**
+   * A node's digest for one report interval (its reporter's, one message whatever the number of
+   * tenants): the reports of the tenants that did something, the ids of those idle since their
+   * last report (nothing in, stored, failed or queued: their figures are the last report's, at
+   * zero rates), and the node's own load (null: not in this message).
+   */
+  public record NodeReports(String node, Instant at, NodeLoad load, List<PerformanceReport> reports, List<String> idle) implements Command {}
+
   /** A node's own load, from its {@link NodeLoadReporter}. {@code cpu}: share of the CPUs it may use. */
   public record NodeLoad(String node, double cpu, int processors, long heapUsedBytes, long heapMaxBytes) implements Command {}
 
@@ -136,7 +144,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   private record ReachabilityChanged(ClusterEvent.ReachabilityEvent event) implements Command {}
 
-  private record Listed(List<String> ids, Map<String, Address> locations, long asOfWrite, String failure) implements Command {}
+  /** Tenants created since {@code since} (null: all), and the locations read with them. */
+  private record Listed(Instant since, Instant listedAt, List<String> ids, Map<String, Address> locations, long asOfWrite, String failure) implements Command {}
 
   /** A location this balancer set, and when in its sequence of writes. */
   private record SetHere(String node, long write) {}
@@ -211,6 +220,13 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   /** Nodes shutting down whose tenants were placed elsewhere already. */
   private final Set<String> evacuated = new HashSet<>();
   private final Set<String> lastLagging = new HashSet<>();
+  /**
+   * Every tenant this balancer knows of: listed in full when it starts, then only those created
+   * since (one indexed query each wake, whatever the number of tenants), and those placed here.
+   */
+  private final Set<String> knownTenants = new HashSet<>();
+  /** When the tenants were last listed; null: never (the next listing is a full one). */
+  private Instant listedUpTo;
   private final Map<String, Instant> startedAt = new HashMap<>();
   private final Deque<BalancerDecision> recent = new ArrayDeque<>();
   private Instant lastMoveSettledAt = Instant.EPOCH;
@@ -249,6 +265,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(Report.class, this::onReport)
+        .onMessage(NodeReports.class, this::onNodeReports)
         .onMessage(NodeLoad.class, this::onNodeLoad)
         .onMessage(Started.class, this::onStarted)
         .onMessage(Consuming.class, this::onConsuming)
@@ -266,6 +283,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         .onMessageEquals(Tick.INSTANCE, this::onTick)
         .onMessageEquals(WakeTick.INSTANCE, this::onWakeTick)
         .onMessageEquals(Poke.INSTANCE, this::onPoke)
+        .onMessageEquals(SendWakes.INSTANCE, this::sendWakes)
         .onMessage(Listed.class, this::onListed)
         .onMessage(LocationsSet.class, this::onLocationsSet)
         .onMessage(DecisionsLoaded.class, this::onDecisionsLoaded)
@@ -277,6 +295,20 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private Behavior<Command> onReport(Report message) {
     PerformanceReport report = message.report();
     policy.report(report, Instant.now());
+    return this;
+  }
+
+  private Behavior<Command> onNodeReports(NodeReports digest) {
+    Instant now = Instant.now();
+    if (digest.load() != null) {
+      policy.nodeLoad(digest.load().node(), digest.load().cpu(), now);
+    }
+    for (PerformanceReport report : digest.reports()) {
+      policy.report(report, now);
+    }
+    for (String tenant : digest.idle()) {
+      policy.idle(tenant, digest.node(), digest.at(), now);
+    }
     return this;
   }
 
@@ -325,6 +357,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private Behavior<Command> onMemberChanged(MemberChanged changed) {
     Member member = changed.event().member();
     String node = member.address().toString();
+    policy.freshPlacementView();
     if (changed.event() instanceof ClusterEvent.MemberUp) {
       upNodes.put(node, member.address());
     } else if (changed.event() instanceof ClusterEvent.MemberLeft || changed.event() instanceof ClusterEvent.MemberExited) {
@@ -390,11 +423,16 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   // ---- placement ----------------------------------------------------------------------------------
 
+  /** How far back a listing of new tenants reaches before the last: creations on nodes whose clocks differ, inserts in flight. */
+  private static final Duration LISTING_OVERLAP = Duration.ofMinutes(1);
+
   private Behavior<Command> onWakeTick() {
     long asOfWrite = locationWrites;
+    Instant since = listedUpTo == null ? null : listedUpTo.minus(LISTING_OVERLAP);
+    Instant listedAt = Instant.now();
     getContext()
         .pipeToSelf(
-            tenantRepository.ids().thenCombine(
+            tenantRepository.idsCreatedSince(since).thenCombine(
                 locations.getShardLocations()
                     .thenApply(shardLocations -> {
                       Map<String, Address> placed = new HashMap<>();
@@ -405,8 +443,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
                     })
                     // A majority read can time out on a busy cluster: go on with what it knows.
                     .exceptionally(e -> Optional.empty()),
-                (ids, placed) -> new Listed(ids, placed.orElse(null), asOfWrite, null)),
-            (listed, failure) -> failure == null ? listed : new Listed(List.of(), Map.of(), asOfWrite, failure.toString()));
+                (ids, placed) -> new Listed(since, listedAt, ids, placed.orElse(null), asOfWrite, null)),
+            (listed, failure) -> failure == null ? listed : new Listed(since, listedAt, List.of(), Map.of(), asOfWrite, failure.toString()));
     return this;
   }
 
@@ -422,10 +460,21 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       setHere.values().removeIf(set -> set.write() <= listed.asOfWrite());
       setHere.forEach((tenant, set) -> placedOn.put(tenant, set.node()));
     }
+    knownTenants.addAll(listed.ids());
+    listedUpTo = listed.listedAt();
     Map<String, Address> moves = new HashMap<>();
     List<BalancerDecision> decisions = new ArrayList<>();
-    for (String tenant : listed.ids()) {
+    // Only a tenant that no Up node reports running is woken: an idle tenant running where it is
+    // placed costs nothing here but a look-up (its node names it in its digest every interval).
+    List<String> toWake = new ArrayList<>();
+    Instant now = Instant.now();
+    for (String tenant : knownTenants) {
       String location = placedOn.get(tenant);
+      BalancingPolicy.TenantState running = policy.tenants.get(tenant);
+      if (running == null || !policy.isFresh(running, now) || !upNodes.containsKey(running.node())
+          || location != null && !location.equals(running.node())) {
+        toWake.add(tenant);
+      }
       if (location != null && upNodes.containsKey(location) || inFlight.containsKey(tenant)) {
         continue;
       }
@@ -437,22 +486,22 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         placeOn(tenant, runningOn);
         continue;
       }
-      Optional<String> target = policy.leastLoaded(Set.of(), Instant.now());
+      Optional<String> target = policy.place(tenant, Set.of(), Instant.now());
       if (target.isEmpty()) {
         break;
       }
       String kind = location == null ? "place" : "failover";
       String reason = (location == null
           ? "a new tenant goes to the least loaded node"
-          : "its node " + location + " is no longer in the cluster") + "; nodes: " + policy.placementView(Instant.now());
+          : "its node " + location + " is no longer in the cluster") + "; nodes: " + policy.placeView(Instant.now());
       moves.put(tenant, upNodes.get(target.get()));
       placeOn(tenant, target.get());
       decisions.add(decision(tenant, kind, location, target.get(), reason));
     }
     if (moves.isEmpty()) {
-      wake(listed.ids());
+      wake(toWake);
     } else {
-      setLocations(moves, decisions, listed.ids());
+      setLocations(moves, decisions, toWake);
     }
     return this;
   }
@@ -470,19 +519,57 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       wake(List.of(located.tenant()));
       return this;
     }
-    Optional<String> target = policy.leastLoaded(Set.of(), Instant.now());
+    // Many tenants created at once are each placed in O(nodes) (policy.place), and not started:
+    // a new tenant's entity starts on its placed node when it is first needed.
+    Optional<String> target = policy.place(located.tenant(), Set.of(), Instant.now());
     if (target.isEmpty()) {
       located.replyTo().tell(new Placed(located.tenant(), null));
       return this;
     }
-    String reason = "a new tenant goes to the least loaded node; nodes: " + policy.placementView(Instant.now());
+    String reason = "a new tenant goes to the least loaded node; nodes: " + policy.placeView(Instant.now());
+    knownTenants.add(located.tenant());
     placeOn(located.tenant(), target.get());
-    setLocations(
-        Map.of(located.tenant(), upNodes.get(target.get())),
-        List.of(decision(located.tenant(), "place", null, target.get(), reason)),
-        List.of(located.tenant()),
-        failure -> located.replyTo().tell(new Placed(located.tenant(), failure == null ? target.get() : null)));
+    placing.add(new Placing(located.tenant(), target.get(), decision(located.tenant(), "place", null, target.get(), reason), located.replyTo()));
+    if (!placementWriteInFlight) {
+      writePlacements();
+    }
     return this;
+  }
+
+  /** A new tenant's placement, decided, waiting to be written with the others decided meanwhile. */
+  private record Placing(String tenant, String node, BalancerDecision decision, ActorRef<Placed> replyTo) {}
+
+  /**
+   * New tenants' placements decided while the last were being written: the locations live in one
+   * Distributed Data map, whose every update costs in proportion to its size (10,000 tenants), so
+   * tenants created together are written together, one update at a time.
+   */
+  private final List<Placing> placing = new ArrayList<>();
+  private boolean placementWriteInFlight;
+
+  private void writePlacements() {
+    List<Placing> batch = List.copyOf(placing);
+    placing.clear();
+    placementWriteInFlight = true;
+    Map<String, Address> moves = new HashMap<>();
+    List<BalancerDecision> decisions = new ArrayList<>();
+    for (Placing p : batch) {
+      Address address = upNodes.get(p.node());
+      if (address == null) {
+        p.replyTo().tell(new Placed(p.tenant(), null)); // its node left meanwhile: placed at the next wake
+      } else {
+        moves.put(p.tenant(), address);
+        decisions.add(p.decision());
+      }
+    }
+    setLocations(moves, decisions, List.of(), failure -> {
+      batch.stream().filter(p -> moves.containsKey(p.tenant()))
+          .forEach(p -> p.replyTo().tell(new Placed(p.tenant(), failure == null ? p.node() : null)));
+      placementWriteInFlight = false;
+      if (!placing.isEmpty()) {
+        writePlacements();
+      }
+    });
   }
 
   /** A node left or crashed: its tenants go to the least loaded of the others, cool-down or not. */
@@ -501,7 +588,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         .filter(s -> placedOn.get(s.tenant) == null || placedOn.get(s.tenant).equals(node) || !upNodes.containsKey(placedOn.get(s.tenant)))
         .forEach(s -> affected.add(s.tenant));
     for (String tenant : affected) {
-      Optional<String> target = policy.leastLoaded(Set.of(node), Instant.now());
+      Optional<String> target = policy.place(tenant, Set.of(node), Instant.now());
       if (target.isEmpty()) {
         break;
       }
@@ -626,8 +713,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         policy.moved(d.from(), d.to(), now);
       }
       remember(d);
-      save(d);
     }
+    saveAll(set.decisions());
     wake(set.wake());
     set.then().accept(null);
     if (!inFlight.isEmpty()) {
@@ -654,8 +741,31 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       return;
     }
     for (String id : ids) {
-      entities.wake(id);
+      toWake.add(id);
     }
+    sendWakes();
+  }
+
+  /** Tenants to wake, in order, sent at most {@code mysimbdp.ingestion.wake-rate} a second. */
+  private final java.util.LinkedHashSet<String> toWake = new java.util.LinkedHashSet<>();
+  private final int wakesPerTick =
+      Math.max(1, getContext().getSystem().settings().config().getInt("mysimbdp.ingestion.wake-rate") / (int) (1000 / WAKE_SEND_INTERVAL.toMillis()));
+  private static final Duration WAKE_SEND_INTERVAL = Duration.ofMillis(100);
+
+  private enum SendWakes implements Command {
+    INSTANCE
+  }
+
+  private Behavior<Command> sendWakes() {
+    java.util.Iterator<String> next = toWake.iterator();
+    for (int i = 0; i < wakesPerTick && next.hasNext(); i++) {
+      entities.wake(next.next());
+      next.remove();
+    }
+    if (!toWake.isEmpty() && !timers.isTimerActive(SendWakes.INSTANCE)) {
+      timers.startSingleTimer(SendWakes.INSTANCE, WAKE_SEND_INTERVAL);
+    }
+    return this;
   }
 
   private void remember(BalancerDecision decision) {
@@ -664,6 +774,19 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     while (recent.size() > settings.recentDecisions()) {
       recent.removeLast();
     }
+  }
+
+  /** The decisions of one location write (many tenants placed together), in one bulk write. */
+  private void saveAll(List<BalancerDecision> decisions) {
+    if (decisions.isEmpty()) {
+      return;
+    }
+    store.saveDecisions(decisions).whenComplete((ok, failure) -> {
+      if (failure != null) {
+        getContext().getSystem().log().warn("could not store {} balancer decision(s) (tenants {}...): {}", decisions.size(),
+            decisions.get(0).tenant(), failure.toString());
+      }
+    });
   }
 
   private void save(BalancerDecision decision) {

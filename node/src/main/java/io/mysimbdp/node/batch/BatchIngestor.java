@@ -50,9 +50,16 @@ public final class BatchIngestor {
   private record JobEnded(String jobId, JobRunner.Outcome outcome, Throwable failure) implements Command {}
 
   /** What the worker needs from its node. */
-  public record Dependencies(IngestionJobs jobs, StagingStore staging, FileIngestion ingestion) {}
+  /** The node's job store and file ingestion; {@code meter}: the tenant's, handed over by its entity. */
+  public record Dependencies(IngestionJobs jobs, StagingStore staging, FileIngestion ingestion, io.mysimbdp.node.report.TenantMeter meter) {
+    public Dependencies(IngestionJobs jobs, StagingStore staging, FileIngestion ingestion) {
+      this(jobs, staging, ingestion, null);
+    }
+  }
 
-  public static Behavior<Command> create(String tenantId, Dependencies deps) {
+  /** The tenant's batch worker; its files' records count in {@code meter}, its entity's. */
+  public static Behavior<Command> create(String tenantId, Dependencies node, io.mysimbdp.node.report.TenantMeter meter) {
+    Dependencies deps = new Dependencies(node.jobs(), node.staging(), node.ingestion(), meter);
     return Behaviors.setup(context -> Behaviors.withTimers(timers -> {
       load(context, tenantId, deps);
       return loading(context, timers, tenantId, deps, false, 0);
@@ -118,7 +125,7 @@ public final class BatchIngestor {
   }
 
   private static JobRunner start(ActorContext<Command> context, String tenantId, Dependencies deps, Document job) {
-    JobRunner runner = new JobRunner(tenantId, job, deps.jobs(), deps.staging(), deps.ingestion());
+    JobRunner runner = new JobRunner(tenantId, job, deps.jobs(), deps.staging(), deps.ingestion(), deps.meter());
     context.getLog().info("tenant {}: running batch job {}", tenantId, runner.jobId());
     context.pipeToSelf(runner.run(), (outcome, failure) -> new JobEnded(runner.jobId(), outcome, failure));
     return runner;

@@ -25,7 +25,6 @@ import io.mysimbdp.node.pipeline.Documents;
 import io.mysimbdp.node.pipeline.FunctionExecutor;
 import io.mysimbdp.node.pipeline.RecordWriter;
 import io.mysimbdp.node.report.TenantMeter;
-import io.mysimbdp.node.report.TenantMeters;
 import io.mysimbdp.protocol.DataFormat;
 import io.mysimbdp.protocol.RecordCounts;
 import java.io.FilterInputStream;
@@ -127,11 +126,11 @@ public final class FileIngestion {
   }
 
   /** Starts ingesting {@code file} of job {@code jobId} from {@code from}. */
-  public CompletionStage<Run> start(String tenantId, String jobId, JobFile file, Progress from) {
-    return categories.resolve(tenantId, file.category()).thenApply(route -> run(tenantId, jobId, file, from, route));
+  public CompletionStage<Run> start(String tenantId, String jobId, JobFile file, Progress from, TenantMeter meter) {
+    return categories.resolve(tenantId, file.category()).thenApply(route -> run(tenantId, jobId, file, from, route, meter));
   }
 
-  private Run run(String tenantId, String jobId, JobFile file, Progress from, CategoryFunctions.Route route) {
+  private Run run(String tenantId, String jobId, JobFile file, Progress from, CategoryFunctions.Route route, TenantMeter meter) {
     DataFormat format = DataFormat.fromId(file.format()).orElseThrow();
     CountingInputStream[] input = new CountingInputStream[1];
     AtomicBoolean interrupted = new AtomicBoolean(false);
@@ -173,7 +172,7 @@ public final class FileIngestion {
                 .whenComplete((written, failure) -> held.giveBack(batch.stream().mapToInt(Transformed::held).sum())))
             .toMat(
                 Sink.foldAsync(
-                    new Checkpointer(tenantId, jobId, file.id(), from, TenantMeters.get(system).forTenant(tenantId)),
+                    new Checkpointer(tenantId, jobId, file.id(), from, meter),
                     (checkpointer, result) -> checkpointer.add(result)),
                 Keep.both())
             .run(system);

@@ -30,8 +30,11 @@ final class JobRunner {
   private volatile boolean interrupted;
   private volatile FileIngestion.Run current;
 
-  JobRunner(String tenantId, Document job, IngestionJobs jobs, StagingStore staging, FileIngestion ingestion) {
+  private final io.mysimbdp.node.report.TenantMeter meter;
+
+  JobRunner(String tenantId, Document job, IngestionJobs jobs, StagingStore staging, FileIngestion ingestion, io.mysimbdp.node.report.TenantMeter meter) {
     this.tenantId = tenantId;
+    this.meter = meter;
     this.job = job;
     this.jobs = jobs;
     this.staging = staging;
@@ -88,7 +91,7 @@ final class JobRunner {
           return fail(file, progress, "the staged file no longer exists");
         }
         return staging.setMetadata(tenantId, file.id(), new Document("state", StagedFileViews.INGESTING).append("job", jobId()))
-            .thenCompose(marked -> ingestion.start(tenantId, jobId(), file, progress))
+            .thenCompose(marked -> ingestion.start(tenantId, jobId(), file, progress, meter))
             .thenCompose(run -> {
               current = run;
               if (interrupted) {

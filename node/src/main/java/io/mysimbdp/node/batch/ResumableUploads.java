@@ -68,6 +68,12 @@ import org.slf4j.LoggerFactory;
 public final class ResumableUploads {
   private static final Logger log = LoggerFactory.getLogger(ResumableUploads.class);
   public static final String COLLECTION = "uploads";
+  /**
+   * The platform database's index of the tenants that have upload records ({@code _id}: tenant,
+   * {@code sweepAt}: no record of theirs is due before it, {@code touchedAt}: its last upload's
+   * creation): the sweep visits these tenants only, when due, not every tenant.
+   */
+  public static final String SWEPT_TENANTS = "upload_sweeps";
   /** The indexed field the sweep queries, and its index's name. */
   static final String SWEEP_AT = "sweepAt";
   /** How long a PATCH (or a plain upload) holds its upload without renewing; renewed a third of it apart. */
@@ -126,12 +132,28 @@ public final class ResumableUploads {
    * the tenants that never used resumable uploads.
    */
   public CompletionStage<Void> ensureIndexes() {
+    // Records written before the tenants' index existed: their tenants are swept at the next sweep.
     return tenants.ids()
         .thenCompose(ids -> Source.from(ids)
             .mapAsync(1, tenantId -> coreDms.all(coreDms.tenantDatabase(tenantId).listCollectionNames())
-                .thenCompose(names -> names.contains(COLLECTION) ? ensureSweepIndex(tenantId) : CompletableFuture.completedFuture(null)))
+                .thenCompose(names -> names.contains(COLLECTION)
+                    ? ensureSweepIndex(tenantId).thenCompose(i -> sweptFrom(tenantId, Instant.EPOCH))
+                    : CompletableFuture.completedFuture(null)))
             .runWith(Sink.ignore(), system))
+        .thenCompose(done -> coreDms.first(sweptTenants().createIndex(Indexes.ascending(SWEEP_AT), new IndexOptions().name(SWEEP_AT))))
         .thenApply(done -> null);
+  }
+
+  private MongoCollection<Document> sweptTenants() {
+    return coreDms.platformDatabase().getCollection(SWEPT_TENANTS);
+  }
+
+  /** The tenant has an upload record that may be due at {@code due}: the sweep visits it from then. */
+  private CompletionStage<Void> sweptFrom(String tenantId, Instant due) {
+    return coreDms.first(sweptTenants().updateOne(Filters.eq("_id", tenantId),
+            Updates.combine(Updates.min(SWEEP_AT, Date.from(due)), Updates.set("touchedAt", new Date())),
+            new com.mongodb.client.model.UpdateOptions().upsert(true)))
+        .thenApply(r -> null);
   }
 
   private CompletionStage<Void> ensureSweepIndex(String tenantId) {
@@ -181,6 +203,9 @@ public final class ResumableUploads {
       return staging.ensureIndexes(tenantId)
           .thenCompose(i -> ensureSweepIndex(tenantId))
           .thenCompose(i -> coreDms.first(uploads(tenantId).insertOne(doc)))
+          // After the record: a sweep that read none and removes the tenant's entry meanwhile is
+          // followed by this, which puts it back (see nextSweep).
+          .thenCompose(i -> sweptFrom(tenantId, expires))
           .thenApply(r -> Status.open(id, length, 0, expires))
           .exceptionallyCompose(failure -> giveSlotBack(tenantId, failure));
     });
@@ -617,13 +642,18 @@ public final class ResumableUploads {
    * step is an asynchronous store call, and there are no files on the node's disk to remove.
    */
   public CompletionStage<Integer> sweep() {
-    return tenants.ids()
+    Instant started = Instant.now();
+    // Only the tenants with upload records due (the platform's index of them): an idle tenant, or
+    // one whose uploads are not due yet, costs the sweep nothing.
+    return coreDms.all(sweptTenants().find(Filters.lte(SWEEP_AT, Date.from(started))).projection(new Document("_id", 1)).limit(100_000))
+        .thenApply(docs -> docs.stream().map(d -> d.getString("_id")).toList())
         .thenCompose(ids -> Source.from(ids)
-            .mapAsync(1, tenantId -> sweep(tenantId).exceptionally(failure -> {
-              log.warn("tenant {}: could not sweep expired uploads (the next sweep retries): {}", tenantId,
-                  FileUploads.unwrap(failure).toString());
-              return 0;
-            }))
+            .mapAsync(1, tenantId -> sweep(tenantId).thenCompose(removed -> nextSweep(tenantId, started).thenApply(ok -> removed))
+                .exceptionally(failure -> {
+                  log.warn("tenant {}: could not sweep expired uploads (the next sweep retries): {}", tenantId,
+                      FileUploads.unwrap(failure).toString());
+                  return 0;
+                }))
             .runWith(Sink.fold(0, Integer::sum), system))
         .exceptionally(failure -> {
           log.warn("could not list the tenants to sweep expired uploads (the next sweep retries): {}", FileUploads.unwrap(failure).toString());
@@ -651,6 +681,26 @@ public final class ResumableUploads {
               : expire(tenantId, uploadId, claimable, now);
         })
         .runWith(Sink.fold(0, (sum, one) -> sum + (one ? 1 : 0)), system);
+  }
+
+  /**
+   * After a tenant's sweep: its entry in the tenants' index moves to its next record due, or goes
+   * when it has none left; unless an upload was created within a minute of the sweep's start (its
+   * own {@code sweepAt} is in the entry: the tenant is visited again then, and recomputed).
+   */
+  private CompletionStage<Void> nextSweep(String tenantId, Instant sweepStarted) {
+    // A minute's margin for the clocks of the node that created an upload and of this one.
+    Bson untouched = Filters.and(Filters.eq("_id", tenantId), Filters.lt("touchedAt", Date.from(sweepStarted.minus(Duration.ofMinutes(1)))));
+    return coreDms.first(uploads(tenantId).find().sort(com.mongodb.client.model.Sorts.ascending(SWEEP_AT))
+            .projection(new Document(SWEEP_AT, 1)).first())
+        .thenCompose(next -> {
+          if (next.isEmpty()) {
+            return coreDms.first(sweptTenants().deleteOne(untouched)).thenApply(r -> null);
+          }
+          Date due = next.get().getDate(SWEEP_AT);
+          return coreDms.first(sweptTenants().updateOne(untouched, Updates.set(SWEEP_AT, due == null ? new Date(0) : due)))
+              .thenApply(r -> null);
+        });
   }
 
   /** Sets a record's {@code sweepAt} to when it is due, unless someone changed it since it was read. */

@@ -22,11 +22,8 @@ import akka.util.Timeout;
 import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.balance.LoadBalancer;
 import io.mysimbdp.node.batch.BatchIngestor;
-import io.mysimbdp.node.report.ReportStore;
 import io.mysimbdp.node.report.TenantMeter;
-import io.mysimbdp.node.report.TenantMeters;
 import io.mysimbdp.protocol.TenantStats;
-import io.mysimbdp.node.stream.StreamTopology;
 import io.mysimbdp.node.stream.StreamIngestor;
 import java.time.Duration;
 import java.time.Instant;
@@ -74,15 +71,17 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
 
   /** From the stream worker: its consumer took its first message here; the balancer hears it. */
   private record StreamConsuming(StreamIngestor.ConsumingStarted started) implements Command {}
+  /** What every tenant's entity on a node shares: handed to each when sharding starts it. */
+  public record Dependencies(IngestionServices services, ActorRef<LoadBalancer.Command> balancer, ActorRef<NodeReporter.Command> reporter) {}
 
   /** Registers the entity type with sharding on this node. */
-  public static void init(ActorSystem<?> system) {
+  public static void init(ActorSystem<?> system, Dependencies deps) {
     // Shard locations live in Distributed Data, read with majority by the load balancer: every
     // node must run the replicator, not only those that happened to use it.
     DistributedData.get(Adapter.toClassic(system));
     ClusterSharding.get(system)
         .init(
-            Entity.of(ENTITY_KEY, entityContext -> create(entityContext.getEntityId()))
+            Entity.of(ENTITY_KEY, entityContext -> create(entityContext.getEntityId(), deps))
                 .withMessageExtractor(new OneShardPerTenant())
                 .withStopMessage(HandOff.INSTANCE)
                 // The load balancer places shards (tenants) on nodes by setting their location.
@@ -91,8 +90,8 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
                         system, ENTITY_KEY.name(), Timeout.create(Duration.ofSeconds(5)))));
   }
 
-  public static Behavior<Command> create(String tenantId) {
-    return Behaviors.setup(context -> new TenantIngestor(context, tenantId));
+  public static Behavior<Command> create(String tenantId, Dependencies deps) {
+    return Behaviors.setup(context -> new TenantIngestor(context, tenantId, deps));
   }
 
   private final String tenantId;
@@ -102,27 +101,25 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   private final Map<ActorRef<?>, Runnable> workers = new HashMap<>();
   private final ActorRef<BatchIngestor.Command> batch;
   private final ActorRef<StreamIngestor.Command> stream;
+  /** The tenant's figures on this node: its workers record into it, the node's reporter reads it. */
   private final TenantMeter meter;
   private final ActorRef<LoadBalancer.Command> balancer;
+  private final ActorRef<NodeReporter.Command> reporter;
 
-  private TenantIngestor(ActorContext<Command> context, String tenantId) {
+  private TenantIngestor(ActorContext<Command> context, String tenantId, Dependencies deps) {
     super(context);
     this.tenantId = tenantId;
     this.node = Cluster.get(context.getSystem()).selfMember().address().toString();
-    ActorSystem<?> system = context.getSystem();
-    IngestionServices services = IngestionServices.get(system);
-    this.balancer = LoadBalancer.proxy(system);
-    this.batch = spawnWorker(BatchIngestor.create(tenantId, services.batch()), "batch", BatchIngestor.Drain.INSTANCE);
+    this.meter = new TenantMeter(tenantId);
+    this.reporter = deps.reporter();
+    this.balancer = deps.balancer();
+    this.batch = spawnWorker(BatchIngestor.create(tenantId, deps.services().batch(), meter), "batch", BatchIngestor.Drain.INSTANCE);
     this.stream = spawnWorker(
-        StreamIngestor.create(tenantId, services.pipelineParts(), context.messageAdapter(StreamIngestor.ConsumingStarted.class, StreamConsuming::new)),
+        StreamIngestor.create(
+            tenantId, meter, deps.services().pipelineParts(), context.messageAdapter(StreamIngestor.ConsumingStarted.class, StreamConsuming::new)),
         "stream", StreamIngestor.Drain.INSTANCE);
-    TenantReporter.Dependencies reporting =
-        new TenantReporter.Dependencies(
-            StreamTopology.get(system), services, new ReportStore(services.coreDms()), balancer,
-            system.settings().config().getDuration("mysimbdp.reports.interval"));
-    this.meter = TenantMeters.get(system).forTenant(tenantId);
-    spawnWorker(TenantReporter.create(tenantId, node, meter, reporting), "reporter",
-        TenantReporter.Flush.INSTANCE);
+    // The node's reporter reports this tenant with all the others of the node, on one timer.
+    reporter.tell(new NodeReporter.Register(meter));
     balancer.tell(new LoadBalancer.Started(tenantId, node, startedAt));
     context.getLog().debug("tenant ingestor for {} started on {}", tenantId, node);
   }
@@ -174,9 +171,9 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
     return this;
   }
 
-  /** The tenant no longer runs here: this node's metrics stop showing it. */
+  /** The tenant no longer runs here: its last interval is reported, and this node's metrics stop showing it. */
   private Behavior<Command> closeMeter() {
-    TenantMeters.get(getContext().getSystem()).close(tenantId);
+    reporter.tell(new NodeReporter.Unregister(meter));
     return Behaviors.same();
   }
 

@@ -117,6 +117,7 @@ public final class TenantRoutes extends ApiDirectives {
    */
   private CompletionStage<CreatedTenant> withStreamTopology(CreatedTenant created) {
     String id = created.tenant().id();
+    // Declared now, not on first use: a client may publish straight to the tenant's exchange at once.
     return streamTopology
         .declare(id)
         .thenCompose(ok -> streamTopology.issueCredentials(id))

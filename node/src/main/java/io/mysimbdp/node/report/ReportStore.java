@@ -2,6 +2,7 @@ package io.mysimbdp.node.report;
 
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.IndexOptions;
+import com.mongodb.client.model.InsertManyOptions;
 import com.mongodb.client.model.Indexes;
 import com.mongodb.client.model.ReplaceOptions;
 import com.mongodb.client.model.Sorts;
@@ -20,7 +21,9 @@ import org.bson.conversions.Bson;
 /**
  * Where reports and balancer decisions are kept: {@value #REPORTS} and {@value #DECISIONS} in the
  * platform database (the balancer and the dashboards read across tenants; a tenant's routes filter
- * on its id), and each tenant's raw interval counts in {@value #STATS} in its own database.
+ * on its id), and each tenant's raw interval counts in {@value #STATS}, also in the platform
+ * database (field {@code tenant}): a node writes all its tenants' intervals in one bulk insert per
+ * collection, which one collection per tenant database would turn into one write per tenant.
  */
 public final class ReportStore {
   public static final String REPORTS = "client_performance_reports";
@@ -41,30 +44,54 @@ public final class ReportStore {
         .thenApply(ok -> null);
   }
 
+  /** One tenant's interval as it is stored: its report, and the raw counts it was made of. */
+  public record Entry(PerformanceReport report, TenantMeter.Interval interval) {}
+
   /** Stores one interval: the report, and the tenant's raw counts. */
   public CompletionStage<Void> save(PerformanceReport report, TenantMeter.Interval interval) {
-    Document stats =
-        new Document("node", report.node())
-            .append("from", new Date(interval.fromMillis()))
-            .append("to", new Date(interval.toMillis()))
-            .append("records_in", interval.counts().recordsIn())
-            .append("bytes_in", interval.counts().bytesIn())
-            .append("records_out", interval.counts().recordsOut())
-            .append("errors", interval.counts().errors())
-            .append("stream_records", interval.counts().streamRecords())
-            .append("batch_records", interval.counts().batchRecords())
-            .append("latency_count", interval.latencyMillis().getTotalCount())
-            .append("latency_mean_ms", interval.meanLatency())
-            .append("latency_p50_ms", interval.latencyAt(50))
-            .append("latency_p90_ms", interval.latencyAt(90))
-            .append("latency_p99_ms", interval.latencyAt(99))
-            .append("latency_max_ms", interval.latencyMillis().getTotalCount() == 0 ? -1 : interval.latencyMillis().getMaxValue())
-            .append("backlog", report.backlog())
-            .append("batch_backlog_bytes", report.batchBacklogBytes());
+    return saveAll(List.of(new Entry(report, interval)));
+  }
+
+  /**
+   * Stores the intervals of many tenants (a node's, every report interval): one unordered bulk
+   * insert of the reports and one of the raw counts, whatever the number of tenants.
+   */
+  public CompletionStage<Void> saveAll(List<Entry> entries) {
+    if (entries.isEmpty()) {
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+    List<Document> reports = new ArrayList<>(entries.size());
+    List<Document> stats = new ArrayList<>(entries.size());
+    for (Entry e : entries) {
+      reports.add(toDocument(e.report()));
+      stats.add(statsDocument(e.report(), e.interval()));
+    }
+    InsertManyOptions unordered = new InsertManyOptions().ordered(false);
     return coreDms
-        .first(reports().insertOne(toDocument(report)))
-        .thenCompose(ok -> coreDms.first(coreDms.tenantDatabase(report.customerIdentifier()).getCollection(STATS).insertOne(stats)))
+        .first(reports().insertMany(reports, unordered))
+        .thenCompose(ok -> coreDms.first(coreDms.platformDatabase().getCollection(STATS).insertMany(stats, unordered)))
         .thenApply(ok -> null);
+  }
+
+  static Document statsDocument(PerformanceReport report, TenantMeter.Interval interval) {
+    return new Document("tenant", report.customerIdentifier())
+        .append("node", report.node())
+        .append("from", new Date(interval.fromMillis()))
+        .append("to", new Date(interval.toMillis()))
+        .append("records_in", interval.counts().recordsIn())
+        .append("bytes_in", interval.counts().bytesIn())
+        .append("records_out", interval.counts().recordsOut())
+        .append("errors", interval.counts().errors())
+        .append("stream_records", interval.counts().streamRecords())
+        .append("batch_records", interval.counts().batchRecords())
+        .append("latency_count", interval.latencyMillis().getTotalCount())
+        .append("latency_mean_ms", interval.meanLatency())
+        .append("latency_p50_ms", interval.latencyAt(50))
+        .append("latency_p90_ms", interval.latencyAt(90))
+        .append("latency_p99_ms", interval.latencyAt(99))
+        .append("latency_max_ms", interval.latencyMillis().getTotalCount() == 0 ? -1 : interval.latencyMillis().getMaxValue())
+        .append("backlog", report.backlog())
+        .append("batch_backlog_bytes", report.batchBacklogBytes());
   }
 
   /** The tenant's reports that ended within [from, to), oldest first, at most {@code limit}; each with its decisions. */
@@ -104,6 +131,18 @@ public final class ReportStore {
     return coreDms
         .first(decisions().replaceOne(Filters.eq("_id", decision.id()), toDocument(decision), new ReplaceOptions().upsert(true)))
         .thenApply(ok -> null);
+  }
+
+  /** Stores (or replaces, by id) many decisions in one unordered bulk write. */
+  public CompletionStage<Void> saveDecisions(List<BalancerDecision> decisions) {
+    if (decisions.isEmpty()) {
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+    List<com.mongodb.client.model.ReplaceOneModel<Document>> writes = new ArrayList<>(decisions.size());
+    for (BalancerDecision d : decisions) {
+      writes.add(new com.mongodb.client.model.ReplaceOneModel<>(Filters.eq("_id", d.id()), toDocument(d), new ReplaceOptions().upsert(true)));
+    }
+    return coreDms.first(decisions().bulkWrite(writes, new com.mongodb.client.model.BulkWriteOptions().ordered(false))).thenApply(ok -> null);
   }
 
   /** Decisions about one tenant (null: all tenants) made within [from, to), newest first. */

@@ -8,9 +8,10 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 
 /**
- * The meters of the tenants whose entities run on this node: a tenant's entity opens its meter
- * when it starts here and closes it when it stops (moves away), so this node's {@code /metrics}
- * shows the tenants it hosts.
+ * The meters of the tenants whose entities run on this node, for {@code /metrics}: each tenant's
+ * entity creates its meter and hands it to its workers; the node's reporter (which the entity
+ * registers it with when it starts here and unregisters when it stops) keeps this registry, so
+ * this node shows the tenants it hosts. Nothing else writes to it.
  */
 public final class TenantMeters implements Extension {
   public static final ExtensionId<TenantMeters> ID =
@@ -29,14 +30,14 @@ public final class TenantMeters implements Extension {
 
   private TenantMeters() {}
 
-  /** The tenant's meter on this node, opened if it is not. */
-  public TenantMeter forTenant(String tenantId) {
-    return meters.computeIfAbsent(tenantId, TenantMeter::new);
+  /** The tenant's entity started here with this meter. */
+  public void register(TenantMeter meter) {
+    meters.put(meter.tenantId(), meter);
   }
 
-  /** The tenant left this node: a new entity here starts from zero. */
-  public void close(String tenantId) {
-    meters.remove(tenantId);
+  /** The tenant left this node: its meter goes (a new entity here starts from zero). */
+  public void unregister(TenantMeter meter) {
+    meters.remove(meter.tenantId(), meter);
   }
 
   public Collection<TenantMeter> all() {

@@ -6,7 +6,7 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import com.typesafe.config.Config;
-import io.mysimbdp.node.report.TenantMeters;
+import io.mysimbdp.node.report.TenantMeter;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -37,6 +37,8 @@ public final class NodeStreams implements akka.actor.typed.Extension {
   /** What a running consumer shares with the node: its prefetch, and the bytes it holds. */
   static final class Started {
     final ActorRef<StreamIngestor.Command> ingestor;
+    /** The tenant's meter (its entity's): the records per message it measures. */
+    final TenantMeter meter;
     /** Bytes of deliveries taken from the broker and not yet acked (what this consumer holds). */
     final AtomicLong bytesHeld = new AtomicLong();
     /** The running consumer's prefetch (0: none running). */
@@ -46,8 +48,9 @@ public final class NodeStreams implements akka.actor.typed.Extension {
     /** Bytes per AMQP message lately (moving average; 0: none yet). */
     private volatile double bytesPerMessage;
 
-    Started(ActorRef<StreamIngestor.Command> ingestor) {
+    Started(ActorRef<StreamIngestor.Command> ingestor, TenantMeter meter) {
       this.ingestor = ingestor;
+      this.meter = meter;
     }
 
     double bytesPerMessage() {
@@ -105,7 +108,7 @@ public final class NodeStreams implements akka.actor.typed.Extension {
    * Takes the tenant's stream on this node, or says why not. Taking a tenant that is already here
    * (a consumer started again with a new prefetch) always succeeds.
    */
-  synchronized Either admit(String tenantId, ActorRef<StreamIngestor.Command> ingestor) {
+  synchronized Either admit(String tenantId, ActorRef<StreamIngestor.Command> ingestor, TenantMeter meter) {
     Started existing = started.get(tenantId);
     if (existing != null && existing.ingestor.equals(ingestor)) {
       return new Either(existing, null);
@@ -120,7 +123,7 @@ public final class NodeStreams implements akka.actor.typed.Extension {
           "this node's stream consumers hold " + held + " bytes, over its budget of " + maxConsumerBytes
               + " (mysimbdp.stream.consume.max-consumer-bytes); retry later"));
     }
-    Started entry = new Started(ingestor);
+    Started entry = new Started(ingestor, meter);
     started.put(tenantId, entry);
     return new Either(entry, null);
   }
@@ -154,14 +157,13 @@ public final class NodeStreams implements akka.actor.typed.Extension {
   /** The one prefetch check of the node: tells only the streams whose prefetch should change. */
   private void checkPrefetches() {
     Instant now = Instant.now();
-    TenantMeters meters = TenantMeters.get(system);
     started.forEach((tenantId, s) -> {
       int prefetch = s.prefetch;
       if (prefetch == 0) {
         return;
       }
       Duration since = s.lastChange == null ? PrefetchPolicy.NEVER_CHANGED : Duration.between(s.lastChange, now);
-      if (policy.revise(prefetch, meters.forTenant(tenantId).recordsPerMessage(), s.bytesPerMessage(), since).isPresent()) {
+      if (policy.revise(prefetch, s.meter.recordsPerMessage(), s.bytesPerMessage(), since).isPresent()) {
         s.ingestor.tell(StreamIngestor.CheckPrefetch.INSTANCE);
       }
     });

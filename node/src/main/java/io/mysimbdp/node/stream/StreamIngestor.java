@@ -22,7 +22,6 @@ import io.mysimbdp.node.CborSerializable;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.pipeline.PipelineParts;
 import io.mysimbdp.node.report.TenantMeter;
-import io.mysimbdp.node.report.TenantMeters;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -130,13 +129,16 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     STOPPING
   }
 
-  /** The tenant's stream worker; {@code parent} hears when its consumer first takes a message here. */
-  public static Behavior<Command> create(String tenantId, PipelineParts parts, ActorRef<ConsumingStarted> parent) {
+  /**
+   * The tenant's stream worker: what it consumes counts in {@code meter}, its entity's; it runs its
+   * pipelines with the node's {@code parts}; {@code parent} hears when its consumer first takes a message here.
+   */
+  public static Behavior<Command> create(String tenantId, TenantMeter meter, PipelineParts parts, ActorRef<ConsumingStarted> parent) {
     return Behaviors.<Command>supervise(
             Behaviors.setup(
                 context ->
                     Behaviors.withTimers(
-                        timers -> Behaviors.withStash(1000, stash -> new StreamIngestor(context, timers, stash, tenantId, parts, parent)))))
+                        timers -> Behaviors.withStash(1000, stash -> new StreamIngestor(context, timers, stash, tenantId, meter, parts, parent)))))
         .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
   }
 
@@ -169,13 +171,16 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   /** When this worker last changed the prefetch (null: never). */
   private Instant lastPrefetchChange;
 
+  private final TenantMeter meter;
+
   private StreamIngestor(ActorContext<Command> context, TimerScheduler<Command> timers, StashBuffer<Command> stash, String tenantId,
-      PipelineParts parts, ActorRef<ConsumingStarted> parent) {
+      TenantMeter meter, PipelineParts parts, ActorRef<ConsumingStarted> parent) {
     super(context);
     // Akka names an actor's logger after the class on the stack of its first log call; a timer's
     // interceptor may make that call first, and the logger is then akka.actor.ActorCell.
     context.setLoggerName(StreamIngestor.class);
     this.tenantId = tenantId;
+    this.meter = meter;
     this.parts = parts;
     this.parent = parent;
     this.timers = timers;
@@ -231,7 +236,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     if (slot != null) {
       return true;
     }
-    NodeStreams.Either taken = nodeStreams.admit(tenantId, getContext().getSelf());
+    NodeStreams.Either taken = nodeStreams.admit(tenantId, getContext().getSelf(), meter);
     if (taken.refusal() != null) {
       refusal = taken.refusal();
       return false;
@@ -393,7 +398,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
   }
 
   private TenantMeter meter() {
-    return TenantMeters.get(getContext().getSystem()).forTenant(tenantId);
+    return meter;
   }
 
   private void startStream(int prefetch) {
@@ -410,7 +415,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     slot.prefetch = prefetch;
     slot.lastChange = lastPrefetchChange;
     try {
-      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics, slot, prefetch, parts).run();
+      running = new StreamPipeline(getContext().getSystem(), tenantId, metrics, slot, prefetch, parts, meter).run();
     } catch (RuntimeException e) {
       getContext().getLog().warn("tenant {}: could not start the stream, retrying in {}: {}", tenantId, RETRY, e.toString());
       metrics.lastError = e.toString();

@@ -28,7 +28,6 @@ import io.mysimbdp.node.pipeline.Documents;
 import io.mysimbdp.node.pipeline.PipelineParts;
 import io.mysimbdp.node.pipeline.RecordWriter;
 import io.mysimbdp.node.report.TenantMeter;
-import io.mysimbdp.node.report.TenantMeters;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -129,7 +128,9 @@ final class StreamPipeline {
   private final AtomicBoolean askedForLowerPrefetch = new AtomicBoolean();
 
   /** A stream whose consumer takes up to {@code prefetch} unacknowledged messages. */
-  StreamPipeline(ActorSystem<?> system, String tenantId, StreamMetrics metrics, NodeStreams.Started started, int prefetch, PipelineParts parts) {
+  StreamPipeline(
+      ActorSystem<?> system, String tenantId, StreamMetrics metrics, NodeStreams.Started started, int prefetch, PipelineParts parts,
+      TenantMeter meter) {
     this.system = system;
     this.prefetch = prefetch;
     this.tenantId = tenantId;
@@ -140,7 +141,7 @@ final class StreamPipeline {
     this.metrics = metrics;
     this.started = started;
     this.policy = NodeStreams.get(system).policy();
-    this.meter = TenantMeters.get(system).forTenant(tenantId);
+    this.meter = meter;
   }
 
   Running run() {

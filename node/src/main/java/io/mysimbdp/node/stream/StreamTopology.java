@@ -245,6 +245,46 @@ public final class StreamTopology implements Extension {
   }
 
   /**
+   * Messages ready in each of these tenants' queues (-1 where the broker does not answer or the
+   * queue does not exist yet): one blocking task and one channel for all of them (a passive declare
+   * of a missing queue closes the channel: a new one is opened for the rest).
+   */
+  public CompletionStage<Map<String, Long>> lags(java.util.Collection<String> tenantIds) {
+    if (tenantIds.isEmpty()) {
+      return CompletableFuture.completedFuture(Map.of());
+    }
+    return CompletableFuture.supplyAsync(
+            () -> {
+              Map<String, Long> lengths = new HashMap<>();
+              Channel channel = null;
+              try {
+                for (String tenantId : tenantIds) {
+                  try {
+                    if (channel == null || !channel.isOpen()) {
+                      channel = broker.controlConnection().createChannel();
+                    }
+                    lengths.put(tenantId, (long) channel.queueDeclarePassive(settings.queue(tenantId)).getMessageCount());
+                  } catch (IOException | RuntimeException e) {
+                    log.debug("could not read the queue length of tenant {}: {}", tenantId, e.toString());
+                    lengths.put(tenantId, -1L);
+                  }
+                }
+              } finally {
+                if (channel != null) {
+                  closeQuietly(channel);
+                }
+              }
+              return lengths;
+            },
+            blocking)
+        .exceptionally(e -> {
+          Map<String, Long> unknown = new HashMap<>();
+          tenantIds.forEach(id -> unknown.put(id, -1L));
+          return unknown;
+        });
+  }
+
+  /**
    * Creates (or resets the password of) the tenant's own broker user, allowed to publish to the
    * tenant's exchange only, and answers how to connect. Without a management URI it answers the
    * exchange alone, with a note that direct publishing needs per-tenant users.

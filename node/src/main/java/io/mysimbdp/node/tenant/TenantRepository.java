@@ -50,6 +50,7 @@ public final class TenantRepository {
   public CompletionStage<Void> ensureIndexes() {
     return coreDms
         .first(tenants.createIndex(Indexes.ascending("apiKeyHash"), new IndexOptions().unique(true).name("apiKeyHash")))
+        .thenCompose(name -> coreDms.first(tenants.createIndex(Indexes.ascending("createdAt"), new IndexOptions().name("createdAt"))))
         .thenApply(name -> null);
   }
 
@@ -91,6 +92,16 @@ public final class TenantRepository {
   public CompletionStage<List<String>> ids() {
     return coreDms
         .all(tenants.find().projection(new Document("_id", 1)))
+        .thenApply(docs -> docs.stream().map(d -> d.getString("_id")).toList());
+  }
+
+  /** The ids of the tenants created at or after {@code since} (null: every tenant's). */
+  public CompletionStage<List<String>> idsCreatedSince(Instant since) {
+    if (since == null) {
+      return ids();
+    }
+    return coreDms
+        .all(tenants.find(Filters.gte("createdAt", Date.from(since))).projection(new Document("_id", 1)))
         .thenApply(docs -> docs.stream().map(d -> d.getString("_id")).toList());
   }
 

@@ -10,6 +10,7 @@ import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.ServerVersion;
 import de.bwaldvogel.mongo.backend.h2.H2Backend;
 import de.bwaldvogel.mongo.exception.MongoServerError;
+import io.mysimbdp.node.report.TenantMeter;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.entity.IngestionServices;
 import io.netty.channel.Channel;
@@ -110,7 +111,7 @@ class BatchWorkerTest {
   void aJobListThatCouldNotBeLoadedIsLoadedAgain() throws Exception {
     insertJob("load", "empty-job", List.of());
     failJobFinds.set(4); // the driver retries a read once: two loads fail
-    testKit.spawn(BatchIngestor.create("load", IngestionServices.get(testKit.system()).batch()));
+    testKit.spawn(BatchIngestor.create("load", IngestionServices.get(testKit.system()).batch(), new TenantMeter("load")));
     await(Duration.ofSeconds(20), "the job runs once the store answers", () -> IngestionJobs.SUCCEEDED.equals(jobState("load", "empty-job")));
     assertEquals(0, failJobFinds.get());
   }
@@ -133,7 +134,7 @@ class BatchWorkerTest {
     // Every insert fails for longer than a file's write attempts (2 here).
     failInserts.set(6);
     try {
-      testKit.spawn(BatchIngestor.create(tenant, IngestionServices.get(testKit.system()).batch()));
+      testKit.spawn(BatchIngestor.create(tenant, IngestionServices.get(testKit.system()).batch(), new TenantMeter(tenant)));
       await(Duration.ofSeconds(60), "the job finishes once the store answers", () -> {
         String state = jobState(tenant, "job");
         return IngestionJobs.SUCCEEDED.equals(state) || IngestionJobs.FAILED.equals(state);
@@ -169,7 +170,7 @@ class BatchWorkerTest {
     insertJob(tenant, "job", List.of(new Document("id", "big").append("name", "big.csv").append("category", "default")
         .append("format", "csv").append("size", (long) bytes.length)));
 
-    testKit.spawn(BatchIngestor.create(tenant, IngestionServices.get(testKit.system()).batch()));
+    testKit.spawn(BatchIngestor.create(tenant, IngestionServices.get(testKit.system()).batch(), new TenantMeter(tenant)));
     await(Duration.ofSeconds(60), "the job finishes", () -> IngestionJobs.SUCCEEDED.equals(jobState(tenant, "job")));
     IngestionJobs.Progress progress = await(() -> IngestionServices.get(testKit.system()).batch().jobs().progressOf(tenant, "job", "big"));
     assertEquals(StagedFileViews.INGESTED, progress.state(), progress::toString);

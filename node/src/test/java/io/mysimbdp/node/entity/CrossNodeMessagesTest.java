@@ -57,6 +57,8 @@ class CrossNodeMessagesTest {
     for (Object message : List.of(
         new LoadBalancer.Report(report()),
         new LoadBalancer.NodeLoad("n", 0.5, 2, 100, 200),
+        new LoadBalancer.NodeReports("n", Instant.now(), new LoadBalancer.NodeLoad("n", 0.5, 2, 100, 200), List.of(report()), List.of("idle-1", "idle-2")),
+        new LoadBalancer.NodeReports("n", Instant.now(), null, List.of(), List.of("idle-3")),
         new LoadBalancer.Started("t", "n", Instant.now()),
         new LoadBalancer.Consuming("t", "n", Instant.now(), 3),
         new LoadBalancer.Place("t", testKit.<LoadBalancer.Placed>createTestProbe().getRef()),
