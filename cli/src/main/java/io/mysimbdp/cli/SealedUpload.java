@@ -35,6 +35,15 @@ final class SealedUpload implements AutoCloseable {
 
   /** Null when not sealing; a usage error for --seal without --key-file and the like. */
   static SealedUpload of(CommandLine commandLine, String seal, Path keyFile) throws IOException {
+    RecordSealer sealer = sealer(commandLine, seal, keyFile);
+    return sealer == null ? null : new SealedUpload(sealer, keyFile.toRealPath());
+  }
+
+  /**
+   * What {@code --seal FIELDS --key-file K} ask for (upload and send alike): null when neither is
+   * given; a usage error, before any request, when only one is or either is invalid.
+   */
+  static RecordSealer sealer(CommandLine commandLine, String seal, Path keyFile) {
     if (seal == null && keyFile == null) {
       return null;
     }
@@ -53,7 +62,7 @@ final class SealedUpload implements AutoCloseable {
     } catch (IOException e) {
       throw new ParameterException(commandLine, "Invalid --key-file: " + e.getMessage());
     }
-    return new SealedUpload(new RecordSealer(Sealer.of(key), spec), keyFile.toRealPath());
+    return new RecordSealer(Sealer.of(key), spec);
   }
 
   /** The plan with every upload replaced by its sealed copy (same name, its own size). */

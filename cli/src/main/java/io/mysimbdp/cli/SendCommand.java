@@ -3,6 +3,7 @@ package io.mysimbdp.cli;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.mysimbdp.cli.seal.RecordSealer;
 import java.io.ByteArrayOutputStream;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -52,6 +53,8 @@ final class SendCommand implements Callable<Integer> {
           .enable(com.fasterxml.jackson.databind.DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
           .configure(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.STRIP_TRAILING_BIGDECIMAL_ZEROES, false);
 
+  private static final com.fasterxml.jackson.core.type.TypeReference<java.util.Map<String, Object>> MAP = new com.fasterxml.jackson.core.type.TypeReference<>() {};
+
   /** Below the platform's 8 MiB per request, leaving room for the envelope. */
   private static final long DEFAULT_MAX_REQUEST = 4L << 20;
 
@@ -76,6 +79,16 @@ final class SendCommand implements Callable<Integer> {
 
   @Mixin RetryOptions retry;
 
+  @Option(names = "--seal", paramLabel = "FIELDS",
+      description = "seal these fields with your key before sending: f1,f2:det (randomized unless :det); see docs/sealing.md")
+  String seal;
+
+  @Option(names = "--key-file", paramLabel = "K", description = "the key file (mysimbdp keygen) --seal seals with")
+  Path keyFile;
+
+  /** Seals the chosen fields of every record before it is sent (null: nothing sealed). */
+  private RecordSealer sealer;
+
   @Override
   public Integer call() throws Exception {
     if (batch < 1 || batch > 10_000) {
@@ -84,6 +97,7 @@ final class SendCommand implements Callable<Integer> {
     if (category != null && category.isBlank()) {
       throw new ParameterException(spec.commandLine(), "--category must not be blank");
     }
+    sealer = SealedUpload.sealer(spec.commandLine(), seal, keyFile); // usage errors before any request
     PlatformClient client = retry.apply(spec, Commands.client(spec));
     Path input;
     Path spooled = null;
@@ -126,7 +140,7 @@ final class SendCommand implements Callable<Integer> {
       JsonToken token = array ? parser.nextToken() : first;
       while (token != null && token != JsonToken.END_ARRAY) {
         JsonNode record = parser.readValueAsTree();
-        byte[] line = RECORDS.writeValueAsBytes(record);
+        byte[] line = RECORDS.writeValueAsBytes(sealer == null || !record.isObject() ? record : sealer.seal(RECORDS.convertValue(record, MAP)));
         if (inChunk > 0 && (inChunk >= batch || chunk.size() + line.length + 1 > maxRequestBytes)) {
           retried += post(client, chunk, inChunk, sha256, requests, err);
           sent += inChunk;

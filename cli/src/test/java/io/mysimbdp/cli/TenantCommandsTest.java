@@ -1,6 +1,7 @@
 package io.mysimbdp.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -113,6 +114,31 @@ class TenantCommandsTest {
         calls.stream().map(c -> c.header("Idempotency-Key")).toList(),
         all.subList(3, 6).stream().map(c -> c.header("Idempotency-Key")).toList(),
         "a re-run sends the same keys: the platform stores nothing twice");
+  }
+
+  @Test
+  void sendSealsTheChosenFieldsBeforeTheyLeaveTheMachine() throws Exception {
+    platform.routes.put("POST messages", TenantCommandsTest::accepted);
+    Path key = dir.resolve("tenant.key");
+    assertEquals(0, cli("keygen", "--out", key.toString()).exit());
+    Path records = dir.resolve("patients.ndjson");
+    Files.writeString(records, "{\"name\":\"Ada Lovelace\",\"ward\":\"B7\",\"pulse\":72}\n{\"name\":\"Alan Turing\",\"ward\":\"B7\",\"pulse\":64}\n");
+
+    Cli.Run run = cli("send", records.toString(), "--seal", "name,ward:det", "--key-file", key.toString());
+    assertEquals(0, run.exit(), run::toString);
+    String body = platform.calls("POST", "messages").get(0).text();
+    assertFalse(body.contains("Ada") || body.contains("Turing") || body.contains("B7"), body);
+    List<JsonNode> sent = new java.util.ArrayList<>();
+    for (String line : body.lines().toList()) {
+      sent.add(json(line));
+    }
+    assertEquals(72, sent.get(0).path("pulse").asInt(), "fields not chosen go as they are");
+    assertEquals(sent.get(0).path("ward"), sent.get(1).path("ward"), "deterministic: equal values, equal ciphertexts");
+    assertNotEquals(sent.get(0).path("name"), sent.get(1).path("name"));
+    io.mysimbdp.cli.seal.Sealer sealer = io.mysimbdp.cli.seal.Sealer.of(io.mysimbdp.cli.seal.SealingKey.load(key));
+    assertEquals("Ada Lovelace", sealer.openValue(io.mysimbdp.protocol.SealedEnvelope.parseBase64(sent.get(0).path("name").path("$sealed").asText())));
+
+    assertEquals(2, cli("send", records.toString(), "--seal", "name").exit(), "--seal without --key-file is a usage error");
   }
 
   @Test
