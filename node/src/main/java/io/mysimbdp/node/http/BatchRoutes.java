@@ -50,7 +50,8 @@ import org.bson.json.JsonWriterSettings;
  * DELETE files/{file}               remove a file that is not in a job (queued or ingesting: 409 file_in_use)
  * GET    data/{collection}?limit=&amp;after=   page through the tenant's ingested records
  * POST   ingestions                 ingest the listed files ({"files":[...]}) or every staged file: 202 with the job;
- *                                   its files are queued (409 file_in_use for a listed file already in a job)
+ *                                   its files are queued (409 file_in_use for a listed file already in a job,
+ *                                   details.job naming that job)
  * GET    ingestions                 the tenant's recent jobs
  * GET    ingestions/{job}           a job's state, files and counts
  * </pre>
@@ -132,8 +133,19 @@ public final class BatchRoutes extends UploadDirectives implements TenantSubRout
       // in a job is never queued twice, however many requests race.
       return onSuccess(claimAll(tenantId, jobId, candidates, !wanted.isEmpty(), 0, new ArrayList<>()), claim -> {
         if (claim.busy() != null) {
+          // The job holding it may be one whose 202 never reached the client (its node went down
+          // after storing it, before telling the tenant's entity): the entity hears of it again,
+          // and the answer names it, so a client that sends its request again can follow it.
+          String holder = byId.containsKey(claim.busy()) ? meta(byId.get(claim.busy())).getString("job") : null;
+          Map<String, Object> details = new java.util.LinkedHashMap<>();
+          details.put("file", claim.busy());
+          if (holder != null) {
+            details.put("job", holder);
+            sharding.entityRefFor(TenantIngestor.ENTITY_KEY, tenantId).tell(new TenantIngestor.ToBatch(new BatchIngestor.JobQueued(holder)));
+          }
           return onSuccess(unclaimAll(tenantId, jobId, claim.claimed()), released -> error(StatusCodes.CONFLICT, "file_in_use",
-              "file '" + claim.busy() + "' is in another ingestion job; queue it when that job ends", Map.of("file", claim.busy())));
+              "file '" + claim.busy() + "' is in another ingestion job" + (holder == null ? "" : " (" + holder + ")")
+                  + "; queue it when that job ends", details));
         }
         if (claim.claimed().isEmpty()) {
           return nothingToIngest(tenantId);

@@ -314,6 +314,8 @@ class FileSlotsAndDuplicatesTest {
     Reply twice = api.postJson("/v1/tenants/queued/ingestions", key, "{\"files\":[\"" + smallId + "\"]}");
     assertEquals(409, twice.status(), twice::toString);
     assertEquals("file_in_use", twice.errorCode());
+    assertEquals(job.json().path("id").asText(), twice.json().path("details").path("job").asText(),
+        "the refusal names the job holding the file: a client whose 202 was lost follows that job");
 
     String jobId = job.json().path("id").asText();
     await(Duration.ofSeconds(60), "the job ends", () ->

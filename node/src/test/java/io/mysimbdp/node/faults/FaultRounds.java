@@ -483,6 +483,9 @@ public final class FaultRounds {
           HttpApi.Reply reply = api().postJson("/v1/tenants/" + tenant + "/ingestions", key, "{\"files\":[\"" + fileId + "\"]}");
           if (reply.status() == 202) {
             job = reply.json().path("id").asText();
+          } else if (reply.status() == 409 && reply.json().path("details").hasNonNull("job")) {
+            // A request sent again after its answer was lost: the file is in the job it made.
+            job = reply.json().path("details").path("job").asText();
           } else if (reply.status() < 500) {
             throw new IllegalStateException("ingesting " + fileId + " answered " + reply);
           }
