@@ -61,8 +61,7 @@ class DeadLetterReplayTest {
 
   /** Uploads {@code content} (a copy even if the tenant has the same bytes already: categories differ). */
   static String upload(String tenant, String key, String name, String category, String type, String content) {
-    Reply reply = api.send("POST", "/v1/tenants/" + tenant + "/files?duplicate=allow&name=" + name + "&category=" + category, key, type,
-        content.getBytes(StandardCharsets.UTF_8));
+    Reply reply = api.uploadCopy(tenant, key, name, category, type, content.getBytes(StandardCharsets.UTF_8));
     ok(201, reply);
     return reply.json().path("id").asText();
   }

@@ -109,6 +109,13 @@ public final class HttpApi {
     return send("POST", "/v1/tenants/" + tenant + "/files" + query, key, contentType, bytes);
   }
 
+  /** Uploads a file's bytes as a copy ({@code duplicate=allow}): the tenant may have the same bytes already, under another category. */
+  public Reply uploadCopy(String tenant, String key, String name, String category, String contentType, byte[] bytes) {
+    String query = "?duplicate=allow&name=" + java.net.URLEncoder.encode(name, java.nio.charset.StandardCharsets.UTF_8)
+        + (category == null ? "" : "&category=" + category);
+    return send("POST", "/v1/tenants/" + tenant + "/files" + query, key, contentType, bytes);
+  }
+
   /** Starts an ingestion of the given files (none: every staged file) and waits for its end. */
   public JsonNode ingestAndWait(String tenant, String key, java.util.List<String> files, Duration within) {
     String body = files == null ? "{}" : "{\"files\":[" + files.stream().map(f -> "\"" + f + "\"").collect(java.util.stream.Collectors.joining(",")) + "]}";
