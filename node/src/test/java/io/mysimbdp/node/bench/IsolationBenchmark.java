@@ -318,7 +318,7 @@ public final class IsolationBenchmark {
         if (enabled && hostile) {
           setWatch(new Watch(slots, uploadedAt, uploadedNanos));
         }
-        HttpApi.Reply up = api.upload("b", key, function + ".ndjson", function, "application/x-ndjson", file);
+        HttpApi.Reply up = api.uploadCopy("b", key, function + ".ndjson", function, "application/x-ndjson", file);
         if (up.status() != 201) {
           errors.add("upload: " + up);
         } else {
@@ -627,7 +627,7 @@ public final class IsolationBenchmark {
 
   /** One file of A: upload, ingest, answer A's records/s as the job measured it; then drop its output. */
   static double run(HttpApi api, MongoClient mongo, String tenant, String key, byte[] csv, boolean warmUp) {
-    HttpApi.Reply up = api.upload(tenant, key, "wq.csv", "water", "text/csv", csv);
+    HttpApi.Reply up = api.uploadCopy(tenant, key, "wq.csv", "water", "text/csv", csv);
     JsonNode job = api.ingestAndWait(tenant, key, List.of(up.json().path("id").asText()), JOB_TIMEOUT);
     long written = job.path("records").path("written").asLong();
     long failed = job.path("records").path("failed").asLong();

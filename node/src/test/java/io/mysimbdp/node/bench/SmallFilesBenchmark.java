@@ -50,7 +50,7 @@ public final class SmallFilesBenchmark {
         long t0 = System.nanoTime();
         int files = 0;
         while (System.nanoTime() - t0 < length.toNanos()) {
-          HttpApi.Reply up = api.upload("small", key, "twelve.ndjson", "twelve", "application/x-ndjson", file);
+          HttpApi.Reply up = api.uploadCopy("small", key, "twelve.ndjson", "twelve", "application/x-ndjson", file);
           api.ingestAndWait("small", key, List.of(up.json().path("id").asText()), Duration.ofMinutes(1));
           files++;
         }
