@@ -11,13 +11,11 @@
 #
 # RabbitMQ: Debian's rabbitmq-server, started by the test itself (scripts/rabbitmq.sh) unless
 # TEST_AMQP_URI names one (a broker restart round then needs RABBITMQ_* of scripts/rabbitmq.sh).
-set -euo pipefail
-trap 'echo "faults.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
 rounds="${1:-20}"; broker="${2:-both}"
-mvn="./mvnw"; [[ -x "$mvn" ]] || mvn=mvn
-"$mvn" -q -B -ntp -DskipTests install >&2
-"$mvn" -B -ntp -pl node surefire:test -Dtest=FaultRoundsTest -Dsurefire.failIfNoSpecifiedTests=false \
+status=0
+./mvnw -B -ntp -q -pl node -am test -Dtest=FaultRoundsTest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dmysimbdp.faults.heavy=true -Dmysimbdp.faults.rounds="$rounds" -Dmysimbdp.faults.broker="$broker" >&2 || status=$?
 grep -hE "^(fault rounds|round |    )" node/target/surefire-reports/io.mysimbdp.node.faults.FaultRoundsTest-output.txt || true
-exit "${status:-0}"
+exit $status

@@ -1,30 +1,21 @@
 #!/usr/bin/env bash
-# A rolling restart of three node processes under a steady stream, heavier than the suite's: each
-# node in turn gets SIGTERM, exits on its own (its tenants hand off drained, it leaves the cluster),
-# is started again and rejoins; two tenants publish over HTTP to every node all along. Prints, per
-# node, how long it took to exit after SIGTERM against the grace period, and per tenant confirmed
-# vs stored records, missing and unexpected ids, dead letters, requests sent again.
-# (The suite runs RollingRestartTest with 1 round at 10 records / 200 ms per tenant.)
+# A rolling restart of three node processes under load, heavier than the suite's: the fault
+# checker (scripts/faults.sh) with rolling restarts only. Each round sends SIGTERM to each node in
+# turn; every node must exit on its own (its tenants hand off drained, it leaves the cluster) with
+# 0 or 143 within the grace period of k8s/base/node-deployment.yaml, is started again and rejoins,
+# while two tenants stream over HTTP and one ingests files. Prints, per round, each node's time from
+# SIGTERM to exit, and per tenant confirmed, stored, lost, duplicated, dead-lettered records.
 #
-#   scripts/rolling-restart.sh [rounds] [records per request] [interval ms]     default 3 100 100
-#   BROKER=rabbitmq scripts/rolling-restart.sh ...   against RabbitMQ (TEST_AMQP_URI, or scripts/rabbitmq.sh)
-#
-# The store and broker run in the test JVM (or RabbitMQ), so they outlive every node. Builds the
-# reactor offline (no install).
+#   scripts/rolling-restart.sh [rounds (3)] [embedded|rabbitmq|both (embedded)]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
-rounds="${1:-3}"; per_request="${2:-100}"; interval="${3:-100}"
-case "${BROKER:-embedded}" in
-  embedded) test='RollingRestartTest#onTheEmbeddedBroker' ;;
-  rabbitmq) test='RollingRestartTest#onRabbitMq' ;;
-  *) echo "BROKER is embedded or rabbitmq" >&2; exit 2 ;;
-esac
+rounds="${1:-3}"; broker="${2:-embedded}"
 status=0
-./mvnw -B -ntp -q -pl node -am test -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
-  -Dmysimbdp.rolling.rounds="$rounds" -Dmysimbdp.rolling.per-request="$per_request" \
-  -Dmysimbdp.rolling.interval-ms="$interval" >&2 || status=$?
-grep -hE "^(rolling restart|  round|  roll-)" node/target/surefire-reports/io.mysimbdp.node.cluster.RollingRestartTest-output.txt || true
+./mvnw -B -ntp -q -pl node -am test -Dtest=FaultRoundsTest -Dsurefire.failIfNoSpecifiedTests=false \
+  -Dmysimbdp.faults.heavy=true -Dmysimbdp.faults.kinds=ROLLING_RESTART -Dmysimbdp.faults.rounds="$rounds" \
+  -Dmysimbdp.faults.broker="$broker" >&2 || status=$?
+grep -hE "^(fault rounds|round |    )" node/target/surefire-reports/io.mysimbdp.node.faults.FaultRoundsTest-output.txt || true
 if [[ $status -ne 0 ]]; then
-  echo "FAILED (the nodes' logs are kept under node/target/rolling-restart/)"
+  echo "FAILED (the nodes' logs are kept under node/target/faults/)"
 fi
 exit $status

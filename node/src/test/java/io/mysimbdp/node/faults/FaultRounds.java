@@ -85,9 +85,14 @@ public final class FaultRounds {
     }
   }
 
-  public record Round(int number, Fault fault, String detail, Duration took, List<Count> counts) {
+  /**
+   * One round: what was done, its counts, and {@code problems}: what went wrong besides the records
+   * (a node that did not exit on its own within the grace period Kubernetes gives it, or with an
+   * error code).
+   */
+  public record Round(int number, Fault fault, String detail, Duration took, List<Count> counts, List<String> problems) {
     public boolean clean() {
-      return counts.stream().allMatch(Count::clean);
+      return counts.stream().allMatch(Count::clean) && problems.isEmpty();
     }
   }
 
@@ -139,10 +144,11 @@ public final class FaultRounds {
       for (int r = 1; r <= settings.rounds(); r++) {
         Fault fault = settings.faults().get((r - 1) % settings.faults().size());
         long t0 = System.nanoTime();
-        String detail = inflict(fault);
+        List<String> problems = new ArrayList<>();
+        String detail = inflict(fault, problems);
         cluster.awaitAllUp();
         List<Count> counts = settle(false);
-        Round round = new Round(r, fault, detail, Duration.ofNanos(System.nanoTime() - t0), counts);
+        Round round = new Round(r, fault, detail, Duration.ofNanos(System.nanoTime() - t0), counts, problems);
         rounds.add(round);
         print(round);
       }
@@ -150,7 +156,7 @@ public final class FaultRounds {
         p.close();
       }
       feeder.close();
-      Round last = new Round(settings.rounds() + 1, null, "load stopped: the final count", Duration.ZERO, settle(true));
+      Round last = new Round(settings.rounds() + 1, null, "load stopped: the final count", Duration.ZERO, settle(true), List.of());
       rounds.add(last);
       print(last);
       return rounds;
@@ -170,13 +176,14 @@ public final class FaultRounds {
 
   private void print(Round round) {
     out.printf("round %d: %s%s (%.1f s) -> %s%n", round.number(), round.fault() == null ? "" : round.fault().label + ": ", round.detail(),
-        round.took().toMillis() / 1000.0, round.clean() ? "lost 0, duplicated 0" : "LOST OR DUPLICATED");
+        round.took().toMillis() / 1000.0, round.counts().stream().allMatch(Count::clean) ? "lost 0, duplicated 0" : "LOST OR DUPLICATED");
     round.counts().forEach(c -> out.println("    " + c));
+    round.problems().forEach(p -> out.println("    PROBLEM: " + p));
   }
 
   // ---- the faults
 
-  private String inflict(Fault fault) throws Exception {
+  private String inflict(Fault fault, List<String> problems) throws Exception {
     return switch (fault) {
       case KILL9 -> {
         int victim = nodeOf(publishers.keySet().iterator().next());
@@ -196,17 +203,25 @@ public final class FaultRounds {
       case FREEZE -> freeze();
       case ROLLING_RESTART -> {
         StringBuilder took = new StringBuilder();
+        Duration grace = gracePeriod();
         for (int i = 1; i <= cluster.size(); i++) {
           if (!cluster.node(i).isRunning()) {
             cluster.start(i);
             cluster.awaitAllUp();
           }
           Duration stop = cluster.stop(i);
+          int exit = cluster.lastExitCode(i);
+          if (exit != 0 && exit != 143) {
+            problems.add("node " + i + " exited with " + exit + " after SIGTERM; log " + cluster.node(i).log());
+          }
+          if (stop.compareTo(grace) >= 0) {
+            problems.add("node " + i + " took " + stop + " to exit, not within the grace period " + grace);
+          }
           cluster.start(i);
           cluster.awaitAllUp();
           took.append(took.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "node %d %.1f s", i, stop.toMillis() / 1000.0));
         }
-        yield "SIGTERM to exit: " + took;
+        yield "SIGTERM to exit (grace " + grace.toSeconds() + " s): " + took;
       }
       case HANDOFFS -> handOffs();
     };
@@ -267,6 +282,22 @@ public final class FaultRounds {
       moved++;
     }
     return moved + " hand-offs" + (refused > 0 ? " (" + refused + " refused while a move was under way)" : "");
+  }
+
+  private static final java.util.regex.Pattern GRACE = java.util.regex.Pattern.compile("terminationGracePeriodSeconds:\\s*(\\d+)");
+
+  /** terminationGracePeriodSeconds of the node Deployment: how long Kubernetes waits after SIGTERM. */
+  static Duration gracePeriod() throws java.io.IOException {
+    for (Path d = Path.of("").toAbsolutePath(); d != null; d = d.getParent()) {
+      Path deployment = d.resolve("k8s/base/node-deployment.yaml");
+      if (java.nio.file.Files.exists(deployment)) {
+        java.util.regex.Matcher m = GRACE.matcher(java.nio.file.Files.readString(deployment));
+        if (m.find()) {
+          return Duration.ofSeconds(Long.parseLong(m.group(1)));
+        }
+      }
+    }
+    throw new IllegalStateException("no terminationGracePeriodSeconds in k8s/base/node-deployment.yaml above " + Path.of("").toAbsolutePath());
   }
 
   private static void signal(String name, long pid) throws Exception {
