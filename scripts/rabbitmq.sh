@@ -98,7 +98,7 @@ CONF
   # list_users can fail right after a restart while the user is there (seen: "already exists"):
   # add it when missing, and set its tags and permissions either way (both are idempotent).
   if ! ctl -q list_users 2>/dev/null | grep -q "^$ADMIN"; then
-    ctl -q add_user "$ADMIN" "$pw" >/dev/null 2>&1 || ctl -q list_users 2>/dev/null | grep -q "^$ADMIN"
+    ctl -q add_user "$ADMIN" "$pw" >/dev/null 2>&1 || true  # the loop below checks and retries
   fi
   # Right after boot rabbitmqctl can still fail (exit 70, seen in CI): retry for a while.
   local attempt
