@@ -43,6 +43,14 @@ env_for_rabbit() {
 
 ctl() { "$SBIN/rabbitmqctl" -n "$NODE" "$@"; }
 
+# Whether the admin user exists. Not "list_users | grep -q": under pipefail, grep leaving at the
+# first match makes a long listing (hundreds of tenant users) fail the pipeline with SIGPIPE.
+has_admin() {
+  local users
+  users="$(ctl -q list_users 2>/dev/null)" || return 1
+  grep -q "^$ADMIN" <<<"$users"
+}
+
 running() {
   [ -f "$BASE/rabbitmq.pid" ] && kill -0 "$(cat "$BASE/rabbitmq.pid")" 2>/dev/null && ctl -q status >/dev/null 2>&1
 }
@@ -97,13 +105,13 @@ CONF
   pw="$(cat "$BASE/admin-password")"
   # list_users can fail right after a restart while the user is there (seen: "already exists"):
   # add it when missing, and set its tags and permissions either way (both are idempotent).
-  if ! ctl -q list_users 2>/dev/null | grep -q "^$ADMIN"; then
+  if ! has_admin; then
     ctl -q add_user "$ADMIN" "$pw" >/dev/null 2>&1 || true  # the loop below checks and retries
   fi
   # Right after boot rabbitmqctl can still fail (exit 70, seen in CI): retry for a while.
   local attempt
   for attempt in $(seq 1 20); do
-    if { ctl -q list_users 2>/dev/null | grep -q "^$ADMIN" || ctl -q add_user "$ADMIN" "$pw" >/dev/null 2>&1; } \
+    if { has_admin || ctl -q add_user "$ADMIN" "$pw" >/dev/null 2>&1; } \
       && ctl -q set_user_tags "$ADMIN" administrator >/dev/null 2>&1 \
       && ctl -q set_permissions -p / "$ADMIN" '.*' '.*' '.*' >/dev/null 2>&1; then
       break

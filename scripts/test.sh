@@ -46,6 +46,8 @@ if [[ -z "${TEST_AMQP_URI:-}" ]]; then
   if scripts/rabbitmq.sh status; then
     echo "test.sh: a RabbitMQ already runs as $RABBITMQ_NODE under $RABBITMQ_BASE: using it, not stopping it" >&2
   else
+    # A broker of the suite's own starts empty: no queues or users left by an earlier run.
+    rm -rf "$RABBITMQ_BASE/mnesia"
     trap 'scripts/rabbitmq.sh stop' EXIT
   fi
   env_lines="$(scripts/rabbitmq.sh start)"
