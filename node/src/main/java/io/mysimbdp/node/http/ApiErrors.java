@@ -45,6 +45,11 @@ public final class ApiErrors {
     }
   }
 
+  /** {@code response} with {@code Retry-After}: a 503 the client is to send again. */
+  private static HttpResponse retryLater(HttpResponse response) {
+    return response.addHeader(akka.http.javadsl.model.headers.RetryAfter.create(1L));
+  }
+
   /** The one status each kind of refusal from the services below the HTTP layer gets. */
   public static StatusCode statusFor(Refusal.Kind kind) {
     return switch (kind) {
@@ -128,7 +133,12 @@ public final class ApiErrors {
     }
     if (e instanceof AskTimeoutException || e instanceof TimeoutException || e instanceof MongoTimeoutException) {
       log.warn("request timed out: {}", e.toString());
-      return response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the platform did not answer in time; retry later");
+      return retryLater(response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the platform did not answer in time; retry later"));
+    }
+    if (e instanceof com.mongodb.MongoSocketException) {
+      // The store went away under the request (restarted, a failover): nothing was decided, send it again.
+      log.warn("request failed, the store is unreachable: {}", e.toString());
+      return retryLater(response(StatusCodes.SERVICE_UNAVAILABLE, "store_unavailable", "the store is not reachable; retry later"));
     }
     log.error("request failed", e);
     return response(StatusCodes.INTERNAL_SERVER_ERROR, "internal_error", "the request failed on the server");

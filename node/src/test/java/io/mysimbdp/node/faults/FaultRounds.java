@@ -148,6 +148,14 @@ public final class FaultRounds {
         String detail = inflict(fault, problems);
         cluster.awaitAllUp();
         List<Count> counts = settle(false);
+        publishers.forEach((tenant, p) -> {
+          if (p.failure() != null) {
+            problems.add("the publisher of " + tenant + " stopped: " + p.failure());
+          }
+        });
+        if (feeder.problem.get() != null) {
+          problems.add("the files of " + feeder.tenant + ": " + feeder.problem.getAndSet(null));
+        }
         Round round = new Round(r, fault, detail, Duration.ofNanos(System.nanoTime() - t0), counts, problems);
         rounds.add(round);
         print(round);
