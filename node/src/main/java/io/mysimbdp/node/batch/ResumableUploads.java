@@ -243,6 +243,8 @@ public final class ResumableUploads {
         .append("leaseUntil", until);
     return ensureSweepIndex(tenantId)
         .thenCompose(i -> coreDms.first(uploads(tenantId).insertOne(doc)))
+        // The sweep visits only tenants listed as due: this record is, once its lease may lapse.
+        .thenCompose(r -> sweptFrom(tenantId, until.toInstant()))
         .thenApply(r -> new LeaseKeeper(tenantId, fileId, until, true));
   }
 

@@ -242,6 +242,9 @@ class FileSlotsAndDuplicatesTest {
     // And if it is never completed again, the sweep keeps the staged file and completes the record.
     uploads.updateOne(Filters.eq("_id", uploadId), Updates.combine(Updates.unset("fileId"), Updates.unset("completedAt"),
         Updates.set("expiresAt", new Date(0)), Updates.set("sweepAt", new Date(0)), Updates.set("leaseUntil", new Date(0))));
+    // The record was made due behind the platform's back: the sweep's list of due tenants says so too.
+    mongo.getDatabase("mysimbdp").getCollection(ResumableUploads.SWEPT_TENANTS).updateOne(Filters.eq("_id", "tus-twice"),
+        Updates.set("sweepAt", new Date(0)), new com.mongodb.client.model.UpdateOptions().upsert(true));
     resumableUploads(Duration.ofSeconds(30)).sweep().toCompletableFuture().get(30, TimeUnit.SECONDS);
     assertEquals(200, api.get("/v1/tenants/tus-twice/files/" + uploadId, key).status());
     assertEquals(1, fileCount("tus-twice"));
