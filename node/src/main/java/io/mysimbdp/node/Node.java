@@ -102,7 +102,7 @@ public final class Node {
     BatchRoutes batchRoutes =
         new BatchRoutes(
             system, authenticator, settings.maxControlBodyBytes(), tenants,
-            new FileUploads(system, ingestion.staging(), tenants, resumableUploads), ingestion);
+            new FileUploads(system, ingestion.staging(), tenants, resumableUploads), ingestion, settings.askTimeout());
     ensureIndexes(system, "upload sweep", resumableUploads.ensureIndexes());
     // Every node sweeps every tenant's expired uploads: they live in the shared store, and the sweep
     // claims each one atomically, so concurrent sweeps on several nodes remove it once.

@@ -1,5 +1,6 @@
 package io.mysimbdp.node.entity;
 
+import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
@@ -53,6 +54,12 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
 
   /** A command for the tenant's batch worker. */
   public record ToBatch(BatchIngestor.Command command) implements Command {}
+
+  /**
+   * A job was stored for the tenant: its batch worker takes it up. Answered once the entity has
+   * it, so that the request that stored the job answers 202 only when the job will run.
+   */
+  public record QueueJob(String jobId, ActorRef<Done> replyTo) implements Command {}
 
   /** A command for the tenant's stream consumer. */
   public record ToStream(StreamIngestor.Command command) implements Command {}
@@ -140,6 +147,11 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
         .onMessageEquals(Wake.INSTANCE, () -> this)
         .onMessage(ToBatch.class, command -> {
           batch.tell(command.command());
+          return this;
+        })
+        .onMessage(QueueJob.class, queue -> {
+          batch.tell(new BatchIngestor.JobQueued(queue.jobId()));
+          queue.replyTo().tell(Done.getInstance());
           return this;
         })
         .onMessage(ToStream.class, command -> {

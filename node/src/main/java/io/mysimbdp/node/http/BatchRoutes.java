@@ -11,6 +11,7 @@ import io.mysimbdp.node.batch.FileUploads;
 import io.mysimbdp.node.batch.Names;
 import io.mysimbdp.node.batch.StagingStore;
 import akka.actor.typed.ActorSystem;
+import akka.Done;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import io.mysimbdp.node.batch.BatchIngestor;
 import io.mysimbdp.node.batch.IngestionJobs;
@@ -49,7 +50,8 @@ import org.bson.json.JsonWriterSettings;
  * GET    files/{file}               one file
  * DELETE files/{file}               remove a file that is not in a job (queued or ingesting: 409 file_in_use)
  * GET    data/{collection}?limit=&amp;after=   page through the tenant's ingested records
- * POST   ingestions                 ingest the listed files ({"files":[...]}) or every staged file: 202 with the job;
+ * POST   ingestions                 ingest the listed files ({"files":[...]}) or every staged file: 202 with the job
+ *                                   once the tenant's ingestor has it (503 naming the stored job when it did not answer);
  *                                   its files are queued (409 file_in_use for a listed file already in a job,
  *                                   details.job naming that job)
  * GET    ingestions                 the tenant's recent jobs
@@ -76,10 +78,11 @@ public final class BatchRoutes extends UploadDirectives implements TenantSubRout
   private final CoreDms coreDms;
   private final IngestionJobs jobs;
   private final ClusterSharding sharding;
+  private final java.time.Duration askTimeout;
 
   public BatchRoutes(
       ActorSystem<?> system, Authenticator authenticator, long maxControlBodyBytes, TenantRepository tenants,
-      FileUploads uploads, IngestionServices services) {
+      FileUploads uploads, IngestionServices services, java.time.Duration askTimeout) {
     super(authenticator, maxControlBodyBytes);
     this.tenants = tenants;
     this.staging = services.staging();
@@ -87,6 +90,7 @@ public final class BatchRoutes extends UploadDirectives implements TenantSubRout
     this.coreDms = services.coreDms();
     this.jobs = services.batch().jobs();
     this.sharding = ClusterSharding.get(system);
+    this.askTimeout = askTimeout;
   }
 
   @Override
@@ -154,16 +158,19 @@ public final class BatchRoutes extends UploadDirectives implements TenantSubRout
             .map(f -> new IngestionJobs.JobFile(f.getString("_id"), meta(f).getString("name"), meta(f).getString("category"),
                 meta(f).getString("format"), ((Number) f.get("length")).longValue()))
             .toList();
-        return onSuccess(
-            jobs.create(tenantId, jobId, jobFiles)
-                .exceptionallyCompose(failure -> unclaimAll(tenantId, jobId, claim.claimed())
-                    .handle((r, e) -> { throw new java.util.concurrent.CompletionException(failure); }))
-                .thenCompose(created -> {
-                  sharding.entityRefFor(TenantIngestor.ENTITY_KEY, tenantId)
-                      .tell(new TenantIngestor.ToBatch(new BatchIngestor.JobQueued(jobId)));
-                  return jobs.view(tenantId, jobId);
-                }),
-            job -> completeJson(StatusCodes.ACCEPTED, job.orElseThrow()));
+        CompletionStage<Boolean> queued = jobs.create(tenantId, jobId, jobFiles)
+            .exceptionallyCompose(failure -> unclaimAll(tenantId, jobId, claim.claimed())
+                .handle((r, e) -> { throw new java.util.concurrent.CompletionException(failure); }))
+            // 202 only once the tenant's entity has the job: a tell could die with a node that is
+            // going down, and the job would wait for the entity's next start.
+            .thenCompose(created -> sharding.entityRefFor(TenantIngestor.ENTITY_KEY, tenantId)
+                .<Done>ask(replyTo -> new TenantIngestor.QueueJob(jobId, replyTo), askTimeout)
+                .handle((done, failure) -> failure == null));
+        return onSuccess(queued, taken -> taken
+            ? onSuccess(jobs.view(tenantId, jobId), job -> completeJson(StatusCodes.ACCEPTED, job.orElseThrow()))
+            : retryLater(StatusCodes.SERVICE_UNAVAILABLE, "unavailable",
+                "job " + jobId + " is stored but the tenant's ingestor did not confirm it in time; send the request again "
+                    + "(the answer names the job)", 1, Map.of("job", jobId)));
       });
     });
   }
