@@ -119,7 +119,8 @@ public final class NodeReporter {
 
     boolean idle(TenantMeter.Interval interval) {
       // An unknown backlog (no queue declared yet, say) is not read again until something happens.
-      return interval.quiet() && backlog <= 0 && batchBacklogBytes <= 0;
+      // Messages published to a stopped (or not yet consuming) stream grow its queue: read it then.
+      return interval.quiet() && backlog <= 0 && batchBacklogBytes <= 0 && !meter.takePublished();
     }
   }
 

@@ -61,6 +61,11 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
    */
   public record QueueJob(String jobId, ActorRef<Done> replyTo) implements Command {}
 
+  /** Messages were published for the tenant (told by the node that took them): its reporter reads its queue. */
+  public enum MessagesPublished implements Command {
+    INSTANCE
+  }
+
   /** A command for the tenant's stream consumer. */
   public record ToStream(StreamIngestor.Command command) implements Command {}
 
@@ -147,6 +152,10 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
         .onMessageEquals(Wake.INSTANCE, () -> this)
         .onMessage(ToBatch.class, command -> {
           batch.tell(command.command());
+          return this;
+        })
+        .onMessageEquals(MessagesPublished.INSTANCE, () -> {
+          meter.published();
           return this;
         })
         .onMessage(QueueJob.class, queue -> {

@@ -191,7 +191,11 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
             .thenCompose(
                 exists ->
                     exists
-                        ? publisher.publish(tenantId, outgoing).thenApply(ok -> Optional.of(completeJson(StatusCodes.ACCEPTED, new PublishReceipt(tenantId, ids.size(), ids))))
+                        ? publisher.publish(tenantId, outgoing).thenApply(ok -> {
+                            // The tenant's queue grew: its node's reporter reads it even while nothing is consumed.
+                            entity(tenantId).tell(TenantIngestor.MessagesPublished.INSTANCE);
+                            return Optional.of(completeJson(StatusCodes.ACCEPTED, new PublishReceipt(tenantId, ids.size(), ids)));
+                          })
                         : CompletableFuture.completedFuture(Optional.<Route>empty()));
     return onComplete(
         published,

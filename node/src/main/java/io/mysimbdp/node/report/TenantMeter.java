@@ -33,6 +33,8 @@ public final class TenantMeter {
   private final LongAdder bytesIn = new LongAdder();
   private final LongAdder recordsOut = new LongAdder();
   private final LongAdder errors = new LongAdder();
+  /** Messages were published for the tenant (on any node) since the reporter last looked. */
+  private final java.util.concurrent.atomic.AtomicBoolean published = new java.util.concurrent.atomic.AtomicBoolean();
   private final LongAdder streamRecords = new LongAdder();
   private final LongAdder batchRecords = new LongAdder();
   /** Collections written to in the current interval (a report names them). */
@@ -110,6 +112,16 @@ public final class TenantMeter {
   }
 
   /** Records that failed for good (dead-lettered). */
+  /** Messages were published for the tenant: its queue may have grown though nothing was consumed. */
+  public void published() {
+    published.set(true);
+  }
+
+  /** Whether messages were published since the last call (and forgets it). */
+  public boolean takePublished() {
+    return published.getAndSet(false);
+  }
+
   public void recordErrors(long records) {
     errors.add(records);
   }

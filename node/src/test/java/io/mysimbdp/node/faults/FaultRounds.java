@@ -126,6 +126,8 @@ public final class FaultRounds {
       for (String name : List.of("fs1-" + run, "fs2-" + run, "fb-" + run)) {
         keys.put(name, admin.createTenant(name));
       }
+      // The batch tenant keeps every file it ingests: room for all the rounds' files.
+      admin.constraints("fb-" + run, "{\"maxFiles\":100000,\"maxFileSizeMegabytes\":64,\"formats\":[\"csv\"]}");
       List<String> streaming = List.of("fs1-" + run, "fs2-" + run);
       for (int t = 0; t < streaming.size(); t++) {
         startStream(t + 2, streaming.get(t));
