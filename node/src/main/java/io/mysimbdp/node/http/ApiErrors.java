@@ -135,7 +135,9 @@ public final class ApiErrors {
       log.warn("request timed out: {}", e.toString());
       return retryLater(response(StatusCodes.SERVICE_UNAVAILABLE, "unavailable", "the platform did not answer in time; retry later"));
     }
-    if (e instanceof com.mongodb.MongoSocketException) {
+    if (e instanceof com.mongodb.MongoSocketException || e instanceof com.mongodb.MongoConnectionPoolClearedException
+        || e instanceof com.mongodb.MongoServerUnavailableException || e instanceof com.mongodb.MongoNotPrimaryException
+        || e instanceof com.mongodb.MongoNodeIsRecoveringException) {
       // The store went away under the request (restarted, a failover): nothing was decided, send it again.
       log.warn("request failed, the store is unreachable: {}", e.toString());
       return retryLater(response(StatusCodes.SERVICE_UNAVAILABLE, "store_unavailable", "the store is not reachable; retry later"));
