@@ -83,7 +83,7 @@
       tr.setAttribute("data-node", n.node);
       tr.appendChild(el("td", shortNode(n.node), n.saturated ? "saturated" : ""));
       tr.appendChild(el("td", n.status, "status-" + n.status));
-      tr.appendChild(el("td", fmt(n.cpu * 100, 0) + " %", "num"));
+      tr.appendChild(el("td", fmt(n.cpu * 100, 0) + " %" + (n.busy ? " (busy)" : ""), "num"));
       tr.appendChild(el("td", fmt(n.demand), "num"));
       tr.appendChild(el("td", n.tenants, "num"));
       return tr;

@@ -122,7 +122,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       String tenant, String node, String placedOn, double throughput, double demand, long backlog, long latencyP50Millis,
       long latencyP99Millis, long errors, boolean lagging, Instant reportedAt) implements CborSerializable {}
 
-  public record NodeView(String node, String status, double cpu, double demand, int tenants, boolean saturated) implements CborSerializable {}
+  /** {@code busy}: its CPU stayed at cpu-high over its recent readings, so new tenants go elsewhere while another node is not. */
+  public record NodeView(String node, String status, double cpu, double demand, int tenants, boolean saturated, boolean busy) implements CborSerializable {}
 
   /** What the balancer sees now: nodes, tenants, recent decisions and the moves in flight. */
   public record Overview(Instant at, String balancerNode, List<NodeView> nodes, List<TenantView> tenants, List<BalancerDecision> decisions,
@@ -822,7 +823,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
           String node = m.address().toString();
           BalancingPolicy.NodeState n = nodes.get(node);
           nodeViews.add(new NodeView(node, m.status().toString(), n == null ? 0 : n.cpu, n == null ? 0 : n.demand, n == null ? 0 : n.tenants,
-              n != null && n.saturated(settings)));
+              n != null && n.saturated(settings), policy.cpuBusy(node, now)));
           members.remove(node);
         });
     List<TenantView> tenantViews = new ArrayList<>();

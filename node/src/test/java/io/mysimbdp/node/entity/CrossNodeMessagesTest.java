@@ -67,7 +67,7 @@ class CrossNodeMessagesTest {
         new LoadBalancer.Moved(decision),
         new LoadBalancer.Evacuate("n", testKit.<akka.Done>createTestProbe().getRef()),
         new LoadBalancer.GetOverview(testKit.<LoadBalancer.Overview>createTestProbe().getRef()),
-        new LoadBalancer.Overview(Instant.now(), "n", List.of(new LoadBalancer.NodeView("n", "Up", 0.1, 2, 3, false)),
+        new LoadBalancer.Overview(Instant.now(), "n", List.of(new LoadBalancer.NodeView("n", "Up", 0.1, 2, 3, false, false)),
             List.of(new LoadBalancer.TenantView("t", "n", "n", 1, 2, 3, 4, 5, 6, false, Instant.now())), List.of(decision), List.of(),
             new LoadBalancer.NodesWanted(3, 2, "tenant t lags", Instant.now())),
         new LoadBalancer.GetNodesWanted(testKit.<LoadBalancer.NodesWanted>createTestProbe().getRef()),
