@@ -34,6 +34,12 @@ public final class ContentInspector {
     }
   }
 
+  /** The whole file arrived, but its SHA-256 is not the one the client declared for it. */
+  static ContentRejected checksumMismatch(String declared, Inspection inspection) {
+    return new ContentRejected("checksum_mismatch",
+        "the file's SHA-256 is " + inspection.sha256() + ", not the declared " + declared, inspection.bytes());
+  }
+
   /** What an accepted file turned out to be. */
   public record Inspection(long bytes, String sha256) {}
 

@@ -155,7 +155,10 @@ public final class FileUploads {
           "the file is larger than the tenant's limit of " + size.limit() + " bytes");
     }
     if (cause instanceof ContentInspector.ContentRejected rejected) {
-      Refusal.Kind kind = rejected.code().equals("empty_file") ? Refusal.Kind.UNPROCESSABLE : Refusal.Kind.UNSUPPORTED_MEDIA_TYPE;
+      Refusal.Kind kind = switch (rejected.code()) {
+        case "empty_file", "checksum_mismatch" -> Refusal.Kind.UNPROCESSABLE;
+        default -> Refusal.Kind.UNSUPPORTED_MEDIA_TYPE;
+      };
       return new Refusal(kind, rejected.code(), rejected.getMessage());
     }
     return cause;

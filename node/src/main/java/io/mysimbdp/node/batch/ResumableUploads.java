@@ -76,6 +76,8 @@ public final class ResumableUploads {
   public static final String SWEPT_TENANTS = "upload_sweeps";
   /** The indexed field the sweep queries, and its index's name. */
   static final String SWEEP_AT = "sweepAt";
+  /** The whole file's SHA-256 the client declared at creation (tus metadata {@code sha256}), checked at completion. */
+  private static final String DECLARED_SHA256 = "declaredSha256";
   /** How long a PATCH (or a plain upload) holds its upload without renewing; renewed a third of it apart. */
   public static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
   /** Marks the record of a plain (single-request) upload in progress: not a tus upload. */
@@ -164,7 +166,8 @@ public final class ResumableUploads {
   /**
    * Creates an upload of {@code length} bytes, taking a file slot. {@code sha256} (the client's hash
    * of the whole file, or null): a live file with that content refuses the upload at once
-   * ({@link DuplicateFile}) unless {@code allowDuplicate}; the content is checked again at completion.
+   * ({@link DuplicateFile}) unless {@code allowDuplicate}; the content is checked again at completion,
+   * where bytes whose hash is not the declared one are refused ({@code checksum_mismatch}) and not kept.
    */
   public CompletionStage<Status> create(
       String tenantId, int maxFiles, long length, FileUploads.Upload upload, String sha256, boolean allowDuplicate) {
@@ -199,6 +202,9 @@ public final class ResumableUploads {
           .append("leaseUntil", new Date(0));
       if (allowDuplicate) {
         doc.append("allowDuplicate", true);
+      }
+      if (sha256 != null) {
+        doc.append(DECLARED_SHA256, sha256);
       }
       return staging.ensureIndexes(tenantId)
           .thenCompose(i -> ensureSweepIndex(tenantId))
@@ -526,6 +532,10 @@ public final class ResumableUploads {
         .thenCompose(w -> staging.read(tenantId, uploadId).map(inspector::inspect).runWith(Sink.ignore(), system))
         .thenCompose(read -> {
           ContentInspector.Inspection inspection = inspector.finish();
+          String declared = upload.getString(DECLARED_SHA256);
+          if (declared != null && !declared.equals(inspection.sha256())) {
+            throw ContentInspector.checksumMismatch(declared, inspection);
+          }
           Document metadata = new Document("name", upload.getString("name"))
               .append("category", upload.getString("category"))
               .append("format", format.id())

@@ -31,7 +31,8 @@ import java.util.function.Function;
  * Resumable uploads under {@code /v1/tenants/{id}/uploads}, following tus 1.0 (core, creation,
  * termination, expiration) so existing tus clients work. Upload-Metadata keys read: {@code filename},
  * {@code category}, {@code contentType} (or the format from the file name's extension), {@code sha256}
- * (the whole file's SHA-256, hex). The same constraints as a plain upload apply: the declared length
+ * (the whole file's SHA-256, hex: checked against the bytes at completion, 422 {@code checksum_mismatch}
+ * and the upload gone when they differ). The same constraints as a plain upload apply: the declared length
  * up front, the real one as it streams.
  *
  * <p>Duplicates: a file whose SHA-256 matches a live file of the tenant is refused with 409

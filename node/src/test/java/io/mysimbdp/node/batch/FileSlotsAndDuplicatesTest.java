@@ -222,6 +222,32 @@ class FileSlotsAndDuplicatesTest {
   }
 
   @Test
+  void tusRefusesAFileWhoseBytesAreNotTheDeclaredHashAndKeepsNothing() throws Exception {
+    String key = api.createTenant("tus-sum");
+    byte[] declared = csv("declared");
+    byte[] sent = csv("tampered");
+    HttpResponse<String> created = tus("POST", "/v1/tenants/tus-sum/uploads", key, sent.length,
+        metadata("t.csv", null) + ",sha256 " + b64(FileUploadTest.sha256(declared)));
+    assertEquals(201, created.statusCode(), created::body);
+    String location = created.headers().firstValue("Location").orElseThrow();
+    assertEquals(1, fileCount("tus-sum"));
+
+    HttpResponse<String> last = patch(location, key, 0, sent);
+    assertEquals(422, last.statusCode(), last::body);
+    assertTrue(last.body().contains("checksum_mismatch"), last::body);
+    assertTrue(last.body().contains(FileUploadTest.sha256(sent)), last::body);
+    assertEquals(0, fileCount("tus-sum"));
+    assertEquals(0, db("tus-sum").getCollection("staging.chunks").countDocuments());
+    assertEquals(404, tus("HEAD", location, key, -1, null).statusCode());
+
+    // The same bytes declared truly are staged.
+    HttpResponse<String> honest = tus("POST", "/v1/tenants/tus-sum/uploads", key, sent.length,
+        metadata("t.csv", null) + ",sha256 " + b64(FileUploadTest.sha256(sent)));
+    assertEquals(204, patch(honest.headers().firstValue("Location").orElseThrow(), key, 0, sent).statusCode());
+    assertEquals(1, fileCount("tus-sum"));
+  }
+
+  @Test
   void aSecondCompletionOfATusUploadFindsItsFileAndTheSweepKeepsIt() throws Exception {
     String key = api.createTenant("tus-twice");
     byte[] bytes = csv("twice");
