@@ -9,11 +9,11 @@
 #                                                creations, and again after a full restart
 #
 # The node runs as its own process (Main). Builds the reactor first (no install).
-set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$(dirname "$0")/.."
 n="${1:-10000}"
 # One reactor run: the sibling modules resolve to their target/classes, so nothing needs installing.
-mvn -q -B -ntp -pl node -am test-compile org.apache.maven.plugins:maven-dependency-plugin:3.6.1:build-classpath \
+./mvnw -q -B -ntp -pl node -am test-compile dependency:build-classpath \
   -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-tenants.cp >&2
 # This reactor's modules from their target/ directories, not whatever jars ~/.m2 holds.
 cp="node/target/test-classes:node/target/classes:protocol/target/classes:customer-functions/target/classes:cluster-config/target/classes:cli/target/classes:$(tr ":" "\n" < node/target/bench-tenants.cp | grep -v /io/mysimbdp/ | paste -sd:)"
