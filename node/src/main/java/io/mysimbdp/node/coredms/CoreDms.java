@@ -20,6 +20,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.ToLongFunction;
 import org.bson.Document;
 import org.reactivestreams.Publisher;
 
@@ -116,6 +118,31 @@ public final class CoreDms implements Extension {
   /** All results of a publisher; only for bounded results (a page, a small list). */
   public <T> CompletionStage<List<T>> all(Publisher<T> publisher) {
     return Source.fromPublisher(publisher).runWith(Sink.seq(), system);
+  }
+
+  /** A page of results: {@code items} in order; {@code cut} when it ended at its byte bound, before the results did. */
+  public record Page<R>(List<R> items, boolean cut) {}
+
+  /**
+   * The results of a publisher, each turned by {@code render}, for as long as their sizes add up to
+   * at most {@code maxBytes} (the first always comes): a page bounded in bytes as well as in count,
+   * so a page of large records never has to be held whole.
+   */
+  public <T, R> CompletionStage<Page<R>> page(Publisher<T> publisher, Function<T, R> render, ToLongFunction<R> size, long maxBytes) {
+    long[] total = {0};
+    int[] taken = {0};
+    return Source.fromPublisher(publisher)
+        .map(render::apply)
+        // inclusive: the first item past the bound comes too, to tell that the page was cut
+        .takeWhile(item -> {
+          total[0] += size.applyAsLong(item);
+          return ++taken[0] == 1 || total[0] <= maxBytes;
+        }, true)
+        .runWith(Sink.seq(), system)
+        .thenApply(items -> {
+          boolean cut = items.size() > 1 && total[0] > maxBytes;
+          return new Page<>(cut ? List.copyOf(items.subList(0, items.size() - 1)) : items, cut);
+        });
   }
 
   /** Whether the store answers a ping. */

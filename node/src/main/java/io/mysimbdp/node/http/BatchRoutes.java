@@ -66,6 +66,10 @@ public final class BatchRoutes extends UploadDirectives implements TenantSubRout
   private static final scala.concurrent.duration.FiniteDuration UPLOAD_TIMEOUT =
       scala.concurrent.duration.FiniteDuration.create(2, java.util.concurrent.TimeUnit.HOURS);
   private static final int MAX_PAGE = 1000;
+  /** A data page also ends before its records' JSON passes this (one record always comes): pages of large records stay bounded. */
+  static final long MAX_PAGE_CHARS = 16L * 1024 * 1024;
+
+  private record RenderedRecord(Object id, String json) {}
   private static final int LIST_LIMIT = 10_000;
   private static final int RECENT_JOBS = 100;
   /** How long a file claimed for a job not stored yet stays claimed: far longer than a request. */
@@ -320,12 +324,13 @@ public final class BatchRoutes extends UploadDirectives implements TenantSubRout
       int limit = parseLimit(limitParam.orElse(null));
       var filter = DataFilter.withEquals(after.map(a -> Filters.gt("_id", a)).orElse(new Document()), query); // ?field=&equals=
       return onSuccess(
-          coreDms.all(coreDms.tenantDatabase(tenantId).getCollection(collection)
-              .find(filter).sort(Sorts.ascending("_id")).limit(limit)),
-          docs -> {
-            String next = docs.size() == limit ? String.valueOf(docs.get(docs.size() - 1).get("_id")) : null;
+          coreDms.page(coreDms.tenantDatabase(tenantId).getCollection(collection).find(filter).sort(Sorts.ascending("_id")).limit(limit),
+              d -> new RenderedRecord(d.get("_id"), d.toJson(RELAXED)), r -> r.json().length(), MAX_PAGE_CHARS),
+          page -> {
+            List<RenderedRecord> records = page.items();
+            String next = page.cut() || records.size() == limit ? String.valueOf(records.get(records.size() - 1).id()) : null;
             String body = "{\"records\":["
-                + docs.stream().map(d -> d.toJson(RELAXED)).collect(Collectors.joining(","))
+                + records.stream().map(RenderedRecord::json).collect(Collectors.joining(","))
                 + "],\"next\":" + quote(next) + "}";
             return complete(HttpEntities.create(ContentTypes.APPLICATION_JSON, body));
           });

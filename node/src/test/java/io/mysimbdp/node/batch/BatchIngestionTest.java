@@ -120,6 +120,26 @@ class BatchIngestionTest {
   }
 
   @Test
+  void aPageOfLargeRecordsEndsAtItsByteBoundAndGoesOnFromThere() {
+    String key = api.createTenant("big-pager");
+    String blob = "z".repeat(6_000_000);
+    var records = mongo.getDatabase("tenant_big-pager").getCollection("records");
+    for (int i = 1; i <= 5; i++) {
+      records.insertOne(new org.bson.Document("_id", "r" + i).append("blob", blob));
+    }
+    // 6 MB each: two fit in a page's 16 MiB, a third would not, whatever the limit asks for.
+    List<Integer> sizes = new java.util.ArrayList<>();
+    String after = null;
+    do {
+      JsonNode page = api.get("/v1/tenants/big-pager/data/records?limit=100" + (after == null ? "" : "&after=" + after), key).json();
+      sizes.add(page.path("records").size());
+      page.path("records").forEach(r -> assertEquals(blob.length(), r.path("blob").asText().length()));
+      after = page.path("next").isNull() ? null : page.path("next").asText();
+    } while (after != null);
+    assertEquals(List.of(2, 2, 1), sizes);
+  }
+
+  @Test
   void badRecordsGoToTheDeadLetterStoreAndTheRestOfTheFileGoesOn() {
     String key = api.createTenant("messy");
     String ragged = uploadOk("messy", key, "ragged.csv", "text/csv",
