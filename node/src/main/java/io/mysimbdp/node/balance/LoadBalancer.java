@@ -34,10 +34,8 @@ import io.mysimbdp.protocol.BalancerDecision;
 import io.mysimbdp.protocol.PerformanceReport;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -229,7 +227,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   /** When the tenants were last listed; null: never (the next listing is a full one). */
   private Instant listedUpTo;
   private final Map<String, Instant> startedAt = new HashMap<>();
-  private final Deque<BalancerDecision> recent = new ArrayDeque<>();
+  private final DecisionLog decisions;
   private Instant lastMoveSettledAt = Instant.EPOCH;
 
   private LoadBalancer(
@@ -246,6 +244,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     this.entities = entities;
     this.locations = ExternalShardAllocation.get(context.getSystem()).getClient(entities.typeName());
     this.policy = new BalancingPolicy(settings, upNodes.keySet(), inFlight.keySet(), placedOn);
+    // Its store callbacks log from other threads: a plain logger, not the actor's.
+    this.decisions = new DecisionLog(store, settings.recentDecisions(), org.slf4j.LoggerFactory.getLogger(LoadBalancer.class));
     Cluster.get(context.getSystem())
         .subscriptions()
         .tell(Subscribe.create(context.messageAdapter(ClusterEvent.MemberEvent.class, MemberChanged::new), ClusterEvent.MemberEvent.class));
@@ -346,10 +346,9 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     long millis = Math.max(0, Duration.between(move.decidedAt(), consumingAt).toMillis());
     BalancerDecision done =
         new BalancerDecision(move.id(), move.tenant(), move.kind(), move.from(), move.to(), move.reason(), move.decidedAt(), consumingAt, millis, backlog);
-    remember(done);
     lastMoveSettledAt = Instant.now();
     getContext().getLog().info("tenant {} is running on {} {} ms after the decision to move it ({} messages waited)", done.tenant(), done.to(), millis, backlog);
-    save(done);
+    decisions.record(done);
     if (inFlight.isEmpty()) {
       timers.cancel(Poke.INSTANCE);
     }
@@ -641,8 +640,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private void nodesWantedChanged(BalancerDecision decision) {
     NodesWanted wanted = policy.nodesWanted(Instant.now());
     getContext().getLog().info("{}: {} node(s) wanted, {} in the cluster: {}", decision.kind(), wanted.nodesWanted(), wanted.nodes(), decision.reason());
-    remember(decision);
-    save(decision);
+    decisions.record(decision);
   }
 
   // ---- carrying decisions out ---------------------------------------------------------------------
@@ -713,9 +711,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         policy.tenant(d.tenant()).lastMovedAt = now;
         policy.moved(d.from(), d.to(), now);
       }
-      remember(d);
     }
-    saveAll(set.decisions());
+    decisions.recordAll(set.decisions());
     wake(set.wake());
     set.then().accept(null);
     if (!inFlight.isEmpty()) {
@@ -769,35 +766,6 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     return this;
   }
 
-  private void remember(BalancerDecision decision) {
-    recent.removeIf(d -> d.id().equals(decision.id()));
-    recent.addFirst(decision);
-    while (recent.size() > settings.recentDecisions()) {
-      recent.removeLast();
-    }
-  }
-
-  /** The decisions of one location write (many tenants placed together), in one bulk write. */
-  private void saveAll(List<BalancerDecision> decisions) {
-    if (decisions.isEmpty()) {
-      return;
-    }
-    store.saveDecisions(decisions).whenComplete((ok, failure) -> {
-      if (failure != null) {
-        getContext().getSystem().log().warn("could not store {} balancer decision(s) (tenants {}...): {}", decisions.size(),
-            decisions.get(0).tenant(), failure.toString());
-      }
-    });
-  }
-
-  private void save(BalancerDecision decision) {
-    store.saveDecision(decision).whenComplete((ok, failure) -> {
-      if (failure != null) {
-        getContext().getSystem().log().warn("could not store the balancer decision about tenant {}: {}", decision.tenant(), failure.toString());
-      }
-    });
-  }
-
   private Behavior<Command> onDecisionsLoaded(DecisionsLoaded loaded) {
     for (BalancerDecision d : loaded.decisions()) {
       if (isLoadMove(d)) {
@@ -806,10 +774,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
           state.lastMovedAt = d.decidedAt();
         }
       }
-      if (recent.stream().noneMatch(r -> r.id().equals(d.id())) && recent.size() < settings.recentDecisions()) {
-        recent.addLast(d);
-      }
     }
+    decisions.loaded(loaded.decisions());
     return this;
   }
 
@@ -837,7 +803,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     }
     tenantViews.sort(Comparator.comparing(TenantView::tenant));
     get.replyTo().tell(new Overview(now, Cluster.get(getContext().getSystem()).selfMember().address().toString(), nodeViews, tenantViews,
-        List.copyOf(recent), List.copyOf(inFlight.values()), policy.nodesWanted(now)));
+        decisions.recent(), List.copyOf(inFlight.values()), policy.nodesWanted(now)));
     return this;
   }
 

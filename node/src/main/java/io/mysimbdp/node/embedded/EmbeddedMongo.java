@@ -1,5 +1,6 @@
 package io.mysimbdp.node.embedded;
 
+import de.bwaldvogel.mongo.MongoBackend;
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.ServerVersion;
 import de.bwaldvogel.mongo.MongoDatabase;
@@ -48,6 +49,10 @@ import org.slf4j.LoggerFactory;
  * file-backed H2 store, on loopback. The node talks to it through the official driver exactly as it
  * would to MongoDB, so nothing above this class knows which it got.
  *
+ * <p>The databases are hashed over several H2 files ({@link DatabaseRoutingBackend}): an H2 commit
+ * visits every open map of its store, so with every tenant's collections in one file each write
+ * cost in proportion to the number of tenants.
+ *
  * <p>A write is in the store's file before it is answered, and the file never holds half a command
  * ({@link CommittingH2Backend}): the embedded store survives {@code kill -9}.
  */
@@ -55,33 +60,86 @@ public final class EmbeddedMongo implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedMongo.class);
 
   private final MongoServer server;
-  private final H2Backend backend;
   private final InetSocketAddress address;
   private boolean closed;
 
-  private EmbeddedMongo(MongoServer server, H2Backend backend, InetSocketAddress address) {
+  private EmbeddedMongo(MongoServer server, InetSocketAddress address) {
     this.server = server;
-    this.backend = backend;
     this.address = address;
   }
 
-  /** Starts the server with its store at {@code dir/mongo.mv.db}; port 0 picks a free port. */
+  /** The default layout: {@value #DEFAULT_STORE_FILES} files sharing {@value #DEFAULT_CACHE_MB} MB of page cache. */
+  public static final int DEFAULT_STORE_FILES = 64;
+  public static final int DEFAULT_CACHE_MB = 128;
+  /** A store of earlier versions: every database in this one file. */
+  static final String SINGLE_FILE = "mongo.mv.db";
+  /** Where the number of files a store was created with is kept: it decides where each database lives. */
+  static final String LAYOUT_FILE = "store-files";
+
   public static EmbeddedMongo start(Path dir, int port) throws IOException {
+    return start(dir, port, DEFAULT_STORE_FILES, DEFAULT_CACHE_MB);
+  }
+
+  /**
+   * Starts the server on {@code port} (0 picks a free one) with its store under {@code dir}: the
+   * databases hashed over {@code storeFiles} H2 files ({@code mongo-NN.mv.db}) sharing {@code
+   * cacheMb} of page cache. A store keeps the number of files it was created with (a different
+   * {@code storeFiles} later is logged and ignored), and a store of earlier versions (one {@value
+   * #SINGLE_FILE}) stays in its one file.
+   */
+  public static EmbeddedMongo start(Path dir, int port, int storeFiles, int cacheMb) throws IOException {
     Files.createDirectories(dir);
-    Path storeFile = dir.resolve("mongo.mv.db").toAbsolutePath();
-    H2Backend backend = new CommittingH2Backend(new MVStore.Builder().fileName(storeFile.toString()).autoCommitDisabled().open());
-    // Driver 5.x needs wire version 8+; mongo-java-server reports it only when asked to.
-    backend.version(ServerVersion.MONGO_5_0);
-    MongoServer server = new MongoServer(backend);
+    List<Path> files = storeFiles(dir.toAbsolutePath(), storeFiles);
+    int cachePerFile = Math.max(1, cacheMb / files.size());
+    List<CommittingH2Backend> parts = new java.util.ArrayList<>();
+    MongoServer server;
     try {
+      for (Path file : files) {
+        parts.add(new CommittingH2Backend(
+            new MVStore.Builder().fileName(file.toString()).cacheSize(cachePerFile).autoCommitDisabled().open()));
+      }
+      MongoBackend backend = parts.size() == 1 ? parts.get(0) : new DatabaseRoutingBackend(parts);
+      // Driver 5.x needs wire version 8+; mongo-java-server reports it only when asked to.
+      backend.version(ServerVersion.MONGO_5_0);
+      server = new MongoServer(backend);
       server.bind("127.0.0.1", port);
     } catch (RuntimeException e) {
-      backend.close();
-      throw new IOException("embedded MongoDB could not bind 127.0.0.1:" + port + ": " + e.getMessage(), e);
+      parts.forEach(CommittingH2Backend::close);
+      throw new IOException("embedded MongoDB could not start on 127.0.0.1:" + port + " with its store in " + dir + ": " + e.getMessage(), e);
     }
     InetSocketAddress address = server.getLocalAddress();
-    log.info("embedded MongoDB-wire-protocol server started on 127.0.0.1:{}, store {}", address.getPort(), storeFile);
-    return new EmbeddedMongo(server, backend, address);
+    log.info("embedded MongoDB-wire-protocol server started on 127.0.0.1:{}, store {} ({} files)", address.getPort(), dir, files.size());
+    return new EmbeddedMongo(server, address);
+  }
+
+  /** The store's files: those it was created with, or {@code wanted} new ones recorded in {@value #LAYOUT_FILE}. */
+  static List<Path> storeFiles(Path dir, int wanted) throws IOException {
+    if (wanted < 1) {
+      throw new IllegalArgumentException("store files must be at least 1, not " + wanted);
+    }
+    Path layout = dir.resolve(LAYOUT_FILE);
+    int count;
+    if (Files.exists(layout)) {
+      String recorded = Files.readString(layout).trim();
+      try {
+        count = Integer.parseInt(recorded);
+      } catch (NumberFormatException e) {
+        throw new IOException(layout + " should hold the store's number of files, not '" + recorded + "'");
+      }
+      if (count != wanted) {
+        log.warn("the embedded store in {} was created with {} files and keeps them ({} asked for)", dir, count, wanted);
+      }
+    } else if (Files.exists(dir.resolve(SINGLE_FILE))) {
+      return List.of(dir.resolve(SINGLE_FILE));
+    } else {
+      count = wanted;
+      Files.writeString(layout, count + "\n");
+    }
+    List<Path> files = new java.util.ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      files.add(dir.resolve(String.format("mongo-%02d.mv.db", i)));
+    }
+    return files;
   }
 
   public String connectionString() {
@@ -98,7 +156,7 @@ public final class EmbeddedMongo implements AutoCloseable {
       return;
     }
     closed = true;
-    // shutdown() closes the backend too, which commits the H2 store to its file.
+    // shutdown() closes the backend too, which commits each H2 store to its file.
     server.shutdown();
     log.info("embedded MongoDB-wire-protocol server stopped");
   }

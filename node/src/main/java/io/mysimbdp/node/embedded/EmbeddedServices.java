@@ -31,7 +31,11 @@ public final class EmbeddedServices implements AutoCloseable {
     EmbeddedAmqpBroker broker = null;
     try {
       if (settings.mongoUri().isEmpty()) {
-        mongo = EmbeddedMongo.start(settings.dataDir().resolve("mongodb"), embedded.getInt("mongodb.port"));
+        mongo = EmbeddedMongo.start(
+                settings.dataDir().resolve("mongodb"),
+                embedded.getInt("mongodb.port"),
+                embedded.getInt("mongodb.store-files"),
+                embedded.getInt("mongodb.cache-mb"));
       }
       if (settings.amqpUri().isEmpty()) {
         broker =

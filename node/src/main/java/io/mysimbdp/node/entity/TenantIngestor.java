@@ -5,6 +5,7 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.PostStop;
+import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.Adapter;
 import akka.cluster.ddata.DistributedData;
 import akka.actor.typed.Terminated;
@@ -12,7 +13,6 @@ import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.javadsl.Receive;
-import akka.cluster.sharding.external.ExternalShardAllocationStrategy;
 import akka.cluster.sharding.typed.ShardingEnvelope;
 import akka.cluster.sharding.typed.ShardingMessageExtractor;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -97,9 +97,7 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
                 .withMessageExtractor(new OneShardPerTenant())
                 .withStopMessage(HandOff.INSTANCE)
                 // The load balancer places shards (tenants) on nodes by setting their location.
-                .withAllocationStrategy(
-                    new ExternalShardAllocationStrategy(
-                        system, ENTITY_KEY.name(), Timeout.create(Duration.ofSeconds(5)))));
+                .withAllocationStrategy(new IndexedExternalAllocation(system, ENTITY_KEY.name(), Timeout.create(Duration.ofSeconds(5)))));
   }
 
   public static Behavior<Command> create(String tenantId, Dependencies deps) {
@@ -136,13 +134,29 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
     context.getLog().debug("tenant ingestor for {} started on {}", tenantId, node);
   }
 
-  /** Spawns a worker that this entity drains on hand-off by sending it {@code drainMessage}. */
+  /**
+   * Spawns a worker, restarted by this entity with back-off when it fails ({@link
+   * #restartedWithBackoff}), and drained on hand-off by sending it {@code drainMessage}.
+   */
   private <T> ActorRef<T> spawnWorker(Behavior<T> behavior, String name, T drainMessage) {
-    ActorRef<T> worker = getContext().spawn(behavior, name);
+    ActorRef<T> worker = getContext().spawn(restartedWithBackoff(behavior), name);
     getContext().watch(worker);
     workers.put(worker, () -> worker.tell(drainMessage));
     return worker;
   }
+
+  /**
+   * A worker that throws starts again after a pause growing from 1 s to 30 s (each worker resumes
+   * from the store: unfinished jobs, the stream's state), its messages meanwhile kept (up to
+   * {@value #WORKER_STASH} of them, then dropped with a log line: senders of work retry). The
+   * tenant's other worker and the entity go on.
+   */
+  static <T> Behavior<T> restartedWithBackoff(Behavior<T> worker) {
+    return Behaviors.supervise(worker)
+        .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2).withStashCapacity(WORKER_STASH));
+  }
+
+  static final int WORKER_STASH = 1000;
 
   @Override
   public Receive<Command> createReceive() {
@@ -199,7 +213,8 @@ public final class TenantIngestor extends AbstractBehavior<TenantIngestor.Comman
   }
 
   private Behavior<Command> onWorkerStopped(Terminated terminated) {
-    // A worker that stops outside a hand-off failed for good; the entity restarts so it resumes.
+    // A failing worker is restarted where it is (restartedWithBackoff); one that stops on its own
+    // outside a hand-off is done for good, so the entity stops too and starts again at its next message or wake.
     workers.remove(terminated.getRef());
     getContext().getLog().warn("a worker of tenant {} stopped unexpectedly: {}; restarting the tenant's ingestor", tenantId, terminated.getRef().path().name());
     return Behaviors.stopped();

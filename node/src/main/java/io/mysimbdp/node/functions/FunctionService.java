@@ -1,5 +1,20 @@
 package io.mysimbdp.node.functions;
 
+import io.mysimbdp.protocol.FunctionApi.CategoryList;
+import io.mysimbdp.protocol.FunctionApi.CategoryMapping;
+import io.mysimbdp.protocol.FunctionApi.DeletedCategory;
+import io.mysimbdp.protocol.FunctionApi.DeletedFunction;
+import io.mysimbdp.protocol.FunctionApi.DryRun;
+import io.mysimbdp.protocol.FunctionApi.DryRunResult;
+import io.mysimbdp.protocol.FunctionApi.FunctionDetail;
+import io.mysimbdp.protocol.FunctionApi.FunctionList;
+import io.mysimbdp.protocol.FunctionApi.FunctionStatus;
+import io.mysimbdp.protocol.FunctionApi.FunctionSummary;
+import io.mysimbdp.protocol.FunctionApi.FunctionVersion;
+import io.mysimbdp.protocol.FunctionApi.QualityRuleView;
+import io.mysimbdp.protocol.FunctionApi.QualityRules;
+import io.mysimbdp.protocol.FunctionApi.UploadedFunction;
+
 import io.mysimbdp.node.functions.CsvTypes;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -18,6 +33,7 @@ import io.mysimbdp.node.functions.CategoryFunctions;
 import io.mysimbdp.protocol.ProtocolJson;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -58,36 +74,31 @@ public final class FunctionService {
 
   // ---- functions
 
-  public CompletionStage<Map<String, Object>> list(String tenantId) {
+  public CompletionStage<FunctionList> list(String tenantId) {
     return store.functions(tenantId).thenApply(docs -> {
-      List<Map<String, Object>> out = new ArrayList<>();
+      List<FunctionSummary> out = new ArrayList<>();
       for (Document d : docs) {
         if (d.get("active") == null) {
           continue; // an upload that failed half-way
         }
-        Map<String, Object> f = new LinkedHashMap<>();
-        f.put("name", d.getString("_id"));
-        f.put("activeVersion", d.get("active"));
-        f.put("latestVersion", d.get("latest"));
-        f.put("status", status(tenantId, d));
-        f.put("updatedAt", FunctionStore.instant(d.get("updatedAt")));
-        out.add(f);
+        out.add(new FunctionSummary(d.getString("_id"), number(d.get("active")), number(d.get("latest")), status(tenantId, d),
+            FunctionStore.instant(d.get("updatedAt"))));
       }
-      return Map.of("functions", out);
+      return new FunctionList(out);
     });
   }
 
-  public CompletionStage<Map<String, Object>> upload(String tenantId, String name, Map<String, Object> body) {
+  /** A version number as the store holds it (int or long), or null. */
+  private static Long number(Object stored) {
+    return stored instanceof Number n ? n.longValue() : null;
+  }
+
+  public CompletionStage<UploadedFunction> upload(String tenantId, String name, Map<String, Object> body) {
     checkName("function", name);
     FunctionSpec spec = compile(body);
     return store.addVersion(tenantId, name, body).thenApply(version -> {
       categories.changed(tenantId);
-      Map<String, Object> out = new LinkedHashMap<>();
-      out.put("name", name);
-      out.put("version", version);
-      out.put("active", true);
-      out.put("kind", spec.kind().name().toLowerCase(java.util.Locale.ROOT));
-      return out;
+      return new UploadedFunction(name, version, true, spec.kind().name().toLowerCase(java.util.Locale.ROOT));
     });
   }
 
@@ -114,77 +125,59 @@ public final class FunctionService {
     return new Refusal(Refusal.Kind.UNPROCESSABLE, code, e.getMessage(), details);
   }
 
-  public CompletionStage<Map<String, Object>> describe(String tenantId, String name) {
+  public CompletionStage<FunctionDetail> describe(String tenantId, String name) {
     return existing(tenantId, name).thenCompose(doc -> store.versions(tenantId, name).thenCombine(store.categories(tenantId),
         (versions, mappings) -> {
           long active = ((Number) doc.get("active")).longValue();
-          Map<String, Object> out = new LinkedHashMap<>();
-          out.put("name", name);
-          out.put("activeVersion", active);
-          out.put("latestVersion", doc.get("latest"));
-          out.put("status", status(tenantId, doc));
-          List<Map<String, Object>> list = new ArrayList<>();
+          List<FunctionVersion> list = new ArrayList<>();
           for (Document v : versions) {
-            Map<String, Object> entry = new LinkedHashMap<>();
             long number = ((Number) v.get("version")).longValue();
-            entry.put("version", number);
-            entry.put("createdAt", FunctionStore.instant(v.get("createdAt")));
-            entry.put("active", number == active);
-            entry.put("spec", FunctionStore.parse(v.getString("spec")));
-            list.add(entry);
+            list.add(new FunctionVersion(number, FunctionStore.instant(v.get("createdAt")), number == active, FunctionStore.parse(v.getString("spec"))));
           }
-          out.put("versions", list);
-          out.put("categories", mappings.stream().filter(m -> name.equals(m.getString("function")))
-              .map(m -> m.getString("_id")).toList());
-          return out;
+          List<String> mappedCategories = mappings.stream().filter(m -> name.equals(m.getString("function")))
+              .map(m -> m.getString("_id")).toList();
+          return new FunctionDetail(name, active, number(doc.get("latest")), status(tenantId, doc), list, mappedCategories);
         }));
   }
 
   /** ACTIVE/DISABLED (from the store: every node's guard records a disable there) and this node's counts. */
-  private Map<String, Object> status(String tenantId, Document doc) {
+  private FunctionStatus status(String tenantId, Document doc) {
     long active = ((Number) doc.get("active")).longValue();
     Optional<GuardedFunction.Status> local = categories.localStatus(tenantId, doc.getString("_id"), active);
     Document disabled = doc.get("disabled", Document.class);
-    Map<String, Object> status = new LinkedHashMap<>();
+    String state = "ACTIVE";
+    String reason = null;
+    Instant since = null;
     if (disabled != null && ((Number) disabled.get("version")).longValue() == active) {
-      status.put("state", "DISABLED");
-      status.put("reason", disabled.getString("reason"));
-      status.put("since", FunctionStore.instant(disabled.get("since")));
+      state = "DISABLED";
+      reason = disabled.getString("reason");
+      since = FunctionStore.instant(disabled.get("since"));
     } else if (local.isPresent() && local.get().state() == GuardedFunction.State.DISABLED) {
-      status.put("state", "DISABLED");
-      status.put("reason", local.get().reason());
-      status.put("since", local.get().since());
-    } else {
-      status.put("state", "ACTIVE");
+      state = "DISABLED";
+      reason = local.get().reason();
+      since = local.get().since();
     }
-    status.put("version", active);
-    status.put("consecutiveFailures", local.map(GuardedFunction.Status::consecutiveFailures).orElse(0));
-    status.put("calls", local.map(GuardedFunction.Status::calls).orElse(0L));
-    status.put("failures", local.map(GuardedFunction.Status::failures).orElse(0L));
-    status.put("countsFrom", "this node, since it loaded the version");
-    return status;
+    return new FunctionStatus(state, reason, since, active,
+        local.map(GuardedFunction.Status::consecutiveFailures).orElse(0),
+        local.map(GuardedFunction.Status::calls).orElse(0L),
+        local.map(GuardedFunction.Status::failures).orElse(0L),
+        "this node, since it loaded the version");
   }
 
-  public CompletionStage<Map<String, Object>> delete(String tenantId, String name) {
+  public CompletionStage<DeletedFunction> delete(String tenantId, String name) {
     return existing(tenantId, name).thenCompose(doc -> store.deleteFunction(tenantId, name))
         .thenCompose(deleted -> store.categories(tenantId))
         .thenApply(mappings -> {
           categories.changed(tenantId);
-          Map<String, Object> out = new LinkedHashMap<>();
-          out.put("name", name);
-          out.put("deleted", true);
           List<String> still = mappings.stream().filter(m -> name.equals(m.getString("function")))
               .map(m -> m.getString("_id")).toList();
-          out.put("categoriesStillMapped", still);
-          if (!still.isEmpty()) {
-            out.put("warning", "records of these categories now go to the dead letters (\"function '" + name
-                + "' was deleted\") until they are mapped to another function");
-          }
-          return out;
+          String warning = still.isEmpty() ? null : "records of these categories now go to the dead letters (\"function '" + name
+              + "' was deleted\") until they are mapped to another function";
+          return new DeletedFunction(name, true, still, warning);
         });
   }
 
-  public CompletionStage<Map<String, Object>> activate(String tenantId, String name, long version) {
+  public CompletionStage<FunctionDetail> activate(String tenantId, String name, long version) {
     return existing(tenantId, name)
         .thenCompose(doc -> store.version(tenantId, name, version))
         .thenCompose(v -> {
@@ -199,7 +192,7 @@ public final class FunctionService {
         });
   }
 
-  public CompletionStage<Map<String, Object>> reset(String tenantId, String name) {
+  public CompletionStage<FunctionDetail> reset(String tenantId, String name) {
     return existing(tenantId, name).thenCompose(doc -> store.reset(tenantId, name)).thenCompose(done -> {
       categories.changed(tenantId);
       // Loads the function again now, so that this node's guard is reset before the answer.
@@ -214,7 +207,7 @@ public final class FunctionService {
   }
 
   /** Runs a version (default: the active one) on sample records; stores nothing, counts nothing. */
-  public CompletionStage<Map<String, Object>> dryRun(String tenantId, String name, Long version, String mediaType,
+  public CompletionStage<DryRun> dryRun(String tenantId, String name, Long version, String mediaType,
       byte[] body, Executor executor) {
     List<Object> samples = samples(mediaType, body);
     return existing(tenantId, name)
@@ -238,42 +231,34 @@ public final class FunctionService {
         }, executor);
   }
 
-  private Map<String, Object> run(String tenantId, String name, Document versionDoc, GuardedFunction guard, List<Object> samples) {
+  private DryRun run(String tenantId, String name, Document versionDoc, GuardedFunction guard, List<Object> samples) {
     long deadline = System.nanoTime() + DRY_RUN_BUDGET.toNanos();
-    List<Map<String, Object>> results = new ArrayList<>();
+    List<DryRunResult> results = new ArrayList<>();
     int failed = 0;
     for (int i = 0; i < samples.size(); i++) {
-      Map<String, Object> result = new LinkedHashMap<>();
-      result.put("index", i);
       Object sample = samples.get(i);
       if (System.nanoTime() - deadline > 0) {
-        result.put("error", "not run: the dry run's " + DRY_RUN_BUDGET.toSeconds() + " s were used up");
+        results.add(new DryRunResult(i, null, "not run: the dry run's " + DRY_RUN_BUDGET.toSeconds() + " s were used up", null));
         failed++;
       } else if (!(sample instanceof Map<?, ?> map)) {
-        result.put("error", "sample " + i + " is not a JSON object");
+        results.add(new DryRunResult(i, null, "sample " + i + " is not a JSON object", null));
         failed++;
       } else {
         long start = System.nanoTime();
+        List<Map<String, Object>> outputs = null;
+        String error = null;
         try {
           @SuppressWarnings("unchecked")
           Map<String, Object> record = (Map<String, Object>) map;
-          result.put("outputs", io.mysimbdp.functions.sealed.SealedFields.admitting(guard)
-              .apply(record, new FunctionContext(tenantId, "dry-run", "test", i)));
+          outputs = io.mysimbdp.functions.sealed.SealedFields.admitting(guard).apply(record, new FunctionContext(tenantId, "dry-run", "test", i));
         } catch (FunctionException e) {
-          result.put("error", e.getMessage());
+          error = e.getMessage();
           failed++;
         }
-        result.put("millis", (System.nanoTime() - start) / 1_000_000.0);
+        results.add(new DryRunResult(i, outputs, error, (System.nanoTime() - start) / 1_000_000.0));
       }
-      results.add(result);
     }
-    Map<String, Object> out = new LinkedHashMap<>();
-    out.put("function", name);
-    out.put("version", versionDoc.get("version"));
-    out.put("records", samples.size());
-    out.put("failed", failed);
-    out.put("results", results);
-    return out;
+    return new DryRun(name, number(versionDoc.get("version")), samples.size(), failed, results);
   }
 
   private List<Object> samples(String mediaType, byte[] body) {
@@ -320,37 +305,26 @@ public final class FunctionService {
 
   // ---- categories
 
-  public CompletionStage<Map<String, Object>> categories(String tenantId) {
-    return store.categories(tenantId).thenApply(docs -> {
-      List<Map<String, Object>> out = new ArrayList<>();
-      for (Document d : docs) {
-        out.add(mapping(d));
-      }
-      Map<String, Object> result = new LinkedHashMap<>();
-      result.put("categories", out);
-      result.put("unmapped", docs.stream().anyMatch(d -> d.getString("_id").equals(CategoryFunctions.FALLBACK_CATEGORY))
-          ? "the '*' mapping" : "identity into '" + CategoryFunctions.DEFAULT_COLLECTION + "'");
-      return result;
-    });
+  public CompletionStage<CategoryList> categories(String tenantId) {
+    return store.categories(tenantId).thenApply(docs -> new CategoryList(
+        docs.stream().map(FunctionService::mapping).toList(),
+        docs.stream().anyMatch(d -> d.getString("_id").equals(CategoryFunctions.FALLBACK_CATEGORY))
+            ? "the '*' mapping" : "identity into '" + CategoryFunctions.DEFAULT_COLLECTION + "'"));
   }
 
-  private static Map<String, Object> mapping(Document d) {
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("category", d.getString("_id"));
-    m.put("function", d.getString("function"));
-    m.put("collection", d.getString("collection"));
-    m.put("types", d.get("types") instanceof Document typed ? new java.util.TreeMap<>(typed) : d.get("types", "strings"));
-    m.put("updatedAt", FunctionStore.instant(d.get("updatedAt")));
-    return m;
+  private static CategoryMapping mapping(Document d) {
+    return new CategoryMapping(d.getString("_id"), d.getString("function"), d.getString("collection"),
+        d.get("types") instanceof Document typed ? new java.util.TreeMap<>(typed) : d.get("types", "strings"),
+        FunctionStore.instant(d.get("updatedAt")));
   }
 
-  public CompletionStage<Map<String, Object>> category(String tenantId, String category) {
+  public CompletionStage<CategoryMapping> category(String tenantId, String category) {
     checkCategory(category);
     return store.categories(tenantId).thenApply(docs -> docs.stream().filter(d -> d.getString("_id").equals(category))
         .findFirst().map(FunctionService::mapping).orElseThrow(() -> noCategory(category)));
   }
 
-  public CompletionStage<Map<String, Object>> putCategory(String tenantId, String category, Map<String, Object> body) {
+  public CompletionStage<CategoryMapping> putCategory(String tenantId, String category, Map<String, Object> body) {
     checkCategory(category);
     for (String key : body.keySet()) {
       if (!key.equals("function") && !key.equals("collection") && !key.equals("types")) {
@@ -384,14 +358,14 @@ public final class FunctionService {
     });
   }
 
-  public CompletionStage<Map<String, Object>> deleteCategory(String tenantId, String category) {
+  public CompletionStage<DeletedCategory> deleteCategory(String tenantId, String category) {
     checkCategory(category);
     return store.deleteCategory(tenantId, category).thenApply(deleted -> {
       if (!deleted) {
         throw noCategory(category);
       }
       categories.changed(tenantId);
-      return Map.of("category", category, "deleted", true);
+      return new DeletedCategory(category, true);
     });
   }
 
@@ -407,44 +381,33 @@ public final class FunctionService {
 
   // ---- quality rules
 
-  public CompletionStage<Map<String, Object>> quality(String tenantId) {
+  public CompletionStage<QualityRules> quality(String tenantId) {
     return categories.flushQuality().exceptionally(e -> null)
         .thenCompose(flushed -> store.qualityRules(tenantId).thenCombine(store.qualityStats(tenantId), (rules, stats) -> {
           Map<String, Document> statsById = new HashMap<>();
           stats.forEach(s -> statsById.put(s.getString("_id"), s));
-          List<Map<String, Object>> out = new ArrayList<>();
+          List<QualityRuleView> out = new ArrayList<>();
           for (Document rule : rules) {
             Map<String, Object> definition = FunctionStore.parse(rule.getString("definition"));
             Document s = statsById.getOrDefault(rule.getString("_id") + "@" + rule.getString("generation"), new Document());
+            String name = rule.getString("_id");
+            Instant since = FunctionStore.instant(rule.get("updatedAt"));
+            QualityRule compiled;
+            try {
+              compiled = QualityRule.fromMap(definition);
+            } catch (CompileException e) {
+              out.add(new QualityRuleView(name, definition, null, null, null, null, null, null, null, null, null, null, null, e.getMessage(), since));
+              continue;
+            }
             long evaluated = count(s, "evaluated");
             long passed = count(s, "passed");
-            Map<String, Object> r = new LinkedHashMap<>();
-            r.put("name", rule.getString("_id"));
-            r.put("definition", definition);
-            try {
-              QualityRule compiled = QualityRule.fromMap(definition);
-              r.put("cel", compiled.cel());
-              r.put("action", compiled.action().name());
-              r.put("threshold", compiled.threshold());
-              double rate = evaluated == 0 ? 1.0 : (double) passed / evaluated;
-              r.put("evaluated", evaluated);
-              r.put("passed", passed);
-              r.put("failed", count(s, "failed"));
-              r.put("errors", count(s, "errors"));
-              r.put("passRate", rate);
-              r.put("acceptable", rate >= compiled.threshold());
-              Document disabled = s.get("disabled", Document.class);
-              r.put("state", disabled == null ? "ACTIVE" : "DISABLED");
-              if (disabled != null) {
-                r.put("disabledReason", disabled.getString("reason"));
-              }
-            } catch (CompileException e) {
-              r.put("error", e.getMessage());
-            }
-            r.put("since", FunctionStore.instant(rule.get("updatedAt")));
-            out.add(r);
+            double rate = evaluated == 0 ? 1.0 : (double) passed / evaluated;
+            Document disabled = s.get("disabled", Document.class);
+            out.add(new QualityRuleView(name, definition, compiled.cel(), compiled.action().name(), compiled.threshold(), evaluated, passed,
+                count(s, "failed"), count(s, "errors"), rate, rate >= compiled.threshold(), disabled == null ? "ACTIVE" : "DISABLED",
+                disabled == null ? null : disabled.getString("reason"), null, since));
           }
-          return Map.<String, Object>of("rules", out);
+          return new QualityRules(out);
         }));
   }
 
@@ -472,7 +435,7 @@ public final class FunctionService {
     return stats.get(field) instanceof Number n ? n.longValue() : 0;
   }
 
-  public CompletionStage<Map<String, Object>> putQuality(String tenantId, Map<String, Object> body) {
+  public CompletionStage<QualityRules> putQuality(String tenantId, Map<String, Object> body) {
     if (body.size() != 1 || !(body.get("rules") instanceof List<?> list)) {
       throw new Refusal(Refusal.Kind.INVALID, "invalid_field", "the body must be {\"rules\": [rule, ...]}", Map.of("field", "rules"));
     }
@@ -500,7 +463,7 @@ public final class FunctionService {
     });
   }
 
-  public CompletionStage<Map<String, Object>> putQualityRule(String tenantId, String name, Map<String, Object> body) {
+  public CompletionStage<QualityRules> putQualityRule(String tenantId, String name, Map<String, Object> body) {
     checkName("quality rule", name);
     Object given = body.get("name");
     if (given != null && !name.equals(given)) {
@@ -520,7 +483,7 @@ public final class FunctionService {
     });
   }
 
-  public CompletionStage<Map<String, Object>> deleteQualityRule(String tenantId, String name) {
+  public CompletionStage<QualityRules> deleteQualityRule(String tenantId, String name) {
     checkName("quality rule", name);
     return store.deleteQualityRule(tenantId, name).thenCompose(deleted -> {
       if (!deleted) {

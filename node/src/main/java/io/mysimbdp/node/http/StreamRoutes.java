@@ -120,7 +120,10 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
                                         () ->
                                             existing(
                                                 tenantId,
-                                                () -> onSuccess(topology.issueCredentials(tenantId), c -> completeJson(StatusCodes.OK, c)))))))));
+                                                () -> onSuccess(
+                                                    // Credentials to publish to an exchange: the exchange exists from now.
+                                                    topology.ensure(tenantId).thenCompose(ok -> topology.issueCredentials(tenantId)),
+                                                    c -> completeJson(StatusCodes.OK, c)))))))));
   }
 
   // ---- publishing ------------------------------------------------------------------------------

@@ -4,7 +4,6 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.PostStop;
 import akka.actor.typed.PreRestart;
-import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.AbstractBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -134,12 +133,11 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
    * pipelines with the node's {@code parts}; {@code parent} hears when its consumer first takes a message here.
    */
   public static Behavior<Command> create(String tenantId, TenantMeter meter, PipelineParts parts, ActorRef<ConsumingStarted> parent) {
-    return Behaviors.<Command>supervise(
-            Behaviors.setup(
-                context ->
-                    Behaviors.withTimers(
-                        timers -> Behaviors.withStash(1000, stash -> new StreamIngestor(context, timers, stash, tenantId, meter, parts, parent)))))
-        .onFailure(SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 0.2));
+    // Restarted with back-off by its parent, the tenant's entity, when it fails.
+    return Behaviors.setup(
+        context ->
+            Behaviors.withTimers(
+                timers -> Behaviors.withStash(1000, stash -> new StreamIngestor(context, timers, stash, tenantId, meter, parts, parent))));
   }
 
   private final String tenantId;

@@ -101,6 +101,11 @@ public final class StreamTopology implements Extension {
     return settings;
   }
 
+  /** Whether the broker has a user per tenant (RabbitMQ with its management API): tenants may then publish to it directly. */
+  public boolean hasTenantUsers() {
+    return settings.managementUri().isPresent();
+  }
+
   /** Declares the tenant's topology once per node (again after {@link #forget}). */
   public CompletionStage<Void> ensure(String tenantId) {
     if (declared.contains(tenantId)) {

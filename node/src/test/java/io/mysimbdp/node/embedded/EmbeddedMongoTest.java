@@ -42,6 +42,51 @@ class EmbeddedMongoTest {
     }
   }
 
+  /**
+   * Databases hashed over several files: each lives in one, reads (with cursors spanning several
+   * batches) and listDatabases see them all, a drop drops one, and a restart asking for another
+   * number of files keeps the layout the store was created with.
+   */
+  @Test
+  void databasesSpreadOverTheStoresFilesAndStayWhereTheyAre(@TempDir Path dir) throws Exception {
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      names.add("tenant_t" + i);
+    }
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(dir, 0, 4, 8);
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      for (String name : names) {
+        List<Document> batch = new ArrayList<>();
+        for (int i = 0; i < 250; i++) {
+          batch.add(new Document("_id", name + ":" + i).append("n", i));
+        }
+        client.getDatabase(name).getCollection("records").insertMany(batch);
+      }
+    }
+    try (var files = Files.list(dir)) {
+      assertEquals(4, files.filter(f -> f.getFileName().toString().matches("mongo-0[0-3]\\.mv\\.db")).count());
+    }
+    java.util.Set<Integer> partsUsed = new java.util.HashSet<>();
+    names.forEach(name -> partsUsed.add(DatabaseRoutingBackend.partOf(name, 4)));
+    assertEquals(true, partsUsed.size() > 1, "12 names all hashed to one file: " + partsUsed);
+
+    try (EmbeddedMongo mongo = EmbeddedMongo.start(dir, 0, 7, 8);
+        MongoClient client = MongoClients.create(mongo.connectionString())) {
+      for (String name : names) {
+        List<Document> all = client.getDatabase(name).getCollection("records").find().batchSize(7).into(new ArrayList<>());
+        assertEquals(250, all.size(), name);
+        assertEquals(true, all.stream().allMatch(d -> d.getString("_id").startsWith(name + ":")), name);
+      }
+      List<String> listed = client.listDatabaseNames().into(new ArrayList<>());
+      assertEquals(true, listed.containsAll(names), listed.toString());
+      client.getDatabase("tenant_t3").drop();
+      assertEquals(false, client.listDatabaseNames().into(new ArrayList<>()).contains("tenant_t3"));
+      assertEquals(0, client.getDatabase("tenant_t3").getCollection("records").countDocuments());
+      assertEquals(250, client.getDatabase("tenant_t4").getCollection("records").countDocuments());
+    }
+    assertEquals("4", Files.readString(dir.resolve(EmbeddedMongo.LAYOUT_FILE)).trim());
+  }
+
   /** What kill -9 leaves: the file as it is the moment the write was answered, never closed. */
   @Test
   void anAnsweredWriteIsInTheFile(@TempDir Path dir) throws Exception {
@@ -56,7 +101,11 @@ class EmbeddedMongoTest {
       c.insertMany(batch);
       c.insertOne(new Document("_id", "last").append("value", -1));
       Files.createDirectories(copy);
-      Files.copy(dir.resolve("live").resolve("mongo.mv.db"), copy.resolve("mongo.mv.db"));
+      try (var files = Files.list(dir.resolve("live"))) {
+        for (Path file : (Iterable<Path>) files::iterator) {
+          Files.copy(file, copy.resolve(file.getFileName()));
+        }
+      }
     }
     try (EmbeddedMongo mongo = EmbeddedMongo.start(copy, 0);
         MongoClient client = MongoClients.create(mongo.connectionString())) {

@@ -537,6 +537,17 @@ public final class StreamLoad {
       throw new IllegalStateException("create tenant: " + r.statusCode() + " " + r.body());
     }
     JsonNode created = ProtocolJson.JSON.readTree(r.body());
+    if (!created.path("broker").hasNonNull("username")) {
+      // No broker user per tenant (the embedded broker): its exchange is declared on first use;
+      // this load publishes to it directly (with the node's user), so it asks for it now.
+      HttpResponse<String> declared = HTTP.send(
+          HttpRequest.newBuilder(URI.create(base + "/v1/tenants/" + id + "/stream/credentials")).header("Authorization", "Bearer " + ADMIN)
+              .POST(HttpRequest.BodyPublishers.noBody()).build(),
+          HttpResponse.BodyHandlers.ofString());
+      if (declared.statusCode() != 200) {
+        throw new IllegalStateException("stream credentials: " + declared.statusCode() + " " + declared.body());
+      }
+    }
     return ((com.fasterxml.jackson.databind.node.ObjectNode) created).put("id", id);
   }
 
