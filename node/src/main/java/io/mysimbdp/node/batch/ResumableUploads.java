@@ -8,30 +8,22 @@ import akka.stream.javadsl.Source;
 import akka.util.ByteString;
 import com.mongodb.client.model.Filters;
 import com.mongodb.client.model.FindOneAndUpdateOptions;
-import com.mongodb.client.model.IndexOptions;
-import com.mongodb.client.model.Indexes;
-import com.mongodb.client.model.Projections;
 import com.mongodb.client.model.ReturnDocument;
 import com.mongodb.client.model.Updates;
 import com.mongodb.client.result.DeleteResult;
 import com.mongodb.client.result.UpdateResult;
-import com.mongodb.reactivestreams.client.MongoCollection;
 import io.mysimbdp.node.coredms.CoreDms;
 import io.mysimbdp.node.errors.Refusal;
 import io.mysimbdp.node.tenant.TenantRepository;
 import io.mysimbdp.protocol.DataFormat;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Date;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.bson.Document;
 import org.bson.conversions.Bson;
@@ -103,7 +95,8 @@ public final class ResumableUploads {
   private final TenantRepository tenants;
   private final Duration expiry;
   private final Duration lease;
-  private final AtomicBoolean sweeping = new AtomicBoolean();
+  private final UploadRecords records;
+  private final UploadSweeper sweeper;
 
   public ResumableUploads(ActorSystem<?> system, CoreDms coreDms, StagingStore staging, TenantRepository tenants, Duration expiry) {
     this(system, coreDms, staging, tenants, expiry, DEFAULT_LEASE);
@@ -117,50 +110,23 @@ public final class ResumableUploads {
     this.tenants = tenants;
     this.expiry = expiry;
     this.lease = lease;
+    this.records = new UploadRecords(system, coreDms, tenants, expiry);
+    this.sweeper = new UploadSweeper(system, coreDms, staging, tenants, records, expiry, lease);
   }
 
-  /** Only tus uploads' records, not plain uploads in progress. */
-  private static Bson tus(String uploadId) {
-    return Filters.and(Filters.eq("_id", uploadId), Filters.exists(PLAIN, false));
-  }
-
-  private MongoCollection<Document> uploads(String tenantId) {
-    return coreDms.tenantDatabase(tenantId).getCollection(COLLECTION);
-  }
-
-  /**
-   * At start-up: the sweep's index on every tenant's {@code uploads} that exists (a tenant's first
-   * upload creates the collection with it). Asking for the names first creates no collection for
-   * the tenants that never used resumable uploads.
-   */
+  /** At start-up: the sweep's indexes ({@link UploadRecords#ensureIndexes}). */
   public CompletionStage<Void> ensureIndexes() {
-    // Records written before the tenants' index existed: their tenants are swept at the next sweep.
-    return tenants.ids()
-        .thenCompose(ids -> Source.from(ids)
-            .mapAsync(1, tenantId -> coreDms.all(coreDms.tenantDatabase(tenantId).listCollectionNames())
-                .thenCompose(names -> names.contains(COLLECTION)
-                    ? ensureSweepIndex(tenantId).thenCompose(i -> sweptFrom(tenantId, Instant.EPOCH))
-                    : CompletableFuture.completedFuture(null)))
-            .runWith(Sink.ignore(), system))
-        .thenCompose(done -> coreDms.first(sweptTenants().createIndex(Indexes.ascending(SWEEP_AT), new IndexOptions().name(SWEEP_AT))))
-        .thenApply(done -> null);
+    return records.ensureIndexes();
   }
 
-  private MongoCollection<Document> sweptTenants() {
-    return coreDms.platformDatabase().getCollection(SWEPT_TENANTS);
+  /** Sweeps every {@code interval} ({@link UploadSweeper}) until the system stops. */
+  public Cancellable sweepEvery(Duration interval) {
+    return sweeper.sweepEvery(interval);
   }
 
-  /** The tenant has an upload record that may be due at {@code due}: the sweep visits it from then. */
-  private CompletionStage<Void> sweptFrom(String tenantId, Instant due) {
-    return coreDms.first(sweptTenants().updateOne(Filters.eq("_id", tenantId),
-            Updates.combine(Updates.min(SWEEP_AT, Date.from(due)), Updates.set("touchedAt", new Date())),
-            new com.mongodb.client.model.UpdateOptions().upsert(true)))
-        .thenApply(r -> null);
-  }
-
-  private CompletionStage<Void> ensureSweepIndex(String tenantId) {
-    return coreDms.first(uploads(tenantId).createIndex(Indexes.ascending(SWEEP_AT), new IndexOptions().name(SWEEP_AT)))
-        .thenApply(name -> null);
+  /** One sweep now, over the tenants with records due ({@link UploadSweeper}); answers how many uploads it expired or forgot. */
+  public CompletionStage<Integer> sweep() {
+    return sweeper.sweep();
   }
 
   /**
@@ -207,11 +173,11 @@ public final class ResumableUploads {
         doc.append(DECLARED_SHA256, sha256);
       }
       return staging.ensureIndexes(tenantId)
-          .thenCompose(i -> ensureSweepIndex(tenantId))
-          .thenCompose(i -> coreDms.first(uploads(tenantId).insertOne(doc)))
+          .thenCompose(i -> records.ensureSweepIndex(tenantId))
+          .thenCompose(i -> coreDms.first(records.uploads(tenantId).insertOne(doc)))
           // After the record: a sweep that read none and removes the tenant's entry meanwhile is
           // followed by this, which puts it back (see nextSweep).
-          .thenCompose(i -> sweptFrom(tenantId, expires))
+          .thenCompose(i -> records.sweptFrom(tenantId, expires))
           .thenApply(r -> Status.open(id, length, 0, expires))
           .exceptionallyCompose(failure -> giveSlotBack(tenantId, failure));
     });
@@ -247,16 +213,16 @@ public final class ResumableUploads {
         .append("expiresAt", until)
         .append(SWEEP_AT, until)
         .append("leaseUntil", until);
-    return ensureSweepIndex(tenantId)
-        .thenCompose(i -> coreDms.first(uploads(tenantId).insertOne(doc)))
+    return records.ensureSweepIndex(tenantId)
+        .thenCompose(i -> coreDms.first(records.uploads(tenantId).insertOne(doc)))
         // The sweep visits only tenants listed as due: this record is, once its lease may lapse.
-        .thenCompose(r -> sweptFrom(tenantId, until.toInstant()))
+        .thenCompose(r -> records.sweptFrom(tenantId, until.toInstant()))
         .thenApply(r -> new LeaseKeeper(tenantId, fileId, until, true));
   }
 
   /** The plain upload is staged (or given up, its chunks removed): its record goes. */
   public CompletionStage<Void> endPlain(String tenantId, String fileId) {
-    return coreDms.first(uploads(tenantId).deleteOne(Filters.and(Filters.eq("_id", fileId), Filters.eq(PLAIN, true))))
+    return coreDms.first(records.uploads(tenantId).deleteOne(Filters.and(Filters.eq("_id", fileId), Filters.eq(PLAIN, true))))
         .thenApply(r -> null);
   }
 
@@ -294,8 +260,8 @@ public final class ResumableUploads {
       // A plain upload expires with its lease (nobody resumes it); a tus upload being written counts as appended to.
       Bson update = plain
           ? Updates.combine(Updates.set("leaseUntil", renewed), Updates.set("expiresAt", renewed), Updates.set(SWEEP_AT, renewed))
-          : Updates.combine(Updates.set("leaseUntil", renewed), expiresAt(now.plus(expiry)));
-      return coreDms.first(uploads(tenantId).updateOne(
+          : Updates.combine(Updates.set("leaseUntil", renewed), UploadRecords.expiresAt(now.plus(expiry)));
+      return coreDms.first(records.uploads(tenantId).updateOne(
               Filters.and(Filters.eq("_id", uploadId), Filters.eq("leaseUntil", held), Filters.exists("expired", false)), update))
           .thenApply(r -> {
             boolean ours = r.map(UpdateResult::getMatchedCount).orElse(0L) > 0;
@@ -316,7 +282,7 @@ public final class ResumableUploads {
   }
 
   public CompletionStage<Optional<Status>> status(String tenantId, String uploadId) {
-    return coreDms.first(uploads(tenantId).find(tus(uploadId)).first()).thenApply(d -> d.map(this::statusOf));
+    return coreDms.first(records.uploads(tenantId).find(UploadRecords.tus(uploadId)).first()).thenApply(d -> d.map(this::statusOf));
   }
 
   private Status statusOf(Document d) {
@@ -324,97 +290,13 @@ public final class ResumableUploads {
       // Not offsetOf: completing counts the last, short chunk as a whole one.
       return Status.completed(d.getString("_id"), d.getLong("length"));
     }
-    Instant expires = expiresOf(d);
+    Instant expires = records.expiresOf(d);
     boolean expired = d.containsKey("expired") || !expires.isAfter(Instant.now());
-    return new Status(d.getString("_id"), d.getLong("length"), offsetOf(d), Optional.empty(), Optional.of(expires), expired);
-  }
-
-  /**
-   * When an unfinished upload expires: {@code expiresAt}, or for an upload created before uploads
-   * expired (no {@code expiresAt}), one expiry after its last write. Same rule as {@link #expiredBy}.
-   */
-  private Instant expiresOf(Document d) {
-    Date expiresAt = d.getDate("expiresAt");
-    if (expiresAt != null) {
-      return expiresAt.toInstant();
-    }
-    Date created = d.getDate("createdAt");
-    Date updated = d.getDate("updatedAt");
-    Date last = updated != null && (created == null || updated.after(created)) ? updated : created;
-    return (last == null ? Instant.EPOCH : last.toInstant()).plus(expiry);
-  }
-
-  /** The unfinished uploads that have expired by {@code now} (swept or not): {@link #expiresOf} as a filter. */
-  private Bson expiredBy(Instant now) {
-    Date cutoff = Date.from(now.minus(expiry));
-    return Filters.and(Filters.exists("fileId", false), Filters.or(
-        Filters.exists("expired", true),
-        Filters.lte("expiresAt", Date.from(now)),
-        Filters.and(Filters.exists("expiresAt", false), Filters.lte("createdAt", cutoff),
-            Filters.or(Filters.exists("updatedAt", false), Filters.lte("updatedAt", cutoff)))));
-  }
-
-  /** The uploads still open at {@code now}: unfinished and not expired (the complement of {@link #expiredBy}). */
-  private Bson openAt(Instant now) {
-    Date cutoff = Date.from(now.minus(expiry));
-    return Filters.and(Filters.exists("fileId", false), Filters.exists("expired", false), Filters.or(
-        Filters.gt("expiresAt", Date.from(now)),
-        Filters.and(Filters.exists("expiresAt", false), Filters.or(Filters.gt("createdAt", cutoff), Filters.gt("updatedAt", cutoff)))));
-  }
-
-  /**
-   * When the sweep has work on a record, the value {@code sweepAt} holds: an unfinished upload
-   * expires ({@link #expiresOf}); a completed upload's record, or an expired one's tombstone, is
-   * forgotten one expiry after it completed or expired. Same rule as {@link #forgottenBy}.
-   */
-  private Instant dueAt(Document d) {
-    if (d.containsKey("fileId")) {
-      return d.getDate("completedAt").toInstant().plus(expiry);
-    }
-    if (d.containsKey("expired")) {
-      return d.getDate("expiredAt").toInstant().plus(expiry);
-    }
-    return expiresOf(d);
-  }
-
-  /** The completed and expired uploads' records kept long enough by {@code now}: {@link #dueAt} as a filter. */
-  private Bson forgottenBy(Instant now) {
-    Date kept = Date.from(now.minus(expiry));
-    return Filters.or(
-        Filters.and(Filters.exists("fileId", true), Filters.lte("completedAt", kept)),
-        Filters.and(Filters.eq("expired", true), Filters.lte("expiredAt", kept)));
-  }
-
-  /**
-   * The records the sweep may have work on by {@code now}, all found through the {@value #SWEEP_AT}
-   * index: those due, and those without {@code sweepAt} (written before it existed, or by a node
-   * that does not write it yet; a non-sparse index holds them under null).
-   */
-  static Bson dueBy(Instant now) {
-    return Filters.or(Filters.lte(SWEEP_AT, Date.from(now)), Filters.eq(SWEEP_AT, null));
-  }
-
-  /** {@code expiresAt} moved to {@code expires}, and {@code sweepAt} with it. */
-  private static Bson expiresAt(Instant expires) {
-    return Updates.combine(Updates.set("expiresAt", Date.from(expires)), Updates.set(SWEEP_AT, Date.from(expires)));
-  }
-
-  /**
-   * A record's end, completed or expired: {@code field} ({@code completedAt} or {@code expiredAt})
-   * now and forgotten one expiry later; no tail, no lease.
-   */
-  private Bson ended(String field) {
-    Instant now = Instant.now();
-    return Updates.combine(Updates.set(field, Date.from(now)), Updates.set(SWEEP_AT, Date.from(now.plus(expiry))),
-        Updates.set("tail", new Binary(new byte[0])), Updates.set("leaseUntil", new Date(0)));
+    return new Status(d.getString("_id"), d.getLong("length"), UploadRecords.offsetOf(d), Optional.empty(), Optional.of(expires), expired);
   }
 
   private static Refusal expiredError(String uploadId) {
     return new Refusal(Refusal.Kind.GONE, "upload_expired", "upload '" + uploadId + "' expired (it was not appended to in time); start a new one");
-  }
-
-  private static long offsetOf(Document d) {
-    return (long) d.getInteger("nextChunk") * StagingStore.CHUNK_SIZE + d.get("tail", Binary.class).length();
   }
 
   /**
@@ -424,8 +306,8 @@ public final class ResumableUploads {
   public CompletionStage<Status> append(String tenantId, String uploadId, long offset, Source<ByteString, ?> body) {
     Instant now = Instant.now();
     return coreDms
-        .first(uploads(tenantId).findOneAndUpdate(
-            Filters.and(tus(uploadId), Filters.lt("leaseUntil", Date.from(now)), openAt(now)),
+        .first(records.uploads(tenantId).findOneAndUpdate(
+            Filters.and(UploadRecords.tus(uploadId), Filters.lt("leaseUntil", Date.from(now)), records.openAt(now)),
             Updates.set("leaseUntil", Date.from(now.plus(lease))),
             new FindOneAndUpdateOptions().returnDocument(ReturnDocument.AFTER)))
         .thenCompose(leased -> {
@@ -442,7 +324,7 @@ public final class ResumableUploads {
             });
           }
           Document upload = leased.get();
-          long serverOffset = offsetOf(upload);
+          long serverOffset = UploadRecords.offsetOf(upload);
           if (offset != serverOffset) {
             return releaseLease(tenantId, uploadId).thenApply(r -> {
               throw new Refusal(Refusal.Kind.CONFLICT, "offset_mismatch",
@@ -459,7 +341,7 @@ public final class ResumableUploads {
     long length = upload.getLong("length");
     int firstChunk = upload.getInteger("nextChunk");
     ByteString oldTail = ByteString.fromArray(upload.get("tail", Binary.class).getData());
-    UploadLimit limit = new UploadLimit(length - offsetOf(upload));
+    UploadLimit limit = new UploadLimit(length - UploadRecords.offsetOf(upload));
     StagingStore.Chunker chunker = new StagingStore.Chunker(oldTail, StagingStore.CHUNK_SIZE);
     AtomicInteger written = new AtomicInteger();
     StagingStore.PendingWrites pending = new StagingStore.PendingWrites();
@@ -547,10 +429,10 @@ public final class ResumableUploads {
           }
           return putOnce(tenantId, uploadId, inspection, metadata);
         })
-        .thenCompose(put -> coreDms.first(uploads(tenantId).updateOne(
+        .thenCompose(put -> coreDms.first(records.uploads(tenantId).updateOne(
             Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
             Updates.combine(Updates.set("fileId", uploadId), Updates.set("nextChunk", nextChunk + (tail.isEmpty() ? 0 : 1)),
-                Updates.unset("expiresAt"), ended("completedAt")))))
+                Updates.unset("expiresAt"), records.ended("completedAt")))))
         .thenCompose(done -> {
           if (done.map(UpdateResult::getMatchedCount).orElse(0L) == 0) {
             // Swept while being checked (the check outlasted the lease and the expiry): never staged.
@@ -614,9 +496,9 @@ public final class ResumableUploads {
       }
       boolean completed = existing.get().fileId().isPresent();
       Bson removable = completed
-          ? Filters.and(tus(uploadId), Filters.exists("fileId", true))
-          : Filters.and(tus(uploadId), Filters.exists("fileId", false), Filters.exists("expired", false));
-      return coreDms.first(uploads(tenantId).deleteOne(removable)).thenCompose(deleted -> {
+          ? Filters.and(UploadRecords.tus(uploadId), Filters.exists("fileId", true))
+          : Filters.and(UploadRecords.tus(uploadId), Filters.exists("fileId", false), Filters.exists("expired", false));
+      return coreDms.first(records.uploads(tenantId).deleteOne(removable)).thenCompose(deleted -> {
         if (deleted.map(DeleteResult::getDeletedCount).orElse(0L) == 0) {
           return CompletableFuture.completedFuture(false);
         }
@@ -628,172 +510,6 @@ public final class ResumableUploads {
   }
 
   /**
-   * Sweeps every {@code interval} (the first after a random part of it, so nodes started together do
-   * not sweep in step) until the system stops; a sweep still running when the next is due is not
-   * doubled.
-   */
-  public Cancellable sweepEvery(Duration interval) {
-    Duration first = Duration.ofMillis(ThreadLocalRandom.current().nextLong(Math.max(1, interval.toMillis())));
-    return system.scheduler().scheduleWithFixedDelay(first, interval, () -> {
-      if (sweeping.compareAndSet(false, true)) {
-        sweep().whenComplete((removed, failure) -> sweeping.set(false));
-      }
-    }, system.executionContext());
-  }
-
-  /**
-   * Removes every tenant's expired uploads (their chunks, their file slot) and, one expiry after an
-   * upload completed or expired, its record. Answers how many uploads it expired or forgot.
-   *
-   * <p>Partial uploads live in the shared store (the tenant's database), not on a node, and every
-   * node runs this sweep over every tenant. It is safe to run anywhere, concurrently: an upload is
-   * claimed by taking its PATCH lease in one conditional update (so no PATCH writes it meanwhile and
-   * no other sweep takes it), and the slot is given back only by the sweep whose update turns the
-   * upload into a tombstone. A sweep that dies half-way leaves the lease to lapse; the next sweep,
-   * on any node, takes the upload again (deleting chunks is idempotent). Nothing here blocks: every
-   * step is an asynchronous store call, and there are no files on the node's disk to remove.
-   */
-  public CompletionStage<Integer> sweep() {
-    Instant started = Instant.now();
-    // Only the tenants with upload records due (the platform's index of them): an idle tenant, or
-    // one whose uploads are not due yet, costs the sweep nothing.
-    return coreDms.all(sweptTenants().find(Filters.lte(SWEEP_AT, Date.from(started))).projection(new Document("_id", 1)).limit(100_000))
-        .thenApply(docs -> docs.stream().map(d -> d.getString("_id")).toList())
-        .thenCompose(ids -> Source.from(ids)
-            .mapAsync(1, tenantId -> sweep(tenantId).thenCompose(removed -> nextSweep(tenantId, started).thenApply(ok -> removed))
-                .exceptionally(failure -> {
-                  log.warn("tenant {}: could not sweep expired uploads (the next sweep retries): {}", tenantId,
-                      FileUploads.unwrap(failure).toString());
-                  return 0;
-                }))
-            .runWith(Sink.fold(0, Integer::sum), system))
-        .exceptionally(failure -> {
-          log.warn("could not list the tenants to sweep expired uploads (the next sweep retries): {}", FileUploads.unwrap(failure).toString());
-          return 0;
-        });
-  }
-
-  /**
-   * One tenant: the records {@link #dueBy} finds (the index, not a scan; without the tail, up to a
-   * chunk each), one at a time. A record not due after all (no {@code sweepAt} yet, or one a node
-   * without it left behind) gets its {@code sweepAt}; a due one is expired or forgotten.
-   */
-  private CompletionStage<Integer> sweep(String tenantId) {
-    Instant now = Instant.now();
-    Bson claimable = Filters.and(expiredBy(now), Filters.lt("leaseUntil", Date.from(now)));
-    return Source.fromPublisher(uploads(tenantId).find(dueBy(now)).projection(Projections.exclude("tail")))
-        .mapAsync(1, record -> {
-          String uploadId = record.getString("_id");
-          Instant due = dueAt(record);
-          if (due.isAfter(now)) {
-            return reschedule(tenantId, record, due).thenApply(r -> false);
-          }
-          return record.containsKey("fileId") || record.containsKey("expired")
-              ? forget(tenantId, uploadId, now)
-              : expire(tenantId, uploadId, claimable, now);
-        })
-        .runWith(Sink.fold(0, (sum, one) -> sum + (one ? 1 : 0)), system);
-  }
-
-  /**
-   * After a tenant's sweep: its entry in the tenants' index moves to its next record due, or goes
-   * when it has none left; unless an upload was created within a minute of the sweep's start (its
-   * own {@code sweepAt} is in the entry: the tenant is visited again then, and recomputed).
-   */
-  private CompletionStage<Void> nextSweep(String tenantId, Instant sweepStarted) {
-    // A minute's margin for the clocks of the node that created an upload and of this one.
-    Bson untouched = Filters.and(Filters.eq("_id", tenantId), Filters.lt("touchedAt", Date.from(sweepStarted.minus(Duration.ofMinutes(1)))));
-    return coreDms.first(uploads(tenantId).find().sort(com.mongodb.client.model.Sorts.ascending(SWEEP_AT))
-            .projection(new Document(SWEEP_AT, 1)).first())
-        .thenCompose(next -> {
-          if (next.isEmpty()) {
-            return coreDms.first(sweptTenants().deleteOne(untouched)).thenApply(r -> null);
-          }
-          Date due = next.get().getDate(SWEEP_AT);
-          return coreDms.first(sweptTenants().updateOne(untouched, Updates.set(SWEEP_AT, due == null ? new Date(0) : due)))
-              .thenApply(r -> null);
-        });
-  }
-
-  /** Sets a record's {@code sweepAt} to when it is due, unless someone changed it since it was read. */
-  private CompletionStage<Void> reschedule(String tenantId, Document record, Instant due) {
-    return coreDms.first(uploads(tenantId).updateOne(
-            Filters.and(Filters.eq("_id", record.getString("_id")), Filters.eq(SWEEP_AT, record.getDate(SWEEP_AT))),
-            Updates.set(SWEEP_AT, Date.from(due))))
-        .thenApply(r -> null);
-  }
-
-  /** Removes a completed upload's record or an expired one's tombstone once kept for its retention. */
-  private CompletionStage<Boolean> forget(String tenantId, String uploadId, Instant now) {
-    return coreDms.first(uploads(tenantId).deleteOne(Filters.and(Filters.eq("_id", uploadId), forgottenBy(now))))
-        .thenApply(r -> r.map(DeleteResult::getDeletedCount).orElse(0L) > 0);
-  }
-
-  /**
-   * Claims one expired upload and removes it; false when another sweep or a PATCH has it. An upload
-   * whose file was staged after all (its completion ran but its record was not updated; a plain
-   * upload's node died after staging it) is kept: its record is marked complete or removed.
-   */
-  private CompletionStage<Boolean> expire(String tenantId, String uploadId, Bson claimable, Instant now) {
-    Date claim = Date.from(now.plus(lease));
-    return coreDms
-        .first(uploads(tenantId).findOneAndUpdate(
-            Filters.and(Filters.eq("_id", uploadId), claimable, Filters.exists("expired", false)),
-            Updates.set("leaseUntil", claim)))
-        .thenCompose(claimed -> {
-          if (claimed.isEmpty()) {
-            return CompletableFuture.completedFuture(false);
-          }
-          Document upload = claimed.get();
-          boolean plain = upload.getBoolean(PLAIN, false);
-          return staging.findFile(tenantId, uploadId).thenCompose(staged -> {
-            if (staged.isPresent()) {
-              return keepStaged(tenantId, uploadId, plain, claim).thenApply(k -> false);
-            }
-            return plain ? expirePlain(tenantId, uploadId, claim) : expireTus(tenantId, uploadId, upload);
-          });
-        });
-  }
-
-  private CompletionStage<Void> keepStaged(String tenantId, String uploadId, boolean plain, Date claim) {
-    Bson ours = Filters.and(Filters.eq("_id", uploadId), Filters.eq("leaseUntil", claim));
-    CompletionStage<?> done = plain
-        ? coreDms.first(uploads(tenantId).deleteOne(ours))
-        : coreDms.first(uploads(tenantId).updateOne(ours,
-            Updates.combine(Updates.set("fileId", uploadId), Updates.unset("expiresAt"), ended("completedAt"))));
-    return done.thenApply(r -> null);
-  }
-
-  /** A plain upload whose node died mid-body: its chunks go, its slot comes back, no tombstone (no client asks for it). */
-  private CompletionStage<Boolean> expirePlain(String tenantId, String uploadId, Date claim) {
-    return staging.delete(tenantId, uploadId, 0)
-        .thenCompose(d -> coreDms.first(uploads(tenantId).deleteOne(Filters.and(Filters.eq("_id", uploadId), Filters.eq("leaseUntil", claim)))))
-        .thenCompose(deleted -> {
-          if (deleted.map(DeleteResult::getDeletedCount).orElse(0L) == 0) {
-            return CompletableFuture.completedFuture(false);
-          }
-          log.info("tenant {}: plain upload {} was abandoned mid-body (its node stopped); removed it and gave its file slot back",
-              tenantId, uploadId);
-          return tenants.releaseFileSlot(tenantId).thenApply(r -> true);
-        });
-  }
-
-  private CompletionStage<Boolean> expireTus(String tenantId, String uploadId, Document upload) {
-    return staging.delete(tenantId, uploadId, 0)
-        .thenCompose(d -> coreDms.first(uploads(tenantId).updateOne(
-            Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
-            Updates.combine(Updates.set("expired", true), Updates.set("nextChunk", 0), ended("expiredAt")))))
-        .thenCompose(marked -> {
-          if (marked.map(UpdateResult::getModifiedCount).orElse(0L) == 0) {
-            return CompletableFuture.completedFuture(false);
-          }
-          log.info("tenant {}: upload {} expired (not appended to since {}; {} of {} bytes); removed it and gave its file slot back",
-              tenantId, uploadId, expiresOf(upload).minus(expiry), offsetOf(upload), upload.getLong("length"));
-          return tenants.releaseFileSlot(tenantId).thenApply(r -> true);
-        });
-  }
-
-  /**
    * Records a PATCH's progress and pushes the expiry back; false when the upload was swept in the
    * meantime. The last byte's PATCH keeps its lease while the file is checked ({@code finishing}),
    * so neither another PATCH nor the sweep takes the upload then.
@@ -801,19 +517,19 @@ public final class ResumableUploads {
   private CompletionStage<Boolean> saveProgress(
       String tenantId, String uploadId, int nextChunk, ByteString tail, Instant expires, boolean finishing) {
     Date now = new Date();
-    return coreDms.first(uploads(tenantId).updateOne(
+    return coreDms.first(records.uploads(tenantId).updateOne(
             Filters.and(Filters.eq("_id", uploadId), Filters.exists("expired", false)),
             Updates.combine(
                 Updates.set("nextChunk", nextChunk),
                 Updates.set("tail", new Binary(tail.toArray())),
                 Updates.set("leaseUntil", finishing ? Date.from(now.toInstant().plus(lease)) : new Date(0)),
-                expiresAt(expires),
+                UploadRecords.expiresAt(expires),
                 Updates.set("updatedAt", now))))
         .thenApply(r -> r.map(UpdateResult::getMatchedCount).orElse(0L) > 0);
   }
 
   private CompletionStage<Void> releaseLease(String tenantId, String uploadId) {
-    return coreDms.first(uploads(tenantId).updateOne(Filters.eq("_id", uploadId), Updates.set("leaseUntil", new Date(0))))
+    return coreDms.first(records.uploads(tenantId).updateOne(Filters.eq("_id", uploadId), Updates.set("leaseUntil", new Date(0))))
         .thenApply(r -> null);
   }
 }

@@ -91,7 +91,11 @@ public final class NodeStreams implements akka.actor.typed.Extension {
   private NodeStreams(ActorSystem<?> system) {
     this.system = system;
     Config consume = system.settings().config().getConfig("mysimbdp.stream.consume");
-    this.maxStreams = consume.getInt("max-streams-per-node");
+    this.maxStreams = maxStreams(consume, Runtime.getRuntime().maxMemory());
+    org.slf4j.LoggerFactory.getLogger(NodeStreams.class).info("this node takes up to {} tenant streams ({})", maxStreams,
+        consume.getString("max-streams-per-node").equals("auto")
+            ? "auto: " + Runtime.getRuntime().maxMemory() / (1024 * 1024) + " MB of heap, " + consume.getBytes("heap-per-stream") / 1024 + " KB a stream"
+            : "mysimbdp.stream.consume.max-streams-per-node");
     this.maxConsumerBytes = consume.getBytes("max-consumer-bytes");
     StreamSettings settings = StreamSettings.from(system.settings().config());
     this.policy = PrefetchPolicy.from(settings);
@@ -105,6 +109,25 @@ public final class NodeStreams implements akka.actor.typed.Extension {
   }
 
   /**
+   * How many streams the node takes: the configured number, or with {@code auto} as many as its
+   * heap holds — the heap a started stream takes with its tenant ({@code heap-per-stream}, measured
+   * with the embedded store and broker in the same heap: docs/benchmarks.md), into the heap left
+   * after a reserve for the node itself and the bytes in flight (a quarter of it, at least 256 MB).
+   * A node then refuses a stream (503) rather than run out of memory.
+   */
+  static int maxStreams(Config consume, long maxHeapBytes) {
+    if (!consume.getString("max-streams-per-node").equals("auto")) {
+      return consume.getInt("max-streams-per-node");
+    }
+    return autoCapacity(maxHeapBytes, consume.getBytes("heap-per-stream"));
+  }
+
+  static int autoCapacity(long maxHeapBytes, long heapPerStream) {
+    long reserve = Math.max(256L << 20, maxHeapBytes / 4);
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, (maxHeapBytes - reserve) / Math.max(1, heapPerStream)));
+  }
+
+  /**
    * Takes the tenant's stream on this node, or says why not. Taking a tenant that is already here
    * (a consumer started again with a new prefetch) always succeeds.
    */
@@ -115,7 +138,8 @@ public final class NodeStreams implements akka.actor.typed.Extension {
     }
     if (started.size() >= maxStreams) {
       return new Either(null, new Refusal("node_at_capacity",
-          "this node runs " + started.size() + " tenant streams, its maximum (mysimbdp.stream.consume.max-streams-per-node); retry later"));
+          "this node runs " + started.size() + " tenant streams, its maximum (mysimbdp.stream.consume.max-streams-per-node, "
+              + "from its heap unless set); retry later"));
     }
     long held = bytesHeld();
     if (held > maxConsumerBytes) {

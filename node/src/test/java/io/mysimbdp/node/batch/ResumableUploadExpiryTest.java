@@ -310,7 +310,7 @@ class ResumableUploadExpiryTest {
     // Every field the sweep's query names is the index's: MongoDB answers it from the index (the
     // embedded server lists the index but scans; its collections stay small, records being removed).
     Set<String> fields = new HashSet<>();
-    fieldsOf(ResumableUploads.dueBy(Instant.now()).toBsonDocument(), fields);
+    fieldsOf(UploadRecords.dueBy(Instant.now()).toBsonDocument(), fields);
     assertEquals(Set.of(ResumableUploads.SWEEP_AT), fields);
   }
 

@@ -39,6 +39,11 @@ import java.util.function.IntConsumer;
  *       tenant holds exactly its 20 records: the time from the last 202 to the last record stored.
  * </ol>
  *
+ * <p>Then the node's live heap: its heap used after a full GC ({@code jcmd}). The node's JVM takes
+ * the options in {@code BENCH_NODE_JVM_OPTIONS} (e.g. {@code -Xmx1g}, as a pod's memory limit sets
+ * it); without them the JVM's default maximum heap is a quarter of the machine's memory, and RSS
+ * shows what the heap grew to, not what the node needs.
+ *
  * <p>With {@code BENCH_SHARDS=1} it measures sharding instead of streams (one shard per tenant):
  * after the creations, the time until every tenant's entity runs, then a full restart of the node
  * (same store) and the time until every entity runs again.
@@ -75,7 +80,9 @@ public final class TenantDensityBenchmark {
     }
     NodeProcess.Settings settings = new NodeProcess.Settings(work.resolve("node"), FreePorts.next(), FreePorts.next(), FreePorts.next(), env);
     Files.createDirectories(settings.dataDir());
-    NodeProcess[] node = {NodeProcess.start(settings, "node.log").awaitReady()};
+    String[] jvmOptions = System.getenv().getOrDefault("BENCH_NODE_JVM_OPTIONS", "").trim().isEmpty()
+        ? new String[0] : System.getenv("BENCH_NODE_JVM_OPTIONS").trim().split("\\s+");
+    NodeProcess[] node = {NodeProcess.start(settings, "node.log", jvmOptions).awaitReady()};
     int exit = 0;
     try (MongoClient mongo = MongoClients.create("mongodb://127.0.0.1:" + mongoPort)) {
       TenantDensityBenchmark bench = new TenantDensityBenchmark(node[0].process.pid(), settings.apiUrl());
@@ -96,8 +103,8 @@ public final class TenantDensityBenchmark {
   }
 
   private int run(int n, int idleSeconds, MongoClient mongo, String broker) throws Exception {
-    System.out.printf(Locale.ROOT, "%,d tenants on one node (embedded store, %s), %d clients, %d cores%n", n, broker, CLIENTS,
-        Runtime.getRuntime().availableProcessors());
+    System.out.printf(Locale.ROOT, "%,d tenants on one node (embedded store, %s), %d clients, %d cores, node JVM options: %s%n", n, broker,
+        CLIENTS, Runtime.getRuntime().availableProcessors(), System.getenv().getOrDefault("BENCH_NODE_JVM_OPTIONS", "(none)"));
     row("before", Double.NaN, Double.NaN);
 
     String[] keys = new String[n];
@@ -176,10 +183,27 @@ public final class TenantDensityBenchmark {
     row(String.format(Locale.ROOT, "%d records to each: all 202 after %.1f s, all stored %.1f s after the last 202; %,d of %,d tenants hold exactly %d",
         RECORDS_PER_TENANT, accepted, storedAfter, exactlyOnce, n, RECORDS_PER_TENANT), sendAll.seconds, sendAll.cpuSeconds);
 
+    System.out.println("live heap (used after a full GC): " + liveHeapMb() + " MB");
     System.out.println();
     System.out.printf("| phase | time s | node CPU s | threads | open files | RSS MB |%n|---|---|---|---|---|---|%n");
     rows.forEach(r -> System.out.printf("| %s | %s | %s | %s | %s | %s |%n", (Object[]) r));
     return exactlyOnce == n ? 0 : 1;
+  }
+
+  /** The node's heap used right after a full GC (jcmd GC.run, then GC.heap_info), in MB; -1 if jcmd could not tell. */
+  private long liveHeapMb() throws Exception {
+    String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+    new ProcessBuilder(jcmd, Long.toString(pid), "GC.run").redirectErrorStream(true).start().waitFor();
+    Process info = new ProcessBuilder(jcmd, Long.toString(pid), "GC.heap_info").redirectErrorStream(true).start();
+    String out = new String(info.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    info.waitFor();
+    Process histogram = new ProcessBuilder(jcmd, Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
+    String classes = new String(histogram.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    histogram.waitFor();
+    System.out.println("largest classes on the heap (jcmd GC.class_histogram):");
+    classes.lines().skip(1).limit(22).forEach(line -> System.out.println("  " + line));
+    java.util.regex.Matcher used = java.util.regex.Pattern.compile("used (\\d+)K").matcher(out);
+    return used.find() ? Long.parseLong(used.group(1)) / 1024 : -1;
   }
 
   /** One shard per tenant at N tenants: entities started after creation, and after a full restart. */
