@@ -730,12 +730,18 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     return this;
   }
 
+  /**
+   * This node is leaving (its member is still Up while its shard region hands off): a message to
+   * an entity now waits in the region for a coordinator that is stopping, and holds up the
+   * region's shutdown until its timeout.
+   */
+  private boolean leaving() {
+    return Cluster.get(getContext().getSystem()).selfMember().status() != MemberStatus.up()
+        || akka.actor.CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent();
+  }
+
   private void wake(Iterable<String> ids) {
-    if (Cluster.get(getContext().getSystem()).selfMember().status() != MemberStatus.up()
-        || akka.actor.CoordinatedShutdown.get(getContext().getSystem()).getShutdownReason().isPresent()) {
-      // This node is leaving (its member is still Up while its shard region hands off): a message
-      // to an entity now waits in the region for a coordinator that is stopping, and holds up the
-      // region's shutdown until its timeout.
+    if (leaving()) {
       return;
     }
     for (String id : ids) {
@@ -755,6 +761,12 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   }
 
   private Behavior<Command> sendWakes() {
+    if (leaving()) {
+      // Wakes queued before the shutdown began (at wake-rate, 10,000 take 20 s) would wait in the
+      // region too: 2,386 of them held a 10,000-tenant node's SIGTERM for the region's 60 s timeout.
+      toWake.clear();
+      return this;
+    }
     java.util.Iterator<String> next = toWake.iterator();
     for (int i = 0; i < wakesPerTick && next.hasNext(); i++) {
       entities.wake(next.next());

@@ -96,7 +96,13 @@ public final class TenantDensityBenchmark {
       e.printStackTrace(System.out);
       exit = 1;
     } finally {
-      node[0].stop();
+      try {
+        node[0].stop();
+      } catch (Throwable e) {
+        // said and counted, but the exit below must still come (the HTTP client's threads would keep this JVM up)
+        System.out.println("bench-tenants FAILED stopping the node: " + e);
+        exit = 1;
+      }
       System.out.println("node log: " + node[0].log);
     }
     System.exit(exit);
