@@ -7,9 +7,13 @@ import akka.actor.typed.DispatcherSelector;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
 import akka.stream.alpakka.amqp.AmqpConnectionProvider;
+import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.Consumer;
+import com.rabbitmq.client.Envelope;
+import com.rabbitmq.client.ShutdownSignalException;
 import com.typesafe.config.Config;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
@@ -228,12 +232,82 @@ public final class ConsumerConnections implements Extension {
                 if (closing) {
                   closeChannel();
                 }
+                return watchingCancels(c);
               }
               return result;
             } catch (InvocationTargetException e) {
               throw e.getCause();
             }
           });
+    }
+
+    /**
+     * The channel as the source sees it, except that a consumer it starts is watched: when the
+     * broker cancels it (its queue was deleted), the channel is closed. Alpakka's source would
+     * otherwise wait for the acks of every delivery it took before it ends, and it counts one per
+     * ack call where the pipeline acks a batch with one: it would wait for ever, on a queue that
+     * is gone. Closed, the source fails, the stream restarts and declares the queue again.
+     */
+    private Channel watchingCancels(Channel c) {
+      return (Channel) Proxy.newProxyInstance(
+          Channel.class.getClassLoader(),
+          new Class<?>[] {Channel.class},
+          (proxy, method, args) -> {
+            if (method.getName().equals("basicConsume") && args != null) {
+              for (int i = 0; i < args.length; i++) {
+                if (args[i] instanceof Consumer consumer) {
+                  args[i] = new CancelWatchingConsumer(consumer);
+                }
+              }
+            }
+            try {
+              return method.invoke(c, args);
+            } catch (InvocationTargetException e) {
+              throw e.getCause();
+            }
+          });
+    }
+
+    /** A consumer that closes the lease's channel when the broker cancels it, after telling the source. */
+    private final class CancelWatchingConsumer implements Consumer {
+      private final Consumer delegate;
+
+      CancelWatchingConsumer(Consumer delegate) {
+        this.delegate = delegate;
+      }
+
+      @Override
+      public void handleCancel(String consumerTag) throws IOException {
+        delegate.handleCancel(consumerTag);
+        log.warn("{}: the broker cancelled its consumer (its queue was deleted?); closing its channel so that it starts again", name);
+        // Not on this thread: a channel is not closed from its own consumer's callback.
+        CompletableFuture.runAsync(Lease.this::closeChannel, blocking);
+      }
+
+      @Override
+      public void handleConsumeOk(String consumerTag) {
+        delegate.handleConsumeOk(consumerTag);
+      }
+
+      @Override
+      public void handleCancelOk(String consumerTag) {
+        delegate.handleCancelOk(consumerTag);
+      }
+
+      @Override
+      public void handleShutdownSignal(String consumerTag, ShutdownSignalException sig) {
+        delegate.handleShutdownSignal(consumerTag, sig);
+      }
+
+      @Override
+      public void handleRecoverOk(String consumerTag) {
+        delegate.handleRecoverOk(consumerTag);
+      }
+
+      @Override
+      public void handleDelivery(String consumerTag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) throws IOException {
+        delegate.handleDelivery(consumerTag, envelope, properties, body);
+      }
     }
 
     @Override

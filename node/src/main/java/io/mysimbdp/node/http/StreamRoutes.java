@@ -95,6 +95,13 @@ public final class StreamRoutes extends ApiDirectives implements TenantSubRoutes
     this.tenants = tenants;
     this.topology = StreamTopology.get(system);
     this.publisher = StreamPublisher.get(system);
+    // A message routed to no queue: the tenant's queue was deleted. The next publish declares it
+    // again, and the tenant's stream starts again (its consumer may wait on the deleted queue).
+    publisher.onNoQueue(exchange -> topology.settings().tenantOfExchange(exchange).ifPresent(tenantId -> {
+      topology.forget(tenantId);
+      ready.remove(tenantId);
+      entity(tenantId).tell(new TenantIngestor.ToStream(StreamIngestor.QueueMissing.INSTANCE));
+    }));
     this.settings = topology.settings();
     this.askTimeout = nodeSettings.askTimeout();
   }

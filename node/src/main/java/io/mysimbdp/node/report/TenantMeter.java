@@ -7,7 +7,6 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
-import org.HdrHistogram.Recorder;
 
 /**
  * What one tenant's ingestion did on this node since its entity started here: records and bytes
@@ -39,17 +38,18 @@ public final class TenantMeter {
   private final LongAdder batchRecords = new LongAdder();
   /** Collections written to in the current interval (a report names them). */
   private final Set<String> collections = ConcurrentHashMap.newKeySet();
-  // Auto-resizing histograms (values still capped at MAX_LATENCY_MILLIS): an idle tenant's meter
-  // holds 2 KB of counts each, not the 16 KB sized for an hour; four per tenant were a third of a
-  // 10,000-tenant node's heap.
-  private final Recorder latency = new Recorder(2);
-  /** Every latency since the meter started, for /metrics quantiles. Guarded by {@code this}. */
-  private final Histogram totalLatency = new Histogram(2);
+  // Plain auto-resizing histograms (values capped at MAX_LATENCY_MILLIS), made when a latency is
+  // recorded: a tenant that stores nothing holds none, one that did holds two sized to its values.
+  // A Recorder (two concurrent histograms of two count arrays each) per tenant, a copy per
+  // interval and a recycled one held ~16 arrays a tenant: a third of a 10,000-tenant node's heap.
+  /** Latencies of the current interval, or null while none was recorded. Guarded by {@code this}. */
+  private Histogram latency;
+  /** Every latency until the last interval, for /metrics quantiles, or null. Guarded by {@code this}. */
+  private Histogram totalLatency;
   private final SecondBuckets storedPerSecond = new SecondBuckets(60);
   private volatile PerformanceReport lastReport;
   /** Records per AMQP message lately consumed (a batched envelope carries many); 0 until one is. */
   private volatile double recordsPerMessage;
-  private Histogram recycled;
   private long intervalStartMillis = System.currentTimeMillis();
   private Totals atLastInterval = Totals.ZERO;
 
@@ -130,7 +130,10 @@ public final class TenantMeter {
   }
 
   /** {@code count} records took {@code millis} from arriving (sent, or read from the file) to being stored. */
-  public void recordLatency(long millis, long count) {
+  public synchronized void recordLatency(long millis, long count) {
+    if (latency == null) {
+      latency = new Histogram(2);
+    }
     latency.recordValueWithCount(Math.max(0, Math.min(millis, MAX_LATENCY_MILLIS)), count);
   }
 
@@ -155,7 +158,7 @@ public final class TenantMeter {
 
   /** Latency quantile (milliseconds) over everything recorded until the last interval, or -1. */
   public synchronized long totalLatencyAt(double percentile) {
-    return totalLatency.getTotalCount() == 0 ? -1 : totalLatency.getValueAtPercentile(percentile);
+    return totalLatency == null || totalLatency.getTotalCount() == 0 ? -1 : totalLatency.getValueAtPercentile(percentile);
   }
 
   /**
@@ -170,13 +173,19 @@ public final class TenantMeter {
       intervalStartMillis = now;
       return quiet;
     }
-    Histogram histogram = latency.getIntervalHistogram(recycled);
-    totalLatency.add(histogram);
+    // The interval's histogram is handed over whole: the next latency starts a new one.
+    Histogram histogram = latency == null ? NO_LATENCIES : latency;
+    latency = null;
+    if (histogram != NO_LATENCIES) {
+      if (totalLatency == null) {
+        totalLatency = new Histogram(2);
+      }
+      totalLatency.add(histogram);
+    }
     Totals totals = current;
     List<String> written = List.copyOf(new TreeSet<>(collections));
     collections.clear();
-    Interval interval = new Interval(intervalStartMillis, now, totals.minus(atLastInterval), totals, histogram.copy(), written);
-    recycled = histogram;
+    Interval interval = new Interval(intervalStartMillis, now, totals.minus(atLastInterval), totals, histogram, written);
     intervalStartMillis = now;
     atLastInterval = totals;
     return interval;

@@ -68,6 +68,17 @@ public final class NodeStreams implements akka.actor.typed.Extension {
       bytesHeld.addAndGet(-bytes);
     }
 
+    /** Whether {@code policy} would give the running consumer another prefetch now (none running: no). */
+    boolean wantsOtherPrefetch(PrefetchPolicy policy, Instant now) {
+      int current = prefetch;
+      if (current == 0) {
+        return false;
+      }
+      Instant changed = lastChange;
+      Duration since = changed == null ? PrefetchPolicy.NEVER_CHANGED : Duration.between(changed, now);
+      return policy.revise(current, meter.recordsPerMessage(), bytesPerMessage, since).isPresent();
+    }
+
     void seedBytesPerMessage(double bytes) {
       if (bytesPerMessage == 0 && bytes > 0) {
         bytesPerMessage = bytes;
@@ -182,12 +193,7 @@ public final class NodeStreams implements akka.actor.typed.Extension {
   private void checkPrefetches() {
     Instant now = Instant.now();
     started.forEach((tenantId, s) -> {
-      int prefetch = s.prefetch;
-      if (prefetch == 0) {
-        return;
-      }
-      Duration since = s.lastChange == null ? PrefetchPolicy.NEVER_CHANGED : Duration.between(s.lastChange, now);
-      if (policy.revise(prefetch, s.meter.recordsPerMessage(), s.bytesPerMessage(), since).isPresent()) {
+      if (s.wantsOtherPrefetch(policy, now)) {
         s.ingestor.tell(StreamIngestor.CheckPrefetch.INSTANCE);
       }
     });

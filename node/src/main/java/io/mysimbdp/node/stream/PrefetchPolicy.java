@@ -21,7 +21,7 @@ import java.util.OptionalInt;
  * @param assumedBytesPerMessage what a message is taken to weigh before any was measured: the largest
  *     the broker takes ({@code mysimbdp.amqp.max-message-bytes}), so a consumer that starts without
  *     knowing holds no more than about {@code prefetchBytes} (a prefetch of 1 with the defaults, until
- *     the node's next check measured its messages)
+ *     its first batch was stored and measured)
  */
 record PrefetchPolicy(
     int prefetchRecords, long prefetchBytes, int minPrefetch, int maxPrefetch, int assumedRecordsPerMessage, long assumedBytesPerMessage,

@@ -114,6 +114,16 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
     INSTANCE
   }
 
+  /**
+   * A publish for this tenant was routed to no queue: its queue was deleted. A broker that tells
+   * consumers of a deleted queue (RabbitMQ's basic.cancel) ends the stream on its own; one that does
+   * not (the embedded Qpid) leaves the consumer on a queue that is gone. The stream starts again
+   * (drained first), and its start declares the queue anew.
+   */
+  public enum QueueMissing implements Command {
+    INSTANCE
+  }
+
   private record PrefetchSaved(String failure) implements Command {}
 
   private record FirstConsumed(Instant at, long backlog) implements Command {}
@@ -204,6 +214,7 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
         .onMessage(Ended.class, this::onEnded)
         .onMessage(DrainTimedOut.class, this::onDrainTimedOut)
         .onMessageEquals(CheckPrefetch.INSTANCE, this::onCheckPrefetch)
+        .onMessageEquals(QueueMissing.INSTANCE, this::onQueueMissing)
         .onMessage(PrefetchSaved.class, saved -> {
           if (saved.failure() != null) {
             getContext().getLog().warn("tenant {}: could not save the records per message in the stream state: {}", tenantId, saved.failure());
@@ -463,6 +474,17 @@ public final class StreamIngestor extends AbstractBehavior<StreamIngestor.Comman
             updateState(Updates.combine(Updates.set("recordsPerMessage", perMessage), Updates.set("bytesPerMessage", bytesPerMessage),
                 Updates.set("prefetch", next), Updates.set("prefetchChangedAt", new Date()))),
             (ok, failure) -> new PrefetchSaved(failure == null ? null : failure.toString()));
+    drainStream();
+    return this;
+  }
+
+  private Behavior<Command> onQueueMissing() {
+    if (state != State.STARTED || running == null || nextPrefetch != null || handingOff) {
+      return this;
+    }
+    getContext().getLog().warn("tenant {}: a publish found its queue gone; starting the stream again, which declares it", tenantId);
+    StreamTopology.get(getContext().getSystem()).forget(tenantId);
+    nextPrefetch = running.prefetch;
     drainStream();
     return this;
   }

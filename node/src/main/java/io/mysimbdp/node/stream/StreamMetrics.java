@@ -1,7 +1,7 @@
 package io.mysimbdp.node.stream;
 
 import java.util.concurrent.atomic.AtomicLong;
-import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
 
 /**
  * What a tenant's consumer did since it started on this node: counters and the latency from a
@@ -13,28 +13,22 @@ final class StreamMetrics {
   final AtomicLong duplicates = new AtomicLong();
   final AtomicLong failed = new AtomicLong();
   /**
-   * Milliseconds, up to one hour, 2 significant digits; made on the first latency (~32 KB: a
-   * tenant whose stream never consumed here, of thousands on the node, holds none).
+   * Milliseconds (capped at an hour), 2 significant digits, made on the first latency and sized to
+   * the values seen (~6 KB for seconds): a tenant whose stream never consumed here, of thousands on
+   * the node, holds none. A concurrent histogram sized for an hour held two 17 KB arrays a tenant.
+   * Guarded by {@code this}.
    */
-  private volatile ConcurrentHistogram latencyMillis;
+  private Histogram latencyMillis;
   volatile String lastError;
 
-  void recordLatency(long millis) {
-    ConcurrentHistogram h = latencyMillis;
-    if (h == null) {
-      synchronized (this) {
-        h = latencyMillis;
-        if (h == null) {
-          h = new ConcurrentHistogram(3_600_000L, 2);
-          latencyMillis = h;
-        }
-      }
+  synchronized void recordLatency(long millis) {
+    if (latencyMillis == null) {
+      latencyMillis = new Histogram(2);
     }
-    h.recordValue(Math.max(0, Math.min(millis, 3_600_000L)));
+    latencyMillis.recordValue(Math.max(0, Math.min(millis, 3_600_000L)));
   }
 
-  Long percentile(double p) {
-    ConcurrentHistogram h = latencyMillis;
-    return h == null || h.getTotalCount() == 0 ? null : h.getValueAtPercentile(p);
+  synchronized Long percentile(double p) {
+    return latencyMillis == null || latencyMillis.getTotalCount() == 0 ? null : latencyMillis.getValueAtPercentile(p);
   }
 }

@@ -126,6 +126,8 @@ final class StreamPipeline {
   private final CompletableFuture<Instant> firstConsumed = new CompletableFuture<>();
   /** Whether this run asked its worker to lower the prefetch for the bytes it holds. */
   private final AtomicBoolean askedForLowerPrefetch = new AtomicBoolean();
+  /** Whether this run's first stored batch was measured against its prefetch. */
+  private final AtomicBoolean firstBatchMeasured = new AtomicBoolean();
 
   /** A stream whose consumer takes up to {@code prefetch} unacknowledged messages. */
   StreamPipeline(
@@ -264,6 +266,11 @@ final class StreamPipeline {
                           metrics.duplicates.addAndGet(written.duplicates);
                           meter.recordIn(TenantMeter.Source.STREAM, consumed, bytesIn);
                           meter.recordDelivered(batch.size(), consumed);
+                          if (firstBatchMeasured.compareAndSet(false, true) && started.wantsOtherPrefetch(policy, Instant.now())) {
+                            // A consumer started on assumed sizes (a new tenant: a prefetch of 1) gets
+                            // its own from its first batch, not at the node's next check, seconds later.
+                            started.ingestor.tell(StreamIngestor.CheckPrefetch.INSTANCE);
+                          }
                           meter.recordErrors(letters.size());
                           long now = System.currentTimeMillis();
                           for (StreamMessages.Item item : items) {

@@ -79,7 +79,9 @@ public final class StreamPublisher implements Extension {
       /** This node has too many messages awaiting confirmation. */
       NODE_BUSY(503, "busy"),
       /** The broker is unreachable, closed the channel or did not confirm in time. */
-      BROKER_UNAVAILABLE(503, "broker_unavailable");
+      BROKER_UNAVAILABLE(503, "broker_unavailable"),
+      /** The broker routed the message to no queue: the tenant's queue was deleted (same answer to the client). */
+      NO_QUEUE(503, "broker_unavailable");
 
       public final int status;
       public final String code;
@@ -150,6 +152,8 @@ public final class StreamPublisher implements Extension {
   private final ConfirmChannel[] channels;
   private final AtomicLong next = new AtomicLong();
   private Connection connection;
+  /** Told the exchange of a message the broker routed to no queue (its tenant's queue was deleted). */
+  private volatile java.util.function.Consumer<String> noQueue = exchange -> {};
 
   private StreamPublisher(ActorSystem<?> system) {
     this(system, Broker.get(system).connectionFactory());
@@ -321,10 +325,19 @@ public final class StreamPublisher implements Extension {
           throw new IOException("timed out connecting to the AMQP broker", e);
         }
       }
-      ConfirmChannel fresh = new ConfirmChannel(connection.createChannel());
+      ConfirmChannel fresh = new ConfirmChannel(connection.createChannel(), exchange -> noQueue.accept(exchange));
       channels[slot] = fresh;
       return fresh;
     }
+  }
+
+  /**
+   * Who learns that a message was routed to no queue, by its exchange: the broker returns it, before
+   * its ack (RabbitMQ: the publish fails as {@link Refused.Reason#NO_QUEUE}) or after its nack (Qpid:
+   * the publish has already failed as a full queue). Either way the tenant's queue is gone.
+   */
+  public void onNoQueue(java.util.function.Consumer<String> listener) {
+    this.noQueue = listener;
   }
 
   private void closeConnection() {
@@ -341,11 +354,14 @@ public final class StreamPublisher implements Extension {
    * published mandatory: the embedded Qpid broker refuses a message for a full queue by returning
    * it (506) and nacking it (without mandatory it drops the message and acks it: a publish
    * answered 202 and lost), and a message no queue takes (the queue deleted) comes back from either
-   * broker before its ack, so it fails instead of being confirmed.
+   * broker (RabbitMQ: before its ack, so it fails instead of being confirmed; Qpid: after its nack),
+   * and {@code noRoute} is told its exchange.
    */
   private static final class ConfirmChannel {
     /** The Qpid reply code of a message returned because the queue is full (RESOURCE_ERROR). */
     private static final int RESOURCE_ERROR = 506;
+    /** The reply code of a mandatory message no queue took. */
+    private static final int NO_ROUTE = 312;
 
     /** A message awaiting its confirmation; {@code returned} is set when the broker returned it. */
     private static final class Pending {
@@ -360,9 +376,11 @@ public final class StreamPublisher implements Extension {
 
     final Channel channel;
     final ConcurrentNavigableMap<Long, Pending> pending = new ConcurrentSkipListMap<>();
+    private final java.util.function.Consumer<String> noRoute;
 
-    ConfirmChannel(Channel channel) throws IOException {
+    ConfirmChannel(Channel channel, java.util.function.Consumer<String> noRoute) throws IOException {
       this.channel = channel;
+      this.noRoute = noRoute;
       channel.confirmSelect();
       channel.addConfirmListener((tag, multiple) -> settle(tag, multiple, null), (tag, multiple) -> settle(tag, multiple,
           new Refused(Refused.Reason.QUEUE_FULL, "the tenant's queue is full (the broker refused the message); retry later")));
@@ -391,12 +409,15 @@ public final class StreamPublisher implements Extension {
 
     /** A return comes before the message's ack or nack: marks the oldest such message unconfirmed. */
     private void returned(Return r) {
+      if (r.getReplyCode() == NO_ROUTE) {
+        noRoute.accept(r.getExchange());
+      }
       String id = r.getProperties().getMessageId();
       for (Pending p : pending.values()) {
         if (p.returned == null && java.util.Objects.equals(id, p.messageId)) {
           p.returned = r.getReplyCode() == RESOURCE_ERROR
               ? new Refused(Refused.Reason.QUEUE_FULL, "the tenant's queue is full (the broker refused the message); retry later")
-              : new Refused(Refused.Reason.BROKER_UNAVAILABLE, "the broker routed the message to no queue (" + r.getReplyText() + "); retry later");
+              : new Refused(Refused.Reason.NO_QUEUE, "the broker routed the message to no queue (" + r.getReplyText() + "); retry later");
           return;
         }
       }

@@ -86,6 +86,14 @@ public record StreamSettings(
     return namePrefix + tenantId;
   }
 
+  /** The tenant whose exchange this is, if it is one. */
+  public Optional<String> tenantOfExchange(String exchange) {
+    if (exchange == null || !exchange.startsWith(namePrefix) || exchange.endsWith(".dead") || exchange.length() == namePrefix.length()) {
+      return Optional.empty();
+    }
+    return Optional.of(exchange.substring(namePrefix.length()));
+  }
+
   /** The tenant's queue, fed by its exchange, consumed by the tenant's entity. */
   public String queue(String tenantId) {
     return namePrefix + tenantId;

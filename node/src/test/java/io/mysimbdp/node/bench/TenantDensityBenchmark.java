@@ -191,9 +191,31 @@ public final class TenantDensityBenchmark {
 
     System.out.println("live heap (used after a full GC): " + liveHeapMb() + " MB");
     System.out.println();
-    System.out.printf("| phase | time s | node CPU s | threads | open files | RSS MB |%n|---|---|---|---|---|---|%n");
-    rows.forEach(r -> System.out.printf("| %s | %s | %s | %s | %s | %s |%n", (Object[]) r));
+    printTable(rows);
     return exactlyOnce == n ? 0 : 1;
+  }
+
+  private static void printTable(List<String[]> rows) {
+    System.out.printf("| phase | time s | node CPU s | threads | open files | RSS MB | peak RSS MB | heap committed / used MB |%n"
+        + "|---|---|---|---|---|---|---|---|%n");
+    rows.forEach(r -> System.out.printf("| %s | %s | %s | %s | %s | %s | %s | %s |%n", (Object[]) r));
+  }
+
+  /**
+   * The node's heap as the JVM has it now, without a collection ({@code jcmd GC.heap_info}):
+   * committed (what RSS holds of it) and used (live and garbage), in MB.
+   */
+  private String heapCommittedAndUsed() {
+    try {
+      String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+      Process info = new ProcessBuilder(jcmd, Long.toString(pid), "GC.heap_info").redirectErrorStream(true).start();
+      String out = new String(info.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+      info.waitFor();
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(out);
+      return m.find() ? Long.parseLong(m.group(1)) / 1024 + " / " + Long.parseLong(m.group(2)) / 1024 : "?";
+    } catch (IOException | InterruptedException e) {
+      return "?";
+    }
   }
 
   /** The node's heap used right after a full GC (jcmd GC.run, then GC.heap_info), in MB; -1 if jcmd could not tell. */
@@ -237,8 +259,7 @@ public final class TenantDensityBenchmark {
     restarted.row(String.format(Locale.ROOT, "GET /platform/placement: %d, %,d bytes in %.2f s", placement.statusCode(), placement.body().length(),
         (System.nanoTime() - placementStart) / 1e9), Double.NaN, Double.NaN);
     System.out.println();
-    System.out.printf("| phase | time s | node CPU s | threads | open files | RSS MB |%n|---|---|---|---|---|---|%n");
-    restarted.rows.forEach(r -> System.out.printf("| %s | %s | %s | %s | %s | %s |%n", (Object[]) r));
+    printTable(restarted.rows);
     return 0;
   }
 
@@ -288,9 +309,10 @@ public final class TenantDensityBenchmark {
 
   private void row(String phase, double seconds, double cpuSeconds) throws IOException {
     String[] r = {phase, fmt(seconds), fmt(cpuSeconds), Long.toString(status("Threads:")), Long.toString(openFiles()),
-        Long.toString(status("VmRSS:") / 1024)};
+        Long.toString(status("VmRSS:") / 1024), Long.toString(status("VmHWM:") / 1024), heapCommittedAndUsed()};
     rows.add(r);
-    System.out.printf("%s: %s s, node CPU %s s, threads %s, open files %s, RSS %s MB%n", (Object[]) r);
+    System.out.printf("%s: %s s, node CPU %s s, threads %s, open files %s, RSS %s MB (peak %s MB), heap committed / used %s MB%n",
+        (Object[]) r);
   }
 
   private static String fmt(double v) {

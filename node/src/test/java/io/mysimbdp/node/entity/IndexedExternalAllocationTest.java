@@ -1,6 +1,7 @@
 package io.mysimbdp.node.entity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import akka.actor.Address;
 import java.util.ArrayList;
@@ -41,5 +42,29 @@ class IndexedExternalAllocationTest {
     current.put(A, onA);
     current.put(B, List.of());
     assertEquals(10, IndexedExternalAllocation.shardsToMove(current, desired, Set.of()).size());
+  }
+
+  @Test
+  void locationsAreParsedOnceAndOnlyWhenTheyChange() {
+    IndexedExternalAllocation.LocationCache cache = new IndexedExternalAllocation.LocationCache();
+    Map<String, String> locations = new HashMap<>();
+    for (int i = 0; i < 1000; i++) {
+      locations.put("t" + i, A.toString());
+    }
+    assertEquals(1000, cache.update(locations));
+    assertEquals(A, cache.get("t7"));
+    assertEquals(null, cache.get("t-none"));
+    scala.collection.immutable.Map<String, Address> all = cache.snapshot();
+    assertEquals(1000, all.size());
+
+    assertEquals(0, cache.update(locations), "unchanged: nothing parsed");
+    assertSame(all, cache.snapshot(), "unchanged: the same snapshot");
+
+    locations.put("t7", B.toString());
+    locations.put("t1000", B.toString());
+    assertEquals(2, cache.update(locations));
+    assertEquals(B, cache.get("t7"));
+    assertEquals(B, cache.snapshot().apply("t1000"));
+    assertEquals(1001, cache.snapshot().size());
   }
 }

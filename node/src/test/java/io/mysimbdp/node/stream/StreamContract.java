@@ -254,6 +254,15 @@ abstract class StreamContract {
   /** A raw AMQP message, published straight to the broker. */
   record Raw(AMQP.BasicProperties properties, byte[] body) {}
 
+  /** {@code count} envelopes of one record each, ids {@code idPrefix + i}, category default. */
+  static List<Raw> singles(Tenant t, String idPrefix, int count) {
+    List<Raw> raws = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      raws.add(envelope(t, idPrefix + i, "default", "{\"n\":" + i + "}"));
+    }
+    return raws;
+  }
+
   static Raw envelope(Tenant t, String id, String category, String dataJson) {
     String body =
         "{\"tenant\":\"" + t.id() + "\"" + (id == null ? "" : ",\"id\":\"" + id + "\"") + ",\"category\":\"" + category

@@ -128,14 +128,6 @@ abstract class StreamPrefetchSuite extends StreamContract {
     assertEquals(List.of("10 -> 100"), changes(t, 0), () -> lines(t, 0).toString());
   }
 
-  private static List<Raw> singles(Tenant t, String idPrefix, int count) {
-    List<Raw> raws = new ArrayList<>(count);
-    for (int i = 0; i < count; i++) {
-      raws.add(envelope(t, idPrefix + i, "default", "{\"n\":" + i + "}"));
-    }
-    return raws;
-  }
-
   /** The stream log lines about tenant {@code t}, from the {@code from}th line captured. */
   private static List<String> lines(Tenant t, int from) {
     List<String> lines = new ArrayList<>();
