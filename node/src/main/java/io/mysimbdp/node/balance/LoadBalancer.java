@@ -214,7 +214,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
    */
   private final Map<String, SetHere> setHere = new HashMap<>();
   private long locationWrites;
-  private final Map<String, BalancerDecision> inFlight = new LinkedHashMap<>();
+  private final MovesInFlight inFlight = new MovesInFlight();
   private final BalancingPolicy policy;
   /** Nodes shutting down whose tenants were placed elsewhere already. */
   private final Set<String> evacuated = new HashSet<>();
@@ -226,9 +226,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private final Set<String> knownTenants = new HashSet<>();
   /** When the tenants were last listed; null: never (the next listing is a full one). */
   private Instant listedUpTo;
-  private final Map<String, Instant> startedAt = new HashMap<>();
   private final DecisionLog decisions;
-  private Instant lastMoveSettledAt = Instant.EPOCH;
 
   private LoadBalancer(
       ActorContext<Command> context, TimerScheduler<Command> timers, BalancerSettings settings, TenantRepository tenantRepository,
@@ -243,7 +241,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     this.timers = timers;
     this.entities = entities;
     this.locations = ExternalShardAllocation.get(context.getSystem()).getClient(entities.typeName());
-    this.policy = new BalancingPolicy(settings, upNodes.keySet(), inFlight.keySet(), placedOn);
+    this.policy = new BalancingPolicy(settings, upNodes.keySet(), inFlight.tenants(), placedOn);
     // Its store callbacks log from other threads: a plain logger, not the actor's.
     this.decisions = new DecisionLog(store, settings.recentDecisions(), org.slf4j.LoggerFactory.getLogger(LoadBalancer.class));
     Cluster.get(context.getSystem())
@@ -319,35 +317,27 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   }
 
   private Behavior<Command> onStarted(Started started) {
-    BalancerDecision move = inFlight.get(started.tenant());
-    if (move != null && started.node().equals(move.to())) {
-      startedAt.put(started.tenant(), started.at());
+    inFlight.to(started.tenant(), started.node()).ifPresent(move -> {
+      inFlight.started(started.tenant(), started.at());
       BalancingPolicy.TenantState state = policy.tenants.get(started.tenant());
       boolean idle = state == null || state.last() == null || (state.last().recordsIn() == 0 && state.last().backlog() <= 0);
       if (idle) {
         // Nothing was flowing: the tenant is back as soon as its entity runs.
-        complete(move, started.at(), 0L);
+        completed(inFlight.complete(move, started.at(), 0L, Instant.now()));
       }
-    }
+    });
     return this;
   }
 
   private Behavior<Command> onConsuming(Consuming consuming) {
-    BalancerDecision move = inFlight.get(consuming.tenant());
-    if (move != null && consuming.node().equals(move.to())) {
-      complete(move, consuming.at(), consuming.backlog());
-    }
+    inFlight.to(consuming.tenant(), consuming.node())
+        .ifPresent(move -> completed(inFlight.complete(move, consuming.at(), consuming.backlog(), Instant.now())));
     return this;
   }
 
-  private void complete(BalancerDecision move, Instant consumingAt, Long backlog) {
-    inFlight.remove(move.tenant());
-    startedAt.remove(move.tenant());
-    long millis = Math.max(0, Duration.between(move.decidedAt(), consumingAt).toMillis());
-    BalancerDecision done =
-        new BalancerDecision(move.id(), move.tenant(), move.kind(), move.from(), move.to(), move.reason(), move.decidedAt(), consumingAt, millis, backlog);
-    lastMoveSettledAt = Instant.now();
-    getContext().getLog().info("tenant {} is running on {} {} ms after the decision to move it ({} messages waited)", done.tenant(), done.to(), millis, backlog);
+  private void completed(BalancerDecision done) {
+    getContext().getLog().info("tenant {} is running on {} {} ms after the decision to move it ({} messages waited)", done.tenant(), done.to(),
+        done.handOffMillis(), done.backlogAtResume());
     decisions.record(done);
     if (inFlight.isEmpty()) {
       timers.cancel(Poke.INSTANCE);
@@ -394,7 +384,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       move.replyTo().tell(StatusReply.error("'" + move.node() + "' is not an Up member of the cluster; members: " + upNodes.keySet()));
       return this;
     }
-    if (inFlight.containsKey(move.tenant())) {
+    if (inFlight.isMoving(move.tenant())) {
       move.replyTo().tell(StatusReply.error("tenant '" + move.tenant() + "' is moving already"));
       return this;
     }
@@ -475,7 +465,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
           || location != null && !location.equals(running.node())) {
         toWake.add(tenant);
       }
-      if (location != null && upNodes.containsKey(location) || inFlight.containsKey(tenant)) {
+      if (location != null && upNodes.containsKey(location) || inFlight.isMoving(tenant)) {
         continue;
       }
       BalancingPolicy.TenantState state = policy.tenants.get(tenant);
@@ -608,23 +598,16 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   private Behavior<Command> onTick() {
     Instant now = Instant.now();
-    for (BalancerDecision move : List.copyOf(inFlight.values())) {
-      if (Duration.between(move.decidedAt(), now).compareTo(settings.handOffTimeout()) > 0) {
-        Instant started = startedAt.get(move.tenant());
-        if (started != null) {
-          complete(move, started, null);
-        } else {
-          getContext().getLog().warn("tenant {} was not seen running on {} within {} of the decision to move it", move.tenant(), move.to(), settings.handOffTimeout());
-          inFlight.remove(move.tenant());
-          lastMoveSettledAt = now;
-        }
-      }
+    MovesInFlight.Expired expired = inFlight.expire(now, settings.handOffTimeout());
+    expired.done().forEach(this::completed);
+    for (BalancerDecision move : expired.unseen()) {
+      getContext().getLog().warn("tenant {} was not seen running on {} within {} of the decision to move it", move.tenant(), move.to(), settings.handOffTimeout());
     }
     logLagChanges(now);
     // No load move while any tenant moves (a failed-over tenant counts on no node until it reports
     // from its new one) nor until the last move's effect shows in the reports; nor a change of the
     // nodes wanted (the move may be what the lagging tenant needs).
-    if (!inFlight.isEmpty() || Duration.between(lastMoveSettledAt, now).compareTo(settings.settle()) < 0) {
+    if (inFlight.settling(now, settings.settle())) {
       return this;
     }
     Optional<BalancerDecision> next = settings.enabled() ? policy.nextMove(now) : Optional.empty();
@@ -665,7 +648,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       if (d.from() != null) {
         // A move is in flight from now until the tenant runs on its new node; a new tenant's
         // placement is not (it starts there on its first message).
-        inFlight.put(d.tenant(), d);
+        inFlight.begin(d);
       }
     }
     getContext()
@@ -698,7 +681,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private Behavior<Command> onLocationsSet(LocationsSet set) {
     if (set.failure() != null) {
       getContext().getLog().warn("could not set the location of {} tenant(s), will decide again: {}", set.decisions().size(), set.failure());
-      set.decisions().forEach(d -> inFlight.remove(d.tenant()));
+      set.decisions().forEach(d -> inFlight.abandon(d.tenant()));
       wake(set.wake());
       set.then().accept(set.failure());
       return this;
@@ -723,7 +706,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   /** Wakes the tenants that are moving, so each starts on its new node as soon as it may. */
   private Behavior<Command> onPoke() {
-    wake(inFlight.keySet());
+    wake(inFlight.tenants());
     if (inFlight.isEmpty()) {
       timers.cancel(Poke.INSTANCE);
     }
@@ -815,7 +798,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     }
     tenantViews.sort(Comparator.comparing(TenantView::tenant));
     get.replyTo().tell(new Overview(now, Cluster.get(getContext().getSystem()).selfMember().address().toString(), nodeViews, tenantViews,
-        decisions.recent(), List.copyOf(inFlight.values()), policy.nodesWanted(now)));
+        decisions.recent(), inFlight.all(), policy.nodesWanted(now)));
     return this;
   }
 
