@@ -46,7 +46,7 @@ class LayeringTest {
             resideInAnyPackage(
                     "io.mysimbdp.node.report..", "io.mysimbdp.node.tenant..", "io.mysimbdp.node.broker..",
                     "io.mysimbdp.node.coredms..", "io.mysimbdp.node.embedded..", "io.mysimbdp.node.errors..")
-                .or(belongToAnyOf(CborSerializable.class, NodeSettings.class, CommonPoolParallelism.class)))
+                .or(belongToAnyOf(CborSerializable.class, NodeSettings.class, CommonPoolParallelism.class, DaemonThreads.class)))
         .whereLayer("Wiring").mayNotBeAccessedByAnyLayer()
         .whereLayer("Front").mayOnlyBeAccessedByLayers("Wiring")
         .whereLayer("Entity").mayOnlyBeAccessedByLayers("Wiring", "Front")

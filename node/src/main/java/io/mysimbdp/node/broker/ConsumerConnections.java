@@ -15,6 +15,7 @@ import com.rabbitmq.client.Consumer;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.ShutdownSignalException;
 import com.typesafe.config.Config;
+import io.mysimbdp.node.DaemonThreads;
 import java.io.IOException;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
@@ -26,7 +27,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -101,8 +101,8 @@ public final class ConsumerConnections implements Extension {
     this.namePrefix = "mysimbdp-consume-" + system.address().getHost().orElse("local") + ":"
         + system.address().getPort().map(String::valueOf).orElse("0") + "-";
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
-    this.dispatch = Executors.newFixedThreadPool(dispatchThreads, daemon("mysimbdp-amqp-dispatch-"));
-    this.heartbeats = Executors.newSingleThreadScheduledExecutor(daemon("mysimbdp-amqp-heartbeat-"));
+    this.dispatch = Executors.newFixedThreadPool(dispatchThreads, DaemonThreads.named("mysimbdp-amqp-dispatch-"));
+    this.heartbeats = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("mysimbdp-amqp-heartbeat-"));
     this.factory = Broker.get(system).connectionFactory();
     // Deliveries of every channel go through one bounded pool (Alpakka only hands them to its
     // stage), and one thread sends every connection's heartbeats: neither grows with connections.
@@ -116,15 +116,6 @@ public final class ConsumerConnections implements Extension {
               close();
               return Done.getInstance();
             }, blocking));
-  }
-
-  private static ThreadFactory daemon(String prefix) {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, prefix + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
   }
 
   /** A lease for one stream incarnation (one channel); {@code name} shows in logs. */

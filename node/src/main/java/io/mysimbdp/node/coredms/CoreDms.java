@@ -11,14 +11,18 @@ import com.typesafe.config.Config;
 import com.mongodb.ConnectionString;
 import com.mongodb.MongoClientSettings;
 import com.mongodb.WriteConcern;
+import com.mongodb.connection.TransportSettings;
 import com.mongodb.reactivestreams.client.MongoClient;
 import com.mongodb.reactivestreams.client.MongoClients;
 import com.mongodb.reactivestreams.client.MongoDatabase;
+import io.mysimbdp.node.DaemonThreads;
 import io.mysimbdp.node.NodeSettings;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.ToLongFunction;
@@ -47,6 +51,7 @@ public final class CoreDms implements Extension {
   private final ActorSystem<?> system;
   private final NodeSettings settings;
   private final MongoClient client;
+  private final ExecutorService io;
 
   private CoreDms(ActorSystem<?> system) {
     this.system = system;
@@ -55,11 +60,16 @@ public final class CoreDms implements Extension {
         settings
             .mongoUri()
             .orElseThrow(() -> new IllegalStateException("mysimbdp.mongodb.uri is not set and no embedded store was started"));
+    Config mongodb = system.settings().config().getConfig("mysimbdp.mongodb");
+    // The driver's asynchronous sockets complete on this pool, not on the JVM's default channel
+    // group, whose cached pool starts a thread for every completion that finds none idle.
+    this.io = Executors.newFixedThreadPool(mongodb.getInt("io-threads"), DaemonThreads.named("mysimbdp-mongodb-io-"));
     this.client =
         MongoClients.create(
             MongoClientSettings.builder()
                 .applyConnectionString(new ConnectionString(uri))
-                .writeConcern(writeConcern(system.settings().config().getConfig("mysimbdp.mongodb")))
+                .transportSettings(TransportSettings.asyncBuilder().executorService(io).build())
+                .writeConcern(writeConcern(mongodb))
                 .applicationName("mysimbdp-node")
                 .applyToClusterSettings(b -> b.serverSelectionTimeout(5, TimeUnit.SECONDS))
                 .applyToSocketSettings(b -> b.connectTimeout(5, TimeUnit.SECONDS))
@@ -71,6 +81,7 @@ public final class CoreDms implements Extension {
             "close-mongodb-client",
             () -> {
               client.close();
+              io.shutdown();
               return CompletableFuture.completedFuture(Done.getInstance());
             });
   }

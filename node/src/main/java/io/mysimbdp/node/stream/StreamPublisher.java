@@ -11,6 +11,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.Return;
+import io.mysimbdp.node.DaemonThreads;
 import io.mysimbdp.node.broker.Broker;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -27,10 +28,8 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -165,7 +164,7 @@ public final class StreamPublisher implements Extension {
     this.limits = PublishLimits.from(system.settings().config());
     this.factory = factory;
     this.blocking = system.dispatchers().lookup(DispatcherSelector.blocking());
-    this.publishing = Executors.newFixedThreadPool(limits.threads(), publisherThreads(system.name()));
+    this.publishing = Executors.newFixedThreadPool(limits.threads(), DaemonThreads.named(system.name() + "-amqp-publisher-"));
     this.nodeInFlight = new Budget(settings.maxInFlight(), limits.maxInFlightBytes());
     this.waiting = new Budget(limits.maxWaiting(), limits.maxWaitingBytes());
     this.channels = new ConfirmChannel[settings.publishChannels()];
@@ -177,15 +176,6 @@ public final class StreamPublisher implements Extension {
               close();
               return Done.getInstance();
             }, blocking));
-  }
-
-  private static ThreadFactory publisherThreads(String systemName) {
-    AtomicInteger number = new AtomicInteger();
-    return runnable -> {
-      Thread thread = new Thread(runnable, systemName + "-amqp-publisher-" + number.incrementAndGet());
-      thread.setDaemon(true);
-      return thread;
-    };
   }
 
   /** Stops publishing: the connection aborted (which unblocks a blocked publish), the threads ended. */

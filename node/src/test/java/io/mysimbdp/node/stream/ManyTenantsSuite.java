@@ -13,6 +13,9 @@ import java.lang.management.ManagementFactory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -46,6 +49,7 @@ abstract class ManyTenantsSuite extends StreamContract {
         awaitCount("warm-up records of " + t.id(), () -> records(t), 1);
       }
       int withFive = threads();
+      SortedMap<String, Integer> familiesWithFive = threadFamilies();
 
       parallel(clients, TENANTS - 5, i -> {
         start(tenants.get(i + 5));
@@ -61,7 +65,8 @@ abstract class ManyTenantsSuite extends StreamContract {
       ConsumerConnections connections = ConsumerConnections.get(node.testKit.system());
       System.out.printf("%d started streams: %d threads (5 streams: %d), %d consumer connection(s), %d channels%n",
           TENANTS, withAll, withFive, connections.openConnections(), connections.leasedChannels());
-      assertTrue(withAll <= withFive + THREAD_MARGIN, "threads with 5 streams " + withFive + ", with " + TENANTS + ": " + withAll);
+      assertTrue(withAll <= withFive + THREAD_MARGIN,
+          "threads with 5 streams " + withFive + ", with " + TENANTS + ": " + withAll + "; grown: " + grown(familiesWithFive, threadFamilies()));
       assertTrue(connections.openConnections() <= 1 + TENANTS / 1000, "consumer connections: " + connections.openConnections());
       // Exactly once: counted above as at least; no more, and no dead letter, once everything settled.
       for (int i = 0; i < TENANTS; i += 50) {
@@ -145,6 +150,27 @@ abstract class ManyTenantsSuite extends StreamContract {
 
   static int threads() {
     return ManagementFactory.getThreadMXBean().getThreadCount();
+  }
+
+  /** Live threads by name with the numbers taken out (a pool's threads share one name). */
+  static SortedMap<String, Integer> threadFamilies() {
+    SortedMap<String, Integer> families = new TreeMap<>();
+    for (Thread thread : Thread.getAllStackTraces().keySet()) {
+      families.merge(thread.getName().replaceAll("[0-9]+", "#"), 1, Integer::sum);
+    }
+    return families;
+  }
+
+  /** The families with more threads in {@code after}, and how many more. */
+  static Map<String, Integer> grown(SortedMap<String, Integer> before, SortedMap<String, Integer> after) {
+    Map<String, Integer> grown = new TreeMap<>();
+    after.forEach((family, count) -> {
+      int more = count - before.getOrDefault(family, 0);
+      if (more > 0) {
+        grown.put(family, more);
+      }
+    });
+    return grown;
   }
 
   static <T> List<T> parallel(ExecutorService pool, int count, Function<Integer, T> task) throws Exception {

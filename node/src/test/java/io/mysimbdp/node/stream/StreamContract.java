@@ -204,7 +204,7 @@ abstract class StreamContract {
     }
   }
 
-  static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
+  static final java.net.http.HttpClient HTTP = HttpApi.CLIENT;
 
   static long records(Tenant t) {
     return mongo.getDatabase("tenant_" + t.id()).getCollection("records").countDocuments();

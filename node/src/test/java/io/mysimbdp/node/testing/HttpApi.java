@@ -1,6 +1,7 @@
 package io.mysimbdp.node.testing;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.mysimbdp.node.DaemonThreads;
 import io.mysimbdp.protocol.ProtocolJson;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -9,10 +10,19 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.concurrent.Executors;
 
 /** A small blocking HTTP client for tests: real requests to a node's API. */
 public final class HttpApi {
-  private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  /**
+   * Shared by the tests' requests; its handlers run on a fixed pool (the default is a cached one,
+   * which grows with concurrent requests: the tests that count the node's threads count these too).
+   */
+  public static final HttpClient CLIENT =
+      HttpClient.newBuilder()
+          .connectTimeout(Duration.ofSeconds(5))
+          .executor(Executors.newFixedThreadPool(4, DaemonThreads.named("test-http-")))
+          .build();
 
   public final String baseUrl;
   public final String adminToken;
