@@ -98,6 +98,7 @@ public final class NodeStreams implements akka.actor.typed.Extension {
   private final PrefetchPolicy policy;
   private final Map<String, Started> started = new ConcurrentHashMap<>();
   private final Cancellable ticks;
+  private final AtomicLong checksMade = new AtomicLong();
 
   private NodeStreams(ActorSystem<?> system) {
     this.system = system;
@@ -197,5 +198,16 @@ public final class NodeStreams implements akka.actor.typed.Extension {
         s.ingestor.tell(StreamIngestor.CheckPrefetch.INSTANCE);
       }
     });
+    checksMade.incrementAndGet();
+  }
+
+  /** Prefetch checks this node has made so far (each looked at every started stream). */
+  long prefetchChecksMade() {
+    return checksMade.get();
+  }
+
+  /** When the tenant's prefetch last changed on this node (empty: never, or not started here). */
+  Optional<Instant> lastPrefetchChange(String tenantId) {
+    return Optional.ofNullable(started.get(tenantId)).map(s -> s.lastChange);
   }
 }

@@ -33,11 +33,13 @@ import org.slf4j.LoggerFactory;
  * and every record is stored once across it.
  */
 abstract class StreamPrefetchSuite extends StreamContract {
+  static final Duration MIN_INTERVAL = Duration.ofSeconds(2);
+
   /** Small bounds, checked often, so that a change shows within a second or two. */
   static final Config PREFETCH =
       ConfigFactory.parseString(
           "mysimbdp.stream.consume { prefetch = 100, min-prefetch = 5, prefetch-records = 2000,"
-              + " prefetch-check-interval = 300ms, prefetch-min-interval = 2s,"
+              + " prefetch-check-interval = 300ms, prefetch-min-interval = " + MIN_INTERVAL.toMillis() + "ms,"
               // By records only here: bytes do not bind (16 MiB messages assumed before any is measured).
               + " prefetch-bytes = 4g }");
 
@@ -91,7 +93,8 @@ abstract class StreamPrefetchSuite extends StreamContract {
     // records taken at once), measures 200, drains and starts again with 2000 / 200.
     awaitEquals("prefetch", () -> status(t).path("prefetch").asLong(), 10);
     awaitCount("records", () -> records(t), published);
-    Thread.sleep(500);
+    // Nothing left un-acked: no delivery can come again, the counts below are final.
+    awaitEquals("bytes the node's consumers hold un-acked", () -> NodeStreams.get(node.testKit.system()).bytesHeld(), 0);
     assertEquals(published, records(t), "every record once");
     assertEquals(published, recordIds(t).size());
     assertEquals(0, status(t).path("duplicates").asLong(), "no message stored and then delivered again");
@@ -114,13 +117,24 @@ abstract class StreamPrefetchSuite extends StreamContract {
     publishDirect(directUri(t), t.exchange(), singles(t, "a-", 500));
     awaitEquals("prefetch", () -> status(t).path("prefetch").asLong(), 100);
     int published = 500;
-    // More of the same for longer than prefetch-min-interval: the prefetch stays at its bound.
+    // More of the same, each round measured and then looked at by the node's checks, the last of
+    // them once prefetch-min-interval has passed since the change (a change is allowed again):
+    // the prefetch stays at its bound.
+    NodeStreams streams = NodeStreams.get(node.testKit.system());
+    Instant changed = streams.lastPrefetchChange(t.id()).orElseThrow();
     for (int round = 0; round < 3; round++) {
       publishDirect(directUri(t), t.exchange(), singles(t, "r" + round + "-", 300));
       published += 300;
-      Thread.sleep(1_000);
+      long stored = published;
+      awaitCount("records", () -> records(t), stored);
+      long checksBefore = streams.prefetchChecksMade();
+      boolean last = round == 2;
+      // Two more checks: at least one whole check began after the round was measured.
+      await("prefetch checks after round " + round, () -> streams.prefetchChecksMade() >= checksBefore + 2
+          && (!last || Duration.between(changed, Instant.now()).compareTo(MIN_INTERVAL) > 0));
       assertEquals(100, status(t).path("prefetch").asInt());
     }
+    assertEquals(changed, streams.lastPrefetchChange(t.id()).orElseThrow(), "no change since 10 -> 100");
     long expected = published;
     awaitCount("records", () -> records(t), expected);
     assertEquals(expected, recordIds(t).size());
