@@ -146,9 +146,6 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   /** Tenants created since {@code since} (null: all), and the locations read with them. */
   private record Listed(Instant since, Instant listedAt, List<String> ids, Map<String, Address> locations, long asOfWrite, String failure) implements Command {}
 
-  /** A location this balancer set, and when in its sequence of writes. */
-  private record SetHere(String node, long write) {}
-
   private record Located(String tenant, Optional<Address> location, ActorRef<Placed> replyTo) implements Command {}
 
   private record LocationsSet(List<BalancerDecision> decisions, List<String> wake, Consumer<String> then, String failure) implements Command {}
@@ -206,26 +203,12 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   /** Up members by address string (the form reports carry). */
   private final Map<String, Address> upNodes = new LinkedHashMap<>();
-  /** Where each tenant is placed (its shard location), as last read or set. */
-  private final Map<String, String> placedOn = new HashMap<>();
-  /**
-   * When (in locations set so far) each tenant's location was last set here: a listing read before
-   * a placement was written must not undo it (three tenants created at once went to one node).
-   */
-  private final Map<String, SetHere> setHere = new HashMap<>();
-  private long locationWrites;
+  private final TenantLocations placements = new TenantLocations();
   private final MovesInFlight inFlight = new MovesInFlight();
   private final BalancingPolicy policy;
   /** Nodes shutting down whose tenants were placed elsewhere already. */
   private final Set<String> evacuated = new HashSet<>();
   private final Set<String> lastLagging = new HashSet<>();
-  /**
-   * Every tenant this balancer knows of: listed in full when it starts, then only those created
-   * since (one indexed query each wake, whatever the number of tenants), and those placed here.
-   */
-  private final Set<String> knownTenants = new HashSet<>();
-  /** When the tenants were last listed; null: never (the next listing is a full one). */
-  private Instant listedUpTo;
   private final DecisionLog decisions;
 
   private LoadBalancer(
@@ -241,7 +224,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     this.timers = timers;
     this.entities = entities;
     this.locations = ExternalShardAllocation.get(context.getSystem()).getClient(entities.typeName());
-    this.policy = new BalancingPolicy(settings, upNodes.keySet(), inFlight.tenants(), placedOn);
+    this.policy = new BalancingPolicy(settings, upNodes.keySet(), inFlight.tenants(), placements.placedOn());
     // Its store callbacks log from other threads: a plain logger, not the actor's.
     this.decisions = new DecisionLog(store, settings.recentDecisions(), org.slf4j.LoggerFactory.getLogger(LoadBalancer.class));
     Cluster.get(context.getSystem())
@@ -391,14 +374,14 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     // Where it is placed (no move in flight: where sharding runs it, or will as soon as it
     // rebalances); its last report may come from where it started before its placement took effect.
     BalancingPolicy.TenantState state = policy.tenants.get(move.tenant());
-    String placed = placedOn.get(move.tenant());
+    String placed = placements.of(move.tenant());
     String from = placed != null && upNodes.containsKey(placed) ? placed : state != null && state.node() != null ? state.node() : "unknown";
     if (from.equals(move.node())) {
       move.replyTo().tell(StatusReply.error("tenant '" + move.tenant() + "' runs on " + from + " already"));
       return this;
     }
     BalancerDecision decision = decision(move.tenant(), "manual", from, move.node(), "moved by an operator");
-    placeOn(move.tenant(), move.node());
+    placements.place(move.tenant(), move.node());
     setLocations(Map.of(move.tenant(), upNodes.get(move.node())), List.of(decision), List.of(),
         failure -> move.replyTo().tell(failure == null ? StatusReply.success(new Moved(decision)) : StatusReply.error("the location could not be set: " + failure)));
     return this;
@@ -413,12 +396,9 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   // ---- placement ----------------------------------------------------------------------------------
 
-  /** How far back a listing of new tenants reaches before the last: creations on nodes whose clocks differ, inserts in flight. */
-  private static final Duration LISTING_OVERLAP = Duration.ofMinutes(1);
-
   private Behavior<Command> onWakeTick() {
-    long asOfWrite = locationWrites;
-    Instant since = listedUpTo == null ? null : listedUpTo.minus(LISTING_OVERLAP);
+    long asOfWrite = placements.writesSoFar();
+    Instant since = placements.listingSince();
     Instant listedAt = Instant.now();
     getContext()
         .pipeToSelf(
@@ -443,23 +423,15 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       getContext().getLog().warn("could not list the tenants and their locations to place and wake them: {}", listed.failure());
       return this;
     }
-    if (listed.locations() != null) {
-      placedOn.clear();
-      listed.locations().forEach((tenant, address) -> placedOn.put(tenant, address.toString()));
-      // What was set here after the read began wins over the read; what was set before is in it.
-      setHere.values().removeIf(set -> set.write() <= listed.asOfWrite());
-      setHere.forEach((tenant, set) -> placedOn.put(tenant, set.node()));
-    }
-    knownTenants.addAll(listed.ids());
-    listedUpTo = listed.listedAt();
+    placements.listed(listed.ids(), listed.locations(), listed.asOfWrite(), listed.listedAt());
     Map<String, Address> moves = new HashMap<>();
     List<BalancerDecision> decisions = new ArrayList<>();
     // Only a tenant that no Up node reports running is woken: an idle tenant running where it is
     // placed costs nothing here but a look-up (its node names it in its digest every interval).
     List<String> toWake = new ArrayList<>();
     Instant now = Instant.now();
-    for (String tenant : knownTenants) {
-      String location = placedOn.get(tenant);
+    for (String tenant : placements.known()) {
+      String location = placements.of(tenant);
       BalancingPolicy.TenantState running = policy.tenants.get(tenant);
       if (running == null || !policy.isFresh(running, now) || !upNodes.containsKey(running.node())
           || location != null && !location.equals(running.node())) {
@@ -473,7 +445,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       if (runningOn != null && upNodes.containsKey(runningOn) && location == null) {
         // Running already (placed by sharding before the balancer knew it): keep it where it is.
         moves.put(tenant, upNodes.get(runningOn));
-        placeOn(tenant, runningOn);
+        placements.place(tenant, runningOn);
         continue;
       }
       Optional<String> target = policy.place(tenant, Set.of(), Instant.now());
@@ -485,7 +457,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
           ? "a new tenant goes to the least loaded node"
           : "its node " + location + " is no longer in the cluster") + "; nodes: " + policy.placeView(Instant.now());
       moves.put(tenant, upNodes.get(target.get()));
-      placeOn(tenant, target.get());
+      placements.place(tenant, target.get());
       decisions.add(decision(tenant, kind, location, target.get(), reason));
     }
     if (moves.isEmpty()) {
@@ -499,7 +471,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private Behavior<Command> onPlace(Place place) {
     // The balancer is the only writer of locations and keeps what it set (re-read every wake):
     // no majority read of Distributed Data on the tenant-creation path.
-    String location = placedOn.get(place.tenant());
+    String location = placements.of(place.tenant());
     return onLocated(new Located(place.tenant(), Optional.ofNullable(location).map(upNodes::get), place.replyTo()));
   }
 
@@ -517,8 +489,8 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       return this;
     }
     String reason = "a new tenant goes to the least loaded node; nodes: " + policy.placeView(Instant.now());
-    knownTenants.add(located.tenant());
-    placeOn(located.tenant(), target.get());
+    placements.know(located.tenant());
+    placements.place(located.tenant(), target.get());
     placing.add(new Placing(located.tenant(), target.get(), decision(located.tenant(), "place", null, target.get(), reason), located.replyTo()));
     if (!placementWriteInFlight) {
       writePlacements();
@@ -566,16 +538,14 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
   private void reassignFrom(String node, String why, Consumer<String> then) {
     Map<String, Address> moves = new HashMap<>();
     List<BalancerDecision> decisions = new ArrayList<>();
-    Set<String> affected = new HashSet<>();
-    placedOn.forEach((tenant, location) -> {
-      if (location.equals(node)) {
-        affected.add(tenant);
-      }
-    });
+    Set<String> affected = placements.on(node);
     // And those that last reported from it, unless placed on another Up node already (moving there).
     policy.tenants.values().stream()
         .filter(s -> node.equals(s.node()))
-        .filter(s -> placedOn.get(s.tenant) == null || placedOn.get(s.tenant).equals(node) || !upNodes.containsKey(placedOn.get(s.tenant)))
+        .filter(s -> {
+          String placed = placements.of(s.tenant);
+          return placed == null || placed.equals(node) || !upNodes.containsKey(placed);
+        })
         .forEach(s -> affected.add(s.tenant));
     for (String tenant : affected) {
       Optional<String> target = policy.place(tenant, Set.of(node), Instant.now());
@@ -583,7 +553,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         break;
       }
       moves.put(tenant, upNodes.get(target.get()));
-      placeOn(tenant, target.get());
+      placements.place(tenant, target.get());
       decisions.add(decision(tenant, "failover", node, target.get(), why));
     }
     if (moves.isEmpty()) {
@@ -613,7 +583,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     Optional<BalancerDecision> next = settings.enabled() ? policy.nextMove(now) : Optional.empty();
     next.ifPresentOrElse(move -> {
       getContext().getLog().info("moving tenant {} from {} to {} ({}): {}", move.tenant(), move.from(), move.to(), move.kind(), move.reason());
-      placeOn(move.tenant(), move.to());
+      placements.place(move.tenant(), move.to());
       setLocations(Map.of(move.tenant(), upNodes.get(move.to())), List.of(move), List.of());
     }, () -> policy.scale(now).ifPresent(this::nodesWantedChanged));
     return this;
@@ -630,12 +600,6 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
 
   static BalancerDecision decision(String tenant, String kind, String from, String to, String reason) {
     return new BalancerDecision(UUID.randomUUID().toString(), tenant, kind, from, to, reason, Instant.now(), null, null, null);
-  }
-
-  /** Places the tenant on the node in this balancer's view; its location is then set (setLocations). */
-  private void placeOn(String tenant, String node) {
-    placedOn.put(tenant, node);
-    setHere.put(tenant, new SetHere(node, ++locationWrites));
   }
 
   private void setLocations(Map<String, Address> moves, List<BalancerDecision> decisions, List<String> wake) {
@@ -793,7 +757,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
       if (last == null) {
         continue;
       }
-      tenantViews.add(new TenantView(t.tenant, t.node(), placedOn.get(t.tenant), last.throughput(), t.demand(), last.backlog(),
+      tenantViews.add(new TenantView(t.tenant, t.node(), placements.of(t.tenant), last.throughput(), t.demand(), last.backlog(),
           last.latencyP50Millis(), last.latencyP99Millis(), last.errors(), t.lagging(settings), t.lastReportAt));
     }
     tenantViews.sort(Comparator.comparing(TenantView::tenant));
