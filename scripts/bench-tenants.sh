@@ -7,6 +7,9 @@
 #   AMQP_URI=amqp://... scripts/bench-tenants.sh the same on that RabbitMQ
 #   BENCH_SHARDS=1 scripts/bench-tenants.sh [N]  one shard per tenant: entities started after the
 #                                                creations, and again after a full restart
+#   BENCH_NODES=3 BENCH_SHARDS=1 scripts/bench-tenants.sh [N]
+#                                                the same on 3 node processes (one cluster): the
+#                                                spread, the nodes leaving one by one, a full restart
 #
 # The node runs as its own process (Main). Builds the reactor first (no install).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -17,4 +20,6 @@ n="${1:-10000}"
   -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-tenants.cp >&2
 # This reactor's modules from their target/ directories, not whatever jars ~/.m2 holds.
 cp="node/target/test-classes:node/target/classes:protocol/target/classes:customer-functions/target/classes:cluster-config/target/classes:cli/target/classes:$(tr ":" "\n" < node/target/bench-tenants.cp | grep -v /io/mysimbdp/ | paste -sd:)"
-exec java -Xmx512m -cp "$cp" io.mysimbdp.node.bench.TenantDensityBenchmark "$n"
+main=io.mysimbdp.node.bench.TenantDensityBenchmark
+[[ "${BENCH_NODES:-1}" -gt 1 ]] && main=io.mysimbdp.node.bench.ShardsClusterBenchmark
+exec java -Xmx512m -cp "$cp" "$main" "$n"

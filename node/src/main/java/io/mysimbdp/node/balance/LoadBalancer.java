@@ -45,6 +45,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.function.Consumer;
 import java.util.stream.StreamSupport;
 
@@ -176,7 +178,7 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
         }), SINGLETON_NAME));
   }
 
-  private static final String SINGLETON_NAME = "LoadBalancer";
+  static final String SINGLETON_NAME = "LoadBalancer";
 
   private static Behavior<Command> create(TenantEntities entities) {
     return Behaviors.setup(
@@ -617,8 +619,37 @@ public final class LoadBalancer extends AbstractBehavior<LoadBalancer.Command> {
     }
     getContext()
         .pipeToSelf(
-            locations.setShardLocations(moves),
+            writeInParts(moves, locations::setShardLocations),
             (ok, failure) -> new LocationsSet(decisions, wake, then, failure == null ? null : failure.toString()));
+  }
+
+  /**
+   * Most locations in one update of the allocation map: the update's delta reaches the other
+   * nodes in one message, which must stay under Artery's frame (a node's 3,334 tenants placed
+   * elsewhere at once were over it, and left to gossip), whatever the tenant ids and addresses.
+   */
+  static final int LOCATIONS_PER_WRITE = 500;
+
+  /** The locations written by {@code write} in updates of at most {@link #LOCATIONS_PER_WRITE}, one after the other. */
+  static CompletionStage<Done> writeInParts(Map<String, Address> moves, java.util.function.Function<Map<String, Address>, CompletionStage<Done>> write) {
+    if (moves.size() <= LOCATIONS_PER_WRITE) {
+      return write.apply(moves);
+    }
+    CompletionStage<Done> written = CompletableFuture.completedFuture(Done.getInstance());
+    Map<String, Address> part = new HashMap<>();
+    for (Map.Entry<String, Address> move : moves.entrySet()) {
+      part.put(move.getKey(), move.getValue());
+      if (part.size() == LOCATIONS_PER_WRITE) {
+        Map<String, Address> next = Map.copyOf(part);
+        written = written.thenCompose(done -> write.apply(next));
+        part.clear();
+      }
+    }
+    if (!part.isEmpty()) {
+      Map<String, Address> last = Map.copyOf(part);
+      written = written.thenCompose(done -> write.apply(last));
+    }
+    return written;
   }
 
   /** Says when a tenant starts or stops lagging (once per change: quiet when nothing changes). */

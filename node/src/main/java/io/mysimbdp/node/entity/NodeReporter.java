@@ -90,8 +90,85 @@ public final class NodeReporter {
       TenantMeters registry,
       Duration interval) {}
 
-  /** Most tenants in one digest message. */
-  static final int DIGEST_PART = 1000;
+  /**
+   * Most bytes of one digest message, as {@link #wireBytes} estimates them: a quarter of Artery's
+   * frame (256 KiB by default; a larger message is dropped), whatever the number of tenants.
+   */
+  static final int DIGEST_PART_BYTES = 64 * 1024;
+
+  /**
+   * The digest in parts of at most {@link #DIGEST_PART_BYTES} (10,000 tenants' reports: about a
+   * hundred messages; 1,000 reports in one were over the frame size and lost): the reports, then the
+   * idle tenants' ids; the node's load in the first part. At least one part, so the load is sent.
+   */
+  static List<LoadBalancer.NodeReports> digestParts(
+      String node, Instant at, LoadBalancer.NodeLoad load, List<PerformanceReport> reports, List<String> idle) {
+    List<LoadBalancer.NodeReports> parts = new ArrayList<>();
+    List<PerformanceReport> partReports = new ArrayList<>();
+    List<String> partIdle = new ArrayList<>();
+    int bytes = 0;
+    for (PerformanceReport report : reports) {
+      int more = wireBytes(report);
+      if (bytes + more > DIGEST_PART_BYTES && !partReports.isEmpty()) {
+        parts.add(new LoadBalancer.NodeReports(node, at, parts.isEmpty() ? load : null, List.copyOf(partReports), List.of()));
+        partReports.clear();
+        bytes = 0;
+      }
+      partReports.add(report);
+      bytes += more;
+    }
+    for (String tenant : idle) {
+      int more = wireBytes(tenant);
+      if (bytes + more > DIGEST_PART_BYTES && (!partReports.isEmpty() || !partIdle.isEmpty())) {
+        parts.add(new LoadBalancer.NodeReports(node, at, parts.isEmpty() ? load : null, List.copyOf(partReports), List.copyOf(partIdle)));
+        partReports.clear();
+        partIdle.clear();
+        bytes = 0;
+      }
+      partIdle.add(tenant);
+      bytes += more;
+    }
+    if (parts.isEmpty() || !partReports.isEmpty() || !partIdle.isEmpty()) {
+      parts.add(new LoadBalancer.NodeReports(node, at, parts.isEmpty() ? load : null, List.copyOf(partReports), List.copyOf(partIdle)));
+    }
+    return parts;
+  }
+
+  /**
+   * At most what a report takes on the wire (Jackson CBOR names every field): its fixed fields with
+   * their names, and its strings by length (free text at three bytes a character, UTF-8's most for
+   * Java's chars). CrossNodeMessagesTest holds the serializer to it.
+   */
+  static int wireBytes(PerformanceReport report) {
+    int bytes = 640 + ascii(report.customerIdentifier()) + ascii(report.node());
+    for (String table : orEmpty(report.nameTable())) {
+      bytes += 8 + text(table);
+    }
+    for (PerformanceReport.QualityCount quality : orEmpty(report.quality())) {
+      bytes += 80 + text(quality.rule());
+    }
+    for (io.mysimbdp.protocol.BalancerDecision move : orEmpty(report.moves())) {
+      bytes += 320 + ascii(move.id()) + ascii(move.tenant()) + ascii(move.kind()) + ascii(move.from()) + ascii(move.to()) + text(move.reason());
+    }
+    return bytes;
+  }
+
+  /** What an idle tenant's id takes in the digest. */
+  static int wireBytes(String tenantId) {
+    return 4 + ascii(tenantId);
+  }
+
+  private static int ascii(String s) {
+    return s == null ? 0 : s.length();
+  }
+
+  private static int text(String s) {
+    return s == null ? 0 : 3 * s.length();
+  }
+
+  private static <T> List<T> orEmpty(List<T> list) {
+    return list == null ? List.of() : list;
+  }
 
   private NodeReporter() {}
 
@@ -322,21 +399,8 @@ public final class NodeReporter {
       return entries;
     }
 
-    /**
-     * The digest, in parts of at most {@value #DIGEST_PART} tenants: a remote message stays well
-     * under Artery's frame size whatever the number of tenants (10,000 tenants: 10 messages).
-     */
     private void tellBalancer(Instant at, LoadBalancer.NodeLoad load, List<PerformanceReport> reports, List<String> idle) {
-      int r = 0;
-      int i = 0;
-      do {
-        int reportsTo = Math.min(reports.size(), r + DIGEST_PART);
-        int idleTo = Math.min(idle.size(), i + DIGEST_PART - (reportsTo - r));
-        deps.balancer().tell(new LoadBalancer.NodeReports(deps.node(), at, r == 0 && i == 0 ? load : null,
-            List.copyOf(reports.subList(r, reportsTo)), List.copyOf(idle.subList(i, idleTo))));
-        r = reportsTo;
-        i = idleTo;
-      } while (r < reports.size() || i < idle.size());
+      digestParts(deps.node(), at, load, reports, idle).forEach(deps.balancer()::tell);
     }
 
     private Behavior<Command> onSaved(Saved saved) {

@@ -5,6 +5,8 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.AskPattern;
+import akka.cluster.Member;
+import akka.cluster.MemberStatus;
 import akka.cluster.sharding.ShardRegion;
 import akka.cluster.sharding.typed.GetClusterShardingStats;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
@@ -112,9 +114,28 @@ public final class PlatformRoutes extends AllDirectives implements ManagementRou
 
   // ---- routes ---------------------------------------------------------------------------------
 
+  /**
+   * The balancer's counts only where it runs (they are summed over nodes): elsewhere the scrape
+   * asks it nothing, as its whole overview (every tenant's view: over Artery's frame size at 10,000
+   * tenants, so dropped, and the scrape waited for the ask timeout) would only be thrown away.
+   */
   private Route metricsRoute() {
-    return onSuccess(overview(), o -> complete(HttpResponse.create()
+    CompletionStage<Optional<LoadBalancer.Overview>> overview =
+        balancerRunsHere() ? overview() : java.util.concurrent.CompletableFuture.completedFuture(Optional.empty());
+    return onSuccess(overview, o -> complete(HttpResponse.create()
         .withEntity(HttpEntities.create(ContentTypes.parse(PlatformMetrics.contentType()), metrics.scrape(o)))));
+  }
+
+  /** Whether the balancer (a cluster singleton) runs here: on the oldest Up member. */
+  private boolean balancerRunsHere() {
+    Cluster cluster = Cluster.get(system);
+    Member self = cluster.selfMember();
+    for (Member member : cluster.state().getMembers()) {
+      if (!member.equals(self) && member.status() == MemberStatus.up() && member.isOlderThan(self)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private Route decisionsRoute() {

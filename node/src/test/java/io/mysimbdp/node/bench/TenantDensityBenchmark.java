@@ -1,5 +1,9 @@
 package io.mysimbdp.node.bench;
 
+import static io.mysimbdp.node.bench.BenchClients.CLIENTS;
+import static io.mysimbdp.node.bench.BenchClients.expect;
+import static io.mysimbdp.node.bench.BenchClients.send;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.mongodb.client.MongoClient;
@@ -8,7 +12,6 @@ import io.mysimbdp.node.testing.FreePorts;
 import io.mysimbdp.node.testing.NodeProcess;
 import java.io.IOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -20,9 +23,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntConsumer;
 
@@ -52,10 +52,7 @@ import java.util.function.IntConsumer;
  */
 public final class TenantDensityBenchmark {
   private static final String ADMIN = "bench-tenants-admin-token-0123456789";
-  private static final int CLIENTS = 8;
   private static final int RECORDS_PER_TENANT = 20;
-  private static final HttpClient HTTP =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).executor(Executors.newFixedThreadPool(CLIENTS)).build();
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final long CLOCK_TICKS = 100; // USER_HZ on Linux
 
@@ -285,25 +282,7 @@ public final class TenantDensityBenchmark {
   private Phase timed(int n, IntConsumer work) throws Exception {
     long cpu0 = cpuTicks();
     long t0 = System.nanoTime();
-    ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
-    try {
-      List<Future<?>> done = new ArrayList<>();
-      int per = (n + CLIENTS - 1) / CLIENTS;
-      for (int c = 0; c < CLIENTS; c++) {
-        int from = c * per;
-        int to = Math.min(n, from + per);
-        done.add(clients.submit(() -> {
-          for (int i = from; i < to; i++) {
-            work.accept(i);
-          }
-        }));
-      }
-      for (Future<?> f : done) {
-        f.get();
-      }
-    } finally {
-      clients.shutdownNow();
-    }
+    BenchClients.runAll(n, work);
     return new Phase((System.nanoTime() - t0) / 1e9, (cpuTicks() - cpu0) / (double) CLOCK_TICKS);
   }
 
@@ -345,22 +324,6 @@ public final class TenantDensityBenchmark {
     return Long.parseLong(f[11]) + Long.parseLong(f[12]);
   }
 
-  private static HttpResponse<String> send(HttpRequest.Builder request) {
-    try {
-      return HTTP.send(request.timeout(Duration.ofSeconds(120)).build(), HttpResponse.BodyHandlers.ofString());
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
-  }
-
-  private static void expect(HttpResponse<String> r, int status, String what) {
-    if (r.statusCode() != status) {
-      throw new IllegalStateException(what + ": " + r.statusCode() + " " + r.body());
-    }
-  }
 
   private static JsonNode json(String body) {
     try {

@@ -1,6 +1,7 @@
 package io.mysimbdp.node.entity;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import akka.actor.testkit.typed.javadsl.ActorTestKit;
 import akka.actor.testkit.typed.javadsl.SerializationTestKit;
@@ -73,6 +74,44 @@ class CrossNodeMessagesTest {
         new LoadBalancer.GetNodesWanted(testKit.<LoadBalancer.NodesWanted>createTestProbe().getRef()),
         new LoadBalancer.NodesWanted(2, 2, "why", null))) {
       assertEquals(message, serialization.verifySerialization(message, false));
+    }
+  }
+
+  /**
+   * A digest part holds as many reports as {@link NodeReporter#wireBytes} lets it, so that estimate
+   * must bound what the serializer writes — for the largest reports a tenant can make (the longest
+   * id, tables, quality rules of non-ASCII text, moves) — and a part must fit Artery's frame.
+   */
+  @Test
+  void digestPartsFitTheFrameWhateverTheirReportsCarry() {
+    String longestId = "t".repeat(io.mysimbdp.protocol.TenantId.MAX_LENGTH);
+    String node = "akka://mysimbdp@mysimbdp-node-7f9c6d5b8-abcde.mysimbdp-headless.mysimbdp.svc.cluster.local:25520";
+    List<PerformanceReport.QualityCount> rules = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      rules.add(new PerformanceReport.QualityCount("règle de qualité numéro " + i + " — « valeurs » bornées", Long.MAX_VALUE, Long.MAX_VALUE, 0.999));
+    }
+    BalancerDecision move = new BalancerDecision("0b8f3f1e-3c1a-4d2e-9f00-1234567890ab", longestId, "relieve", node, node,
+        "tenant lags: backlog growing 1200/s; nodes: " + node + ": demand 5000 records/s, 3 tenant(s) placed, cpu 93%", Instant.now(), Instant.now(),
+        Long.MAX_VALUE, Long.MAX_VALUE);
+    PerformanceReport largest = new PerformanceReport(longestId, Long.MAX_VALUE, Double.MAX_VALUE, Long.MAX_VALUE, Instant.now(), Instant.now(),
+        List.of("records", "dead_letters", "ventes_été_2026"), node, Long.MAX_VALUE, Double.MAX_VALUE, Double.MAX_VALUE, Long.MAX_VALUE,
+        Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE, rules, List.of(move, move));
+    akka.serialization.Serialization wire = akka.serialization.SerializationExtension.get(akka.actor.typed.javadsl.Adapter.toClassic(testKit.system()));
+    LoadBalancer.NodeLoad load = new LoadBalancer.NodeLoad(node, 0.5, 2, Long.MAX_VALUE, Long.MAX_VALUE);
+    int empty = wire.serialize(new LoadBalancer.NodeReports(node, Instant.now(), load, List.of(), List.of())).get().length;
+    for (PerformanceReport report : List.of(largest, report())) {
+      int one = wire.serialize(new LoadBalancer.NodeReports(node, Instant.now(), load, List.of(report), List.of())).get().length - empty;
+      assertTrue(one <= NodeReporter.wireBytes(report), "a report of " + one + " bytes on the wire, estimated " + NodeReporter.wireBytes(report));
+    }
+    int oneId = wire.serialize(new LoadBalancer.NodeReports(node, Instant.now(), load, List.of(), List.of(longestId))).get().length - empty;
+    assertTrue(oneId <= NodeReporter.wireBytes(longestId), "an idle id of " + oneId + " bytes");
+
+    List<PerformanceReport> reports = java.util.Collections.nCopies(500, largest);
+    List<String> idle = java.util.Collections.nCopies(5_000, longestId);
+    long frame = testKit.system().settings().config().getBytes("akka.remote.artery.advanced.maximum-frame-size");
+    for (LoadBalancer.NodeReports part : NodeReporter.digestParts(node, Instant.now(), load, reports, idle)) {
+      int bytes = wire.serialize(part).get().length;
+      assertTrue(bytes <= frame / 2, "a digest part of " + bytes + " bytes, frame " + frame);
     }
   }
 

@@ -233,9 +233,9 @@ class NodeReporterTest {
   }
 
   @Test
-  void aLargeNodesDigestComesInBoundedParts() throws Exception {
+  void aLargeNodesDigestComesInPartsBoundedInBytes() throws Exception {
     ActorRef<NodeReporter.Command> reporter = reporter();
-    int tenants = 2 * NodeReporter.DIGEST_PART + 500;
+    int tenants = 2_500;
     TenantMeter last = null;
     for (int i = 0; i < tenants; i++) {
       last = new TenantMeter("t" + i);
@@ -244,10 +244,43 @@ class NodeReporterTest {
     settle(reporter, last);
     time.timePasses(INTERVAL);
     assertEquals(tenants, nextWrite().size(), "one write");
-    List<LoadBalancer.NodeReports> parts = List.of(nextDigest(), nextDigest(), nextDigest());
-    assertTrue(parts.get(0).load() != null && parts.get(1).load() == null && parts.get(2).load() == null, "the node's load once");
-    assertEquals(tenants, parts.stream().mapToInt(p -> p.reports().size() + p.idle().size()).sum());
-    assertTrue(parts.stream().allMatch(p -> p.reports().size() + p.idle().size() <= NodeReporter.DIGEST_PART));
+    List<LoadBalancer.NodeReports> parts = new ArrayList<>();
+    int named = 0;
+    while (named < tenants) {
+      LoadBalancer.NodeReports part = nextDigest();
+      parts.add(part);
+      named += part.reports().size() + part.idle().size();
+    }
+    assertEquals(tenants, named);
+    assertTrue(parts.size() > 1, "in parts: " + parts.size());
+    assertTrue(parts.get(0).load() != null && parts.stream().skip(1).allMatch(p -> p.load() == null), "the node's load once");
+    for (LoadBalancer.NodeReports part : parts) {
+      int bytes = part.reports().stream().mapToInt(NodeReporter::wireBytes).sum() + part.idle().stream().mapToInt(NodeReporter::wireBytes).sum();
+      assertTrue(bytes <= NodeReporter.DIGEST_PART_BYTES, "a part of " + bytes + " bytes");
+    }
     balancer.expectNoMessage(Duration.ofMillis(50));
   }
+
+  @Test
+  void digestPartsKeepEveryTenantOnceInOrderAndTheLoadInTheFirst() {
+    LoadBalancer.NodeLoad load = new LoadBalancer.NodeLoad("n", 0.5, 2, 100, 200);
+    List<PerformanceReport> reports = new ArrayList<>();
+    List<String> idle = new ArrayList<>();
+    for (int i = 0; i < 300; i++) {
+      reports.add(new PerformanceReport("r" + i, 10, 1.5, 3, java.time.Instant.EPOCH, java.time.Instant.EPOCH, List.of("records"), "n", 3, 0.3,
+          0.4, 1, 2, 5, 0, 0, List.of(), null));
+    }
+    for (int i = 0; i < 20_000; i++) {
+      idle.add("idle-tenant-" + i);
+    }
+    List<LoadBalancer.NodeReports> parts = NodeReporter.digestParts("n", java.time.Instant.EPOCH, load, reports, idle);
+    assertEquals(reports, parts.stream().flatMap(p -> p.reports().stream()).toList());
+    assertEquals(idle, parts.stream().flatMap(p -> p.idle().stream()).toList());
+    assertEquals(load, parts.get(0).load());
+    assertTrue(parts.stream().skip(1).allMatch(p -> p.load() == null));
+    // Nothing to say but the load: one part still carries it.
+    assertEquals(List.of(new LoadBalancer.NodeReports("n", java.time.Instant.EPOCH, load, List.of(), List.of())),
+        NodeReporter.digestParts("n", java.time.Instant.EPOCH, load, List.of(), List.of()));
+  }
+
 }
