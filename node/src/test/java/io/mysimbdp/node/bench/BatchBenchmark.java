@@ -103,7 +103,7 @@ public final class BatchBenchmark {
       System.out.printf(Locale.ROOT, "ratio platform/ceiling  %.2f%n", platformRate / ceilingRate);
       System.out.printf(Locale.ROOT, "store                   embedded mongo-java-server (H2 file), batch %d, %d writes in flight%n", BATCH, PARALLELISM);
     } finally {
-      deleteTree(work);
+      io.mysimbdp.node.testing.TempDirs.deleteQuietly(work);
     }
   }
 
@@ -164,9 +164,4 @@ public final class BatchBenchmark {
     return seconds;
   }
 
-  static void deleteTree(Path root) throws IOException {
-    try (var paths = Files.walk(root)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    }
-  }
 }

@@ -89,7 +89,7 @@ public final class BigUploadDemo {
         node.stop();
       }
     } finally {
-      BatchBenchmark.deleteTree(work);
+      io.mysimbdp.node.testing.TempDirs.deleteQuietly(work);
     }
   }
 

@@ -85,7 +85,7 @@ public final class HandOffBenchmark {
           delayed.stream().mapToLong(Long::longValue).max().orElse(0));
       System.out.printf("confirmed %d, stored %d, exactly the confirmed ids: %s (load %s)%n", expected.size(), records.countDocuments(), ids.equals(expected), load());
     } finally {
-      deleteQuietly(dir);
+      io.mysimbdp.node.testing.TempDirs.deleteQuietly(dir);
     }
   }
 
@@ -115,11 +115,4 @@ public final class HandOffBenchmark {
     return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
   }
 
-  private static void deleteQuietly(Path dir) {
-    try (var paths = Files.walk(dir)) {
-      paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (java.io.IOException e) {
-      // a temp dir
-    }
-  }
 }

@@ -101,6 +101,7 @@ public final class HeapPressureDemo {
         node.stop();
       }
       services.close();
+      io.mysimbdp.node.testing.TempDirs.deleteAllButLogs(work);
       System.out.println("node log: " + node.log);
     }
     System.exit(exit);

@@ -47,7 +47,7 @@ public final class ScaleOutDemo {
 
   public static void main(String[] args) throws Exception {
     Path runDir = ROOT.resolve("node/target/scaleout-demo");
-    deleteTree(runDir);
+    io.mysimbdp.node.testing.TempDirs.deleteQuietly(runDir);
     Files.createDirectories(runDir);
     String token = "demo-admin-" + UUID.randomUUID();
     Map<String, String> env = new LinkedHashMap<>();
@@ -238,11 +238,4 @@ public final class ScaleOutDemo {
     throw new IllegalStateException(what + ": not within " + WAIT);
   }
 
-  static void deleteTree(Path dir) throws IOException {
-    if (Files.exists(dir)) {
-      try (var paths = Files.walk(dir)) {
-        paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
-    }
-  }
 }

@@ -90,6 +90,7 @@ public final class ShardsClusterBenchmark {
           exit = 1;
         }
       }
+      io.mysimbdp.node.testing.TempDirs.deleteAllButLogs(work);
       System.out.println("node logs: " + work);
     }
     System.exit(exit);

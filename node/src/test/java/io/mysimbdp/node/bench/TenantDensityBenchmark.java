@@ -100,6 +100,7 @@ public final class TenantDensityBenchmark {
         System.out.println("bench-tenants FAILED stopping the node: " + e);
         exit = 1;
       }
+      io.mysimbdp.node.testing.TempDirs.deleteAllButLogs(work);
       System.out.println("node log: " + node[0].log);
     }
     System.exit(exit);

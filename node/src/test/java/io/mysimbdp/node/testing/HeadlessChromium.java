@@ -6,10 +6,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * Debian's Chromium, headless, for browser tests: loads a page, lets its scripts run for a budget of
@@ -106,7 +104,7 @@ public final class HeadlessChromium {
         stop(process.toHandle());
       }
       if (profile != null) {
-        deleteTree(profile);
+        TempDirs.deleteQuietly(profile);
       }
     }
   }
@@ -132,11 +130,4 @@ public final class HeadlessChromium {
     }
   }
 
-  private static void deleteTree(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // A temp dir left behind is harmless.
-    }
-  }
 }
